@@ -1,0 +1,150 @@
+"""The flags every recipe shares, their validation, and the process wrapper.
+
+Argument errors raise UsageError, so a recipe's ``main(argv)`` can be called from tests
+and other code; ``console_main`` turns them into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import signal
+import sys
+
+from common.errors import UsageError
+
+# The training path's speed settings (see README, "Performance"); flags override them.
+DEFAULT_BATCH_SIZE = 128
+DEFAULT_STEPS_PER_EXECUTION = 32
+
+QUICK_TRAIN_EXAMPLES = 2048
+QUICK_VAL_EXAMPLES = 512
+QUICK_EPOCHS = 2
+
+
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Ends every help line with its default, unless the help states it already."""
+
+    def _get_help_string(self, action):
+        if "(default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one actionable line (a UsageError)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _number(text, kind, valid, requirement):
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be {requirement}, got '{text}'")
+    if isinstance(value, float) and not math.isfinite(value) or not valid(value):
+        raise argparse.ArgumentTypeError(f"must be {requirement}, got '{text}'")
+    return value
+
+
+def positive_int(text):
+    return _number(text, int, lambda v: v > 0, "a whole number > 0")
+
+
+def non_negative_int(text):
+    return _number(text, int, lambda v: v >= 0, "a whole number >= 0")
+
+
+def non_negative_float(text):
+    return _number(text, float, lambda v: v >= 0, "a number >= 0")
+
+
+def positive_float(text):
+    return _number(text, float, lambda v: v > 0, "a number > 0")
+
+
+def rate(text):
+    return _number(text, float, lambda v: 0 <= v < 1, "a rate in [0, 1)")
+
+
+def int_list(text):
+    """'300,100' -> (300, 100): layer widths."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated whole numbers > 0 such as '300,100', got '{text}'")
+    return values
+
+
+def header_fields(docstring: str) -> dict:
+    """The 'Field: value' lines that open a recipe's docstring, keys lower-cased."""
+    fields = {}
+    for line in (docstring or "").strip().splitlines():
+        if not line.strip():
+            break
+        key, _, value = line.partition(":")
+        fields[key.strip().lower()] = value.strip()
+    return fields
+
+
+def recipe_parser(name: str, docstring: str, *, datasets, default_dataset: str,
+                  epochs: int, batch_size: int = DEFAULT_BATCH_SIZE) -> Parser:
+    """A parser with the shared flags; the recipe adds its own hyperparameters."""
+    header = header_fields(docstring)
+    parser = Parser(prog=f"python -m recipes.{name}",
+                    description=f"{header.get('title', name)}. {header.get('description', '')}",
+                    epilog=f"Slide topic: {header.get('slide topic', '-')}")
+    parser.add_argument("--dataset", choices=datasets, default=default_dataset,
+                        help="dataset to train on")
+    parser.add_argument("--epochs", type=positive_int, default=epochs,
+                        help="maximum number of training epochs")
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size,
+                        help="examples per gradient step")
+    parser.add_argument("--steps-per-execution", type=positive_int,
+                        default=DEFAULT_STEPS_PER_EXECUTION,
+                        help="training steps Keras runs per call into TensorFlow (speed only)")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="random seed for weights, shuffling and dropout")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="output directory (default: a new directory under runs/)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a run of seconds: {QUICK_EPOCHS} epochs on "
+                             f"{QUICK_TRAIN_EXAMPLES} training examples (for tests and CI)")
+    parser.add_argument("--offline", action="store_true",
+                        help="never try the network for data (also: RECIPES_OFFLINE=1)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show Keras' progress bar and where data comes from")
+    return parser
+
+
+def parse_recipe_args(parser: Parser, argv=None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.epochs = min(args.epochs, QUICK_EPOCHS)
+    return args
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def console_main(main, argv=None) -> int:
+    """Run ``main(argv)`` as a command: exit 0, 2 for UsageError, 130 when interrupted."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        main(argv)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: outputs already written were kept", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,53 @@
+"""Learning-curve figures, in the spirit of tensorflow_docs' HistoryPlotter.
+
+Training curves are solid, validation curves dashed, one stable colour per run; a
+dotted vertical line marks an epoch worth seeing (the best or early-stopping epoch).
+Figures go to PNG files (Agg backend), written atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common.runs import atomic_write
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def learning_curves(histories: dict[str, dict], path: Path, *, title: str = "",
+                    marks: dict[str, int] | None = None) -> Path:
+    """Loss and accuracy per epoch for each named run in ``histories``.
+
+    ``marks`` maps a run name to a 1-based epoch to mark (e.g. where training stopped).
+    """
+    plt = _pyplot()
+    metrics = [m for m in ("loss", "accuracy") if any(m in h for h in histories.values())]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, metric in zip(axes[0], metrics):
+        for i, (name, history) in enumerate(histories.items()):
+            colour = colours[i % len(colours)]
+            epochs = range(1, len(history[metric]) + 1)
+            ax.plot(epochs, history[metric], color=colour, label=f"{name} train")
+            if f"val_{metric}" in history:
+                ax.plot(epochs, history[f"val_{metric}"], color=colour, linestyle="--",
+                        label=f"{name} validation")
+            if marks and name in marks:
+                ax.axvline(marks[name], color=colour, linestyle=":", linewidth=1)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+    return Path(path)

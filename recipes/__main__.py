@@ -1,0 +1,67 @@
+"""The one command line: ``python -m recipes COMMAND``.
+
+    list                 every recipe with its slide topic, datasets and description
+    run NAME [flags]     run a recipe; the same as ``python -m recipes.NAME [flags]``
+    show NAME            print the recipe's model cell, ready to paste into a notebook
+
+``python -m recipes run NAME --help`` lists a recipe's flags and their defaults.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+
+import recipes
+from common.cli import console_main
+from common.errors import UsageError
+
+COMMANDS = {
+    "list": "every recipe with its slide topic, datasets and description",
+    "run": "run a recipe: run NAME [flags] (flags: run NAME --help)",
+    "show": "print a recipe's model cell, ready to paste into a notebook",
+}
+
+
+def usage() -> str:
+    lines = ["usage: python -m recipes COMMAND [...]", "", "commands:"]
+    lines += [f"  {name:<8} {text}" for name, text in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def list_recipes() -> None:
+    for name in recipes.recipe_names():
+        info = recipes.recipe_info(name)
+        print(name)
+        for field in ("slide topic", "dataset", "description"):
+            text = textwrap.fill(info.get(field, "-"), width=88,
+                                 initial_indent=f"    {field + ':':<13}",
+                                 subsequent_indent=" " * 17)
+            print(text)
+
+
+def main(argv=None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        raise UsageError(f"unknown command '{command}'; choose from: {', '.join(COMMANDS)}")
+    if command == "list":
+        list_recipes()
+        return
+    if not rest:
+        raise UsageError(f"'{command}' needs a recipe name; choose from: "
+                         f"{', '.join(recipes.recipe_names())}")
+    name = rest[0]
+    recipes.recipe_path(name)  # an unknown name fails here, before any import
+    if command == "show":
+        print(recipes.snippet(name), end="")
+    else:
+        importlib.import_module(f"recipes.{name}").main(rest[1:])
+
+
+if __name__ == "__main__":
+    raise SystemExit(console_main(main))

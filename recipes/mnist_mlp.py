@@ -1,0 +1,107 @@
+"""
+Title: The slides' MNIST network, written for Keras 3
+Slide topic: Output layer for classification (softmax + cross-entropy); the Dropout slide's model
+Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
+Run: python -m recipes.mnist_mlp
+Description: The 784-300-100-10 softmax MLP from the slides, trained with cross-entropy.
+
+The Dropout slide shows this model::
+
+    import keras
+    from keras.models import Sequential
+    from keras.layers import InputLayer, Dropout, Flatten, Dense
+
+    model = tf.keras.Sequential([
+        InputLayer(shape=[28, 28]),
+        Dense(300, activation="relu"),
+        Dense(100, activation="relu"),
+        Dense(10, activation="softmax")
+
+It does not run as printed, and would not learn the right thing if it did:
+
+1. The list is never closed: ``])`` is missing, a SyntaxError.
+2. ``tf`` is never imported; ``Sequential`` was imported, so use it (or ``keras.Sequential``).
+3. There is no ``Flatten``. ``Dense`` works on the last axis only, so a 28x28 image gives
+   28 rows of 10 "probabilities" each, output shape (None, 28, 10), not one softmax per
+   image. The slide imports ``Flatten`` but never uses it.
+
+Keras 3 also prefers ``keras.Input(shape=...)`` as the first entry of a ``Sequential``
+over ``InputLayer``. Below is the model as the slide meant it, trained on a validation
+split taken from the training data and evaluated once on the test split.
+"""
+
+# %%
+# ## Setup
+# Everything outside the model cell is plumbing from ``common``: datasets with offline
+# fallbacks, the shared flags (``--help`` lists them), the results record and plots.
+from common import cli, training
+from common.datasets import IMAGE_DATASETS
+
+# %% Model (copy this cell)
+# Flatten turns each 28x28 image into 784 numbers; two ReLU layers follow, and a softmax
+# over the 10 classes gives probabilities that sum to 1. With integer labels (0..9) the
+# matching cross-entropy is the *sparse* one, so there is no need to one-hot the labels.
+
+
+def build_model(input_shape=(28, 28), num_classes=10, hidden=(300, 100),
+                learning_rate=1e-3, steps_per_execution=1):
+    import keras  # imported here so that the recipe's --help does not load TensorFlow
+
+    model = keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten()])
+    for units in hidden:
+        model.add(keras.layers.Dense(units, activation="relu"))
+    model.add(keras.layers.Dense(num_classes, activation="softmax"))
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        steps_per_execution=steps_per_execution,  # speed only: steps per call into TF
+    )
+    return model
+
+
+# %%
+# ## What the slide's model does without Flatten
+# The same layers with no Flatten: one softmax per image *row*. Training it against one
+# label per image fails with a shape error, which is the lucky outcome.
+
+
+def slide_model_output_shape(input_shape=(28, 28)):
+    import keras
+
+    model = keras.Sequential([
+        keras.Input(shape=input_shape),
+        keras.layers.Dense(300, activation="relu"),
+        keras.layers.Dense(100, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    return model.output_shape
+
+
+# %%
+# ## Train, then evaluate once on the test split
+# ``fit`` validates on the validation split after every epoch; the test split is
+# touched by ``training.finish`` only, after training. Same seed, same numbers.
+
+
+def main(argv=None) -> dict:
+    parser = cli.recipe_parser("mnist_mlp", __doc__, datasets=IMAGE_DATASETS,
+                               default_dataset="auto", epochs=10)
+    parser.add_argument("--hidden", type=cli.int_list, default=(300, 100),
+                        help="hidden layer widths, comma-separated")
+    parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-3,
+                        help="Adam learning rate")
+    args = training.parse_args(parser, argv)
+    data = training.load_data(args)
+    training.seed_everything(args.seed)
+    print(f"slide's model without Flatten outputs {slide_model_output_shape(data.input_shape)}"
+          " (one softmax per image row); with Flatten:", end=" ")
+    model = build_model(data.input_shape, data.num_classes, args.hidden,
+                        args.learning_rate, args.steps_per_execution)
+    print(model.output_shape)
+    history = training.fit(model, data, args)
+    return training.finish("mnist_mlp", model, data, history, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.console_main(main))
