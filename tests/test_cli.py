@@ -1,0 +1,121 @@
+"""The command line: listing without TensorFlow, one-line errors, exit codes, outputs."""
+
+import json
+import os
+
+import pytest
+
+from common import runs
+from common.errors import UsageError
+from conftest import one_line_error
+
+import recipes
+
+
+def imports_tensorflow(completed) -> bool:
+    return any(" tensorflow" in line.split("|")[-1] and "tensorflow_datasets" not in line
+               for line in completed.stderr.splitlines() if line.startswith("import time"))
+
+
+def test_list_names_every_recipe_without_importing_tensorflow(run_cli):
+    done = run_cli("-X", "importtime", "-m", "recipes", "list")
+    assert done.returncode == 0, done.stderr
+    for name in recipes.recipe_names():
+        assert name in done.stdout
+    assert "slide topic:" in done.stdout and "dataset:" in done.stdout
+    assert not imports_tensorflow(done)
+
+
+def test_importtime_check_does_see_tensorflow(run_cli):
+    done = run_cli("-X", "importtime", "-c", "import tensorflow")
+    assert imports_tensorflow(done)
+
+
+@pytest.mark.parametrize("name", recipes.recipe_names())
+def test_recipe_help_states_defaults_without_tensorflow(run_cli, name):
+    done = run_cli("-X", "importtime", "-m", "recipes", "run", name, "--help")
+    assert done.returncode == 0, done.stderr
+    assert "(default: " in done.stdout and "--quick" in done.stdout
+    assert not imports_tensorflow(done)
+    direct = run_cli("-m", f"recipes.{name}", "--help")
+    assert direct.stdout == done.stdout
+
+
+def test_unknown_recipe_names_the_choices(run_cli):
+    line = one_line_error(run_cli("-m", "recipes", "run", "no_such_recipe"))
+    assert "unknown recipe 'no_such_recipe'" in line and "mnist_mlp" in line
+
+
+def test_unknown_command(run_cli):
+    assert "choose from: list, run, show" in one_line_error(run_cli("-m", "recipes", "frobnicate"))
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--epochs", "0"], "--epochs: must be a whole number > 0, got '0'"),
+    (["--epochs", "two"], "--epochs: must be a whole number > 0"),
+    (["--batch-size", "-5"], "--batch-size: must be a whole number > 0"),
+    (["--seed", "-1"], "--seed: must be a whole number >= 0"),
+    (["--seed", "1.5"], "--seed: must be a whole number >= 0"),
+    (["--dataset", "cifar"], "invalid choice: 'cifar'"),
+    (["--hidden", "300,x"], "--hidden: must be comma-separated whole numbers"),
+    (["--learning-rate", "nan"], "--learning-rate: must be a number > 0"),
+    (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+])
+def test_bad_flags_are_one_line_and_exit_2(run_cli, flags, expected):
+    assert expected in one_line_error(run_cli("-m", "recipes", "run", "mnist_mlp", *flags))
+
+
+def test_out_that_is_a_file_is_refused(run_cli, tmp_path):
+    (tmp_path / "taken").write_text("x")
+    line = one_line_error(run_cli("-m", "recipes.mnist_mlp", "--quick", "--out", "taken"))
+    assert "is a file" in line
+
+
+def test_out_holding_an_earlier_run_is_refused(tmp_path):
+    (tmp_path / "results.json").write_text("{}")
+    with pytest.raises(UsageError, match="already holds a run"):
+        runs.check_out_dir(str(tmp_path))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_out_not_writable_is_refused(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(UsageError, match="not writable"):
+        runs.check_out_dir(str(locked / "run"))
+
+
+def test_missing_dataset_offline_is_one_line(run_cli, tmp_path):
+    done = run_cli("-m", "recipes", "run", "mnist_mlp", "--dataset", "fashion_mnist", "--quick",
+                   env={"RECIPES_FASHION_MNIST_DIR": str(tmp_path / "absent"),
+                        "KERAS_HOME": str(tmp_path / "keras"),
+                        "TFDS_DATA_DIR": str(tmp_path / "tfds")})
+    line = one_line_error(done)
+    assert "apt-get install dataset-fashion-mnist" in line
+    assert not list(tmp_path.glob("runs/*")), "no output directory for a failed run"
+
+
+def test_default_out_dirs_never_collide(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first, second = runs.make_run_dir("x", None), runs.make_run_dir("x", None)
+    assert first != second and first.is_dir() and second.is_dir()
+
+
+def test_atomic_write_leaves_no_half_file(tmp_path):
+    target = tmp_path / "results.json"
+    runs.write_json(target, {"ok": 1})
+
+    def half_then_fail(tmp):
+        tmp.write_text('{"ok": ')
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        runs.atomic_write(target, half_then_fail)
+    assert json.loads(target.read_text()) == {"ok": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_show_prints_the_model_cell(run_cli):
+    done = run_cli("-m", "recipes", "show", "mnist_mlp")
+    assert done.returncode == 0
+    assert "def build_model(" in done.stdout and "from common" not in done.stdout
