@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 
@@ -39,6 +40,8 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message):
+        if "expected one argument" in message:
+            message += " (a value that starts with '-' needs '=', as in --logits=-2,2,-3)"
         raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
@@ -68,6 +71,10 @@ def positive_float(text):
     return _number(text, float, lambda v: v > 0, "a number > 0")
 
 
+def finite_float(text):
+    return _number(text, float, lambda v: True, "a finite number")
+
+
 def rate(text):
     return _number(text, float, lambda v: 0 <= v < 1, "a rate in [0, 1)")
 
@@ -95,39 +102,73 @@ def header_fields(docstring: str) -> dict:
     return fields
 
 
-def recipe_parser(name: str, docstring: str, *, datasets, default_dataset: str,
-                  epochs: int, batch_size: int = DEFAULT_BATCH_SIZE) -> Parser:
-    """A parser with the shared flags; the recipe adds its own hyperparameters."""
+def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=None,
+                  epochs: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> Parser:
+    """A parser with the shared flags; the recipe adds its own hyperparameters.
+
+    Recipes that read a dataset get ``--dataset`` and ``--offline``; recipes that train
+    get ``--epochs``, ``--batch-size``, ``--steps-per-execution`` and ``--quick``.
+    """
     header = header_fields(docstring)
     parser = Parser(prog=f"python -m recipes.{name}",
                     description=f"{header.get('title', name)}. {header.get('description', '')}",
                     epilog=f"Slide topic: {header.get('slide topic', '-')}")
-    parser.add_argument("--dataset", choices=datasets, default=default_dataset,
-                        help="dataset to train on")
-    parser.add_argument("--epochs", type=positive_int, default=epochs,
-                        help="maximum number of training epochs")
-    parser.add_argument("--batch-size", type=positive_int, default=batch_size,
-                        help="examples per gradient step")
-    parser.add_argument("--steps-per-execution", type=positive_int,
-                        default=DEFAULT_STEPS_PER_EXECUTION,
-                        help="training steps Keras runs per call into TensorFlow (speed only)")
+    if datasets:
+        parser.add_argument("--dataset", choices=datasets, default=default_dataset,
+                            help="dataset to train on")
+    if epochs:
+        parser.add_argument("--epochs", type=positive_int, default=epochs,
+                            help="maximum number of training epochs")
+        parser.add_argument("--batch-size", type=positive_int, default=batch_size,
+                            help="examples per gradient step")
+        parser.add_argument("--steps-per-execution", type=positive_int,
+                            default=DEFAULT_STEPS_PER_EXECUTION,
+                            help="training steps Keras runs per call into TensorFlow "
+                                 "(speed only)")
     parser.add_argument("--seed", type=non_negative_int, default=0,
                         help="random seed for weights, shuffling and dropout")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="output directory (default: a new directory under runs/)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"a run of seconds: {QUICK_EPOCHS} epochs on "
-                             f"{QUICK_TRAIN_EXAMPLES} training examples (for tests and CI)")
-    parser.add_argument("--offline", action="store_true",
-                        help="never try the network for data (also: RECIPES_OFFLINE=1)")
+    if epochs:
+        parser.add_argument("--quick", action="store_true",
+                            help=f"a run of seconds: at most {QUICK_EPOCHS} epochs on "
+                                 f"{QUICK_TRAIN_EXAMPLES} training examples (for tests and CI)")
+    if datasets:
+        parser.add_argument("--offline", action="store_true",
+                            help="never try the network for data (also: RECIPES_OFFLINE=1)")
     parser.add_argument("--verbose", action="store_true",
                         help="show Keras' progress bar and where data comes from")
     return parser
 
 
+def number_rows(text: str) -> list[list[float]]:
+    """'1.47,-0.39,0.22; 5,6,4' -> [[1.47, -0.39, 0.22], [5.0, 6.0, 4.0]]."""
+    rows = []
+    for part in text.split(";"):
+        try:
+            row = [float(value) for value in part.split(",")]
+        except ValueError:
+            row = []
+        if not row or not all(math.isfinite(v) for v in row):
+            raise argparse.ArgumentTypeError(
+                f"must be comma-separated numbers, rows separated by ';' "
+                f"(e.g. '1.47,-0.39,0.22'), got '{text}'")
+        rows.append(row)
+    return rows
+
+
+def number_list(text: str) -> list[float]:
+    """'3,-4,0,1' -> [3.0, -4.0, 0.0, 1.0]."""
+    rows = number_rows(text) if ";" not in text else []
+    if len(rows) != 1:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated numbers such as '3,-4,0,1', got '{text}'")
+    return rows[0]
+
+
 def parse_recipe_args(parser: Parser, argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
-    if args.quick:
+    if getattr(args, "quick", False):
         args.epochs = min(args.epochs, QUICK_EPOCHS)
     return args
 
@@ -144,6 +185,9 @@ def console_main(main, argv=None) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except KeyboardInterrupt:
         print("interrupted: outputs already written were kept", file=sys.stderr)
         return 130

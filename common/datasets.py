@@ -50,6 +50,8 @@ FASHION_CLASS_NAMES = (
 )
 DIGIT_CLASS_NAMES = tuple(str(d) for d in range(10))
 IRIS_CLASS_NAMES = ("setosa", "versicolor", "virginica")
+IRIS_FEATURE_NAMES = ("sepal length (cm)", "sepal width (cm)", "petal length (cm)",
+                      "petal width (cm)")
 
 # name -> (size, online source, offline source); the README's dataset table.
 CATALOG = {
@@ -81,6 +83,11 @@ class Dataset:
     y_test: np.ndarray
     class_names: tuple[str, ...]
     note: str = ""
+    # Tabular data: feature names and the training split's statistics used to
+    # standardize them (x_raw = x * feature_std + feature_mean).
+    feature_names: tuple[str, ...] = ()
+    feature_mean: tuple[float, ...] = ()
+    feature_std: tuple[float, ...] = ()
 
     @property
     def num_classes(self) -> int:
@@ -380,7 +387,9 @@ def _load_iris(offline: bool, verbose: bool) -> Dataset:
     standardize = lambda a: ((a - mean) / std).astype(np.float32)  # noqa: E731
     return Dataset("iris", source, standardize(x_train), y_train, standardize(x_val), y_val,
                    standardize(x_test), y_test, IRIS_CLASS_NAMES,
-                   note="features standardized with the training split's mean and std")
+                   note="features standardized with the training split's mean and std",
+                   feature_names=IRIS_FEATURE_NAMES, feature_mean=tuple(mean.tolist()),
+                   feature_std=tuple(std.tolist()))
 
 
 def _iris_from_tfds(download: bool):

@@ -54,6 +54,13 @@ def make_run_dir(name: str, out: Path | None) -> Path:
     raise UsageError(f"cannot create a new directory under {RUNS_DIR}; pass --out DIR")
 
 
+def save_results(name: str, out: Path | None, results: dict) -> Path:
+    """Write ``results`` as ``results.json`` in a new (or the given) run directory."""
+    out_dir = make_run_dir(name, out)
+    write_json(out_dir / "results.json", results)
+    return out_dir
+
+
 def atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)``, then rename into place: all of the file or none of it."""
     path = Path(path)

@@ -1,0 +1,158 @@
+"""
+Title: Cross-entropy, by hand and in Keras
+Slide topic: Cross-entropy loss function (one example, then a dataset)
+Dataset: none (the slide's Iris example, or your own with --probs and --label)
+Run: python -m recipes.cross_entropy --probs "0.22,0.7,0.08" --label 1
+Description: The slide's three Iris losses, the dataset average, and what Keras computes.
+
+For one example with one-hot target y and predicted probabilities y_hat,
+
+    J = -sum_k y_k log(y_hat_k)   =   -log(probability given to the true class)
+
+and for N examples the loss is the average of those. The slide's example orders the
+Iris classes (Versicolour, Setosa, Virginica), so Setosa is [0, 1, 0]. The slide's
+losses use the natural logarithm.
+"""
+
+# %%
+# ## Setup
+import math
+
+import numpy as np
+
+from common import cli, runs
+from common.errors import UsageError
+
+SLIDE_CLASSES = ("Versicolour", "Setosa", "Virginica")
+SLIDE_LABEL = 1  # Setosa
+SLIDE_PREDICTIONS = [(0.22, 0.7, 0.08), (0.7, 0.22, 0.08), (0.7, 0.08, 0.22)]
+SLIDE_LOSSES = (0.3567, 1.5141, 2.5257)  # as printed on the slide, 4 decimals
+
+# %% Model (copy this cell)
+# Cross-entropy by hand, for one example and averaged over a dataset. Terms with
+# y_k = 0 contribute nothing (0 * log 0 is taken as 0), so only the true class counts.
+import numpy as np  # noqa: E402
+
+
+def cross_entropy(one_hot, probs):
+    one_hot, probs = np.broadcast_arrays(np.asarray(one_hot, float), np.asarray(probs, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(one_hot > 0, one_hot * np.log(probs), 0.0)
+    return -np.sum(terms, axis=-1)
+
+
+def mean_cross_entropy(one_hot, probs):
+    return float(np.mean(cross_entropy(one_hot, probs)))
+
+
+# %%
+# ## The same losses from Keras
+# Keras offers the loss for one-hot targets (``CategoricalCrossentropy``) and for integer
+# labels (``SparseCategoricalCrossentropy``); both average over the batch, like the
+# dataset formula. ``from_logits=True`` means "these are raw scores, apply softmax
+# first": it is the right flag for a last layer without softmax, and it is more
+# accurate, because log(softmax(z)) is computed in one stable step.
+
+
+def keras_losses(label, probs) -> dict:
+    import keras
+
+    probs = np.asarray(probs, dtype=np.float32)
+    n, k = probs.shape
+    one_hot = np.eye(k, dtype=np.float32)[[label] * n]
+    labels = np.full(n, label)
+    logits = np.log(probs)  # any logits whose softmax is probs
+    as_float = lambda value: float(np.asarray(value))  # noqa: E731
+    return {
+        "CategoricalCrossentropy": as_float(
+            keras.losses.CategoricalCrossentropy()(one_hot, probs)),
+        "SparseCategoricalCrossentropy": as_float(
+            keras.losses.SparseCategoricalCrossentropy()(labels, probs)),
+        "CategoricalCrossentropy(from_logits=True) on logits": as_float(
+            keras.losses.CategoricalCrossentropy(from_logits=True)(one_hot, logits)),
+        # The classic mistake: probabilities passed where logits are expected.
+        "mistake: from_logits=True on probabilities": as_float(
+            keras.losses.CategoricalCrossentropy(from_logits=True)(one_hot, probs)),
+    }
+
+
+# %%
+# ## A probability of zero
+# By hand, -log(0) is infinite. Keras clips predicted probabilities to
+# [epsilon, 1 - epsilon] (epsilon = 1e-7) before the log, so one confident mistake costs
+# -log(1e-7) = 16.12 instead of making the whole batch's loss infinite (and its
+# gradients NaN).
+
+
+def zero_probability_losses():
+    import keras
+
+    probs = np.array([[1.0, 0.0, 0.0]], dtype=np.float32)
+    one_hot = np.array([[0.0, 1.0, 0.0]], dtype=np.float32)
+    by_hand = float(cross_entropy(one_hot, probs)[0])
+    in_keras = float(np.asarray(keras.losses.CategoricalCrossentropy()(one_hot, probs)))
+    return by_hand, in_keras, -math.log(keras.config.epsilon())
+
+
+# %%
+# ## Run
+
+
+def check_probs(rows, label):
+    for row in rows:
+        if any(p < 0 or p > 1 for p in row):
+            raise UsageError(f"--probs: probabilities must be in [0, 1], got {row}")
+        if abs(sum(row) - 1) > 1e-3:
+            raise UsageError(f"--probs: probabilities must sum to 1, {row} sums to "
+                             f"{sum(row):.4g}; pass softmax outputs")
+        if not 0 <= label < len(row):
+            raise UsageError(f"--label: must be a class index from 0 to {len(row) - 1}, "
+                             f"got {label}")
+    if len({len(row) for row in rows}) > 1:
+        raise UsageError("--probs: every row needs the same number of classes")
+
+
+def main(argv=None) -> dict:
+    parser = cli.recipe_parser("cross_entropy", __doc__)
+    parser.add_argument("--probs", type=cli.number_rows, default=None,
+                        help="your predicted probabilities, rows separated by ';' "
+                             "(default: the slide's three predictions)")
+    parser.add_argument("--label", type=cli.non_negative_int, default=None,
+                        help="index of the true class for --probs (default: 1, Setosa)")
+    args = parser.parse_args(argv)
+    out = runs.check_out_dir(args.out)
+    slide = args.probs is None
+    probs = SLIDE_PREDICTIONS if slide else args.probs
+    label = SLIDE_LABEL if args.label is None else args.label
+    check_probs(probs, label)
+    k = len(probs[0])
+    one_hot = np.eye(k)[label]
+    names = SLIDE_CLASSES if k == 3 else tuple(f"class {i}" for i in range(k))
+
+    print(f"True class: {names[label]}, one-hot {one_hot.astype(int).tolist()}")
+    losses = cross_entropy(one_hot, probs)
+    for row, loss in zip(probs, losses):
+        shown = ", ".join(f"**{p}**" if i == label else f"{p}" for i, p in enumerate(row))
+        print(f"  [{shown}]  loss = -log({row[label]}) = {loss:.4f}")
+    mean = mean_cross_entropy(one_hot, probs)
+    print(f"Dataset of these {len(probs)} examples: mean loss L = {mean:.4f}")
+
+    in_keras = keras_losses(label, probs)
+    print("Keras on the same batch (float32):")
+    for name, value in in_keras.items():
+        print(f"  {name:<52} {value:.4f}")
+    by_hand, clipped, cap = zero_probability_losses()
+    print(f"Probability 0 for the true class: by hand {by_hand}, Keras {clipped:.4f} "
+          f"(clipped at -log(epsilon) = {cap:.4f})")
+
+    results = {"recipe": "cross_entropy", "source": "slide" if slide else "user",
+               "label": label, "probs": probs, "losses": losses.tolist(), "mean_loss": mean,
+               "keras": in_keras, "zero_probability": {"by_hand": "inf", "keras": clipped},
+               "versions": runs.library_versions()}
+    out_dir = runs.save_results("cross_entropy", out, results)
+    print(f"results: {out_dir / 'results.json'}")
+    return results
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.console_main(main))

@@ -1,0 +1,83 @@
+"""
+Title: One neuron: dot product, bias, activation
+Slide topic: What a unit computes (weighted sum of the inputs, plus a bias, then an activation)
+Dataset: none (example numbers, or your own with --inputs, --weights, --bias)
+Run: python -m recipes.neuron --inputs "0.5,-1,2" --weights "0.4,-0.3,0.2" --bias 0.1
+Description: A unit computed by hand equals a one-unit Keras Dense layer.
+
+Each unit computes z = w . x + b (a dot product plus a bias) and outputs a = f(z) for
+its activation f. A ``Dense(n)`` layer is n such units side by side, computed together
+as one matrix product: ``activation(x @ kernel + bias)``.
+"""
+
+# %%
+# ## Setup
+import numpy as np
+
+from common import cli, runs
+from common.errors import UsageError
+
+ACTIVATIONS = {
+    "linear": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "tanh": np.tanh,
+    "softplus": lambda z: np.log1p(np.exp(z)),
+}
+
+# %% Model (copy this cell)
+# The same unit as a Keras layer: Dense(1) holds a kernel of shape (inputs, 1) and a bias
+# of shape (1,). Setting them to w and b makes the layer compute exactly w . x + b.
+import numpy as np  # noqa: E402
+
+
+def dense_unit(weights, bias, activation="relu"):
+    import keras
+
+    layer = keras.layers.Dense(1, activation=activation)
+    layer.build((None, len(weights)))
+    layer.set_weights([np.asarray(weights, dtype="float32").reshape(-1, 1),
+                       np.asarray([bias], dtype="float32")])
+    return layer
+
+
+# %%
+# ## Run
+
+
+def main(argv=None) -> dict:
+    parser = cli.recipe_parser("neuron", __doc__)
+    parser.add_argument("--inputs", type=cli.number_list, default=[0.5, -1.0, 2.0],
+                        help="the inputs x, comma-separated")
+    parser.add_argument("--weights", type=cli.number_list, default=[0.4, -0.3, 0.2],
+                        help="the weights w, one per input")
+    parser.add_argument("--bias", type=cli.finite_float, default=0.1, help="the bias b")
+    parser.add_argument("--activation", choices=list(ACTIVATIONS), default="relu",
+                        help="the activation f")
+    args = parser.parse_args(argv)
+    out = runs.check_out_dir(args.out)
+    x, w = np.array(args.inputs), np.array(args.weights)
+    if len(x) != len(w):
+        raise UsageError(f"--weights: need one weight per input ({len(x)}), got {len(w)}")
+
+    terms = " + ".join(f"({wi:g})({xi:g})" for wi, xi in zip(w, x))
+    z = float(np.dot(w, x) + args.bias)
+    a = float(ACTIVATIONS[args.activation](z))
+    print(f"z = w . x + b = {terms} + ({args.bias:g}) = {z:.6g}")
+    print(f"a = {args.activation}(z) = {a:.6g}")
+
+    layer = dense_unit(w, args.bias, args.activation)
+    keras_a = float(np.asarray(layer(x.reshape(1, -1).astype("float32")))[0, 0])
+    print(f"Keras Dense(1, activation='{args.activation}') gives {keras_a:.6g} "
+          f"(|difference| {abs(keras_a - a):.1e}, float32)")
+
+    results = {"recipe": "neuron", "inputs": args.inputs, "weights": args.weights,
+               "bias": args.bias, "activation": args.activation, "z": z, "a": a,
+               "keras_a": keras_a, "versions": runs.library_versions()}
+    out_dir = runs.save_results("neuron", out, results)
+    print(f"results: {out_dir / 'results.json'}")
+    return results
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.console_main(main))

@@ -1,0 +1,133 @@
+"""
+Title: Norms and penalty terms, and what Keras' L1/L2 really add
+Slide topic: Penalty terms; lp norms; l1 and l2 regularization (MAE + alpha*l1 + beta*l2)
+Dataset: none (example numbers, or your own with --vector, --alpha, --beta)
+Run: python -m recipes.norms_penalties --vector "3,-4,0,1" --alpha 0.01 --beta 0.001
+Description: lp norms, MAE, the slide's penalized loss by hand, and the Keras equivalent.
+
+The slide writes the penalized loss as  MAE + alpha * l1 + beta * l2  with the norms
+
+    ||w||_1 = sum |w_i|        ||w||_2 = sqrt(sum w_i^2)
+
+Keras' regularizers differ from that formula in one place: ``keras.regularizers.L2(beta)``
+adds beta * sum w_i^2, the *squared* l2 norm, not beta * ||w||_2. (The squared norm has
+the gradient 2*beta*w, "weight decay", which is why it is the standard choice.) ``L1``
+adds alpha * sum |w_i| = alpha * ||w||_1, as on the slide. Three more facts the slide
+leaves out:
+
+- a regularizer applies to the weights it is attached to (``kernel_regularizer``); biases
+  are not penalized unless you also pass ``bias_regularizer``;
+- the loss Keras reports during training *and* evaluation includes the penalties, so a
+  regularized model's loss is not comparable with an unregularized model's;
+- the penalty is added once per batch, independent of the batch size.
+"""
+
+# %%
+# ## Setup
+import numpy as np
+
+from common import cli, runs
+
+# %% Model (copy this cell)
+# A one-layer model with both penalties on its kernel: loss = MAE + alpha*sum|w| + beta*sum w^2.
+import numpy as np  # noqa: E402
+
+
+def penalized_model(kernel, bias, alpha=0.01, beta=0.001):
+    import keras
+
+    kernel = np.asarray(kernel, dtype="float32")
+    model = keras.Sequential([
+        keras.Input(shape=(kernel.shape[0],)),
+        keras.layers.Dense(kernel.shape[1],
+                           kernel_regularizer=keras.regularizers.L1L2(l1=alpha, l2=beta)),
+    ])
+    model.layers[0].set_weights([kernel, np.asarray(bias, dtype="float32")])
+    model.compile(optimizer="sgd", loss=keras.losses.MeanAbsoluteError())
+    return model
+
+
+# %%
+# ## The pieces by hand
+
+
+def lp_norm(z, p):
+    z = np.abs(np.asarray(z, dtype=np.float64))
+    return float(z.max()) if p == np.inf else float((z ** p).sum() ** (1.0 / p))
+
+
+def mae(predictions, targets):
+    return float(np.mean(np.abs(np.asarray(predictions) - np.asarray(targets))))
+
+
+# A small regression problem with fixed weights, so every number can be checked by hand.
+X = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5], [-1.0, 1.5]])
+Y = np.array([[1.0], [0.0], [2.0], [-0.5]])
+KERNEL = np.array([[0.5], [-2.0]])
+BIAS = np.array([0.3])
+
+
+# %%
+# ## Run
+
+
+def main(argv=None) -> dict:
+    parser = cli.recipe_parser("norms_penalties", __doc__)
+    parser.add_argument("--vector", type=cli.number_list, default=[3.0, -4.0, 0.0, 1.0],
+                        help="a vector whose norms to compute")
+    parser.add_argument("--alpha", type=cli.non_negative_float, default=0.01,
+                        help="l1 penalty factor alpha")
+    parser.add_argument("--beta", type=cli.non_negative_float, default=0.001,
+                        help="l2 penalty factor beta")
+    args = parser.parse_args(argv)
+    out = runs.check_out_dir(args.out)
+
+    norms = {str(p): lp_norm(args.vector, p) for p in (1, 2, 3)}
+    norms["inf"] = lp_norm(args.vector, np.inf)
+    print(f"z = {args.vector}")
+    for p, value in norms.items():
+        check = np.linalg.norm(args.vector, ord=np.inf if p == "inf" else int(p))
+        print(f"  l{p:<3} norm = {value:.6g}   (numpy.linalg.norm: {check:.6g})")
+
+    data_loss = mae(X @ KERNEL + BIAS, Y)
+    w = KERNEL.ravel()
+    l1, l2, l2_squared = lp_norm(w, 1), lp_norm(w, 2), float(np.sum(w ** 2))
+    slide_total = data_loss + args.alpha * l1 + args.beta * l2
+    keras_total = data_loss + args.alpha * l1 + args.beta * l2_squared
+    print(f"\nKernel w = {w.tolist()}, bias b = {BIAS.tolist()} (not penalized)")
+    print(f"  MAE on the 4 examples             = {data_loss:.6f}")
+    print(f"  alpha*||w||_1 = {args.alpha:g} * {l1:g}   = {args.alpha * l1:.6f}")
+    print(f"  slide:  beta*||w||_2   = {args.beta:g} * {l2:.6g} = {args.beta * l2:.6f}"
+          f"  -> total {slide_total:.6f}")
+    print(f"  Keras:  beta*sum w^2   = {args.beta:g} * {l2_squared:g}  = "
+          f"{args.beta * l2_squared:.6f}  -> total {keras_total:.6f}")
+
+    import keras  # the Keras side of the comparison
+
+    model = penalized_model(KERNEL, BIAS, args.alpha, args.beta)
+    x32, y32 = X.astype("float32"), Y.astype("float32")
+    penalty = float(sum(np.asarray(loss) for loss in model.losses))
+    reported = float(model.evaluate(x32, y32, verbose=0, return_dict=True)["loss"])
+    print(f"  model.losses (the penalty)        = {penalty:.6f}")
+    print(f"  loss Keras reports (evaluate)     = {reported:.6f}  (= MAE + penalty)")
+    with_bias = keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L1L2(
+        l1=args.alpha, l2=args.beta), bias_regularizer=keras.regularizers.L1(args.alpha))
+    with_bias.build((None, 2))
+    with_bias.set_weights([KERNEL.astype("float32"), BIAS.astype("float32")])
+    bias_penalty = float(sum(np.asarray(loss) for loss in with_bias.losses)) - penalty
+    print(f"  with bias_regularizer=L1(alpha) the bias adds {bias_penalty:.6f} "
+          f"(= alpha*|b| = {args.alpha * abs(BIAS[0]):.6f})")
+
+    results = {"recipe": "norms_penalties", "vector": args.vector, "norms": norms,
+               "alpha": args.alpha, "beta": args.beta, "mae": data_loss,
+               "kernel": w.tolist(), "l1": l1, "l2": l2, "l2_squared": l2_squared,
+               "slide_total": slide_total, "keras_total_by_hand": keras_total,
+               "keras_penalty": penalty, "keras_reported_loss": reported,
+               "bias_penalty_when_asked": bias_penalty, "versions": runs.library_versions()}
+    out_dir = runs.save_results("norms_penalties", out, results)
+    print(f"results: {out_dir / 'results.json'}")
+    return results
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.console_main(main))

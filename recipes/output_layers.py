@@ -1,0 +1,172 @@
+"""
+Title: Choosing the output layer: neurons, activation, loss, metric
+Slide topic: Output layer for regression and for classification (the two tables)
+Dataset: iris (regression, binary) and mnist-5k (multi-label, multi-class); also auto, mnist
+Run: python -m recipes.output_layers
+Description: The slides' output-layer tables as code, each row trained once on real data.
+
+The slides list, per task, how many output neurons, which activation and which loss.
+Here each row is a Keras configuration, with an explicit metric: the string
+``"accuracy"`` means binary accuracy for one kind of output and categorical accuracy for
+another, so this recipe always names the metric class.
+
+| task                | output neurons    | activation          | loss                          |
+|---------------------|-------------------|---------------------|-------------------------------|
+| regression          | 1 per dimension   | none                | mean squared (or absolute) error |
+| positive regression | 1 per dimension   | ReLU or softplus    | mean squared error            |
+| bounded regression  | 1 per dimension   | sigmoid or tanh     | mean squared error            |
+| binary              | 1                 | sigmoid             | binary cross-entropy          |
+| multi-label         | 1 per label       | sigmoid             | binary cross-entropy          |
+| multi-class         | 1 per class       | softmax             | (sparse) categorical cross-entropy |
+
+The real data: Iris petal width (cm) predicted from the other three measurements for
+the regression rows, setosa-vs-rest for the binary row; MNIST digits for the
+multi-label row (three yes/no labels per image: even, >= 5, prime) and the multi-class
+row (which digit).
+"""
+
+# %%
+# ## Setup
+import time
+
+import numpy as np
+
+from common import cli, runs, training
+from common.datasets import load_dataset
+
+# %% Model (copy this cell)
+# One entry per row of the slides' tables: (activation, loss class, metric class), named
+# explicitly, so nothing is left to the guesswork behind the string "accuracy".
+OUTPUT_LAYERS = {
+    "regression": (None, "MeanSquaredError", "MeanAbsoluteError"),
+    "positive regression": ("softplus", "MeanSquaredError", "MeanAbsoluteError"),
+    "bounded regression": ("sigmoid", "MeanSquaredError", "MeanAbsoluteError"),
+    "binary": ("sigmoid", "BinaryCrossentropy", "BinaryAccuracy"),
+    "multi-label": ("sigmoid", "BinaryCrossentropy", "BinaryAccuracy"),
+    "multi-class": ("softmax", "SparseCategoricalCrossentropy", "SparseCategoricalAccuracy"),
+}
+
+
+def build_model(task, input_shape, outputs, hidden=32, learning_rate=1e-2,
+                steps_per_execution=1):
+    import keras  # imported here so that the recipe's --help does not load TensorFlow
+
+    activation, loss, metric = OUTPUT_LAYERS[task]
+    model = keras.Sequential([
+        keras.Input(shape=input_shape),
+        keras.layers.Flatten(),
+        keras.layers.Dense(hidden, activation="relu"),
+        keras.layers.Dense(outputs, activation=activation),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=getattr(keras.losses, loss)(),
+                  metrics=[getattr(keras.metrics, metric)(name="metric")],
+                  steps_per_execution=steps_per_execution)
+    return model
+
+
+# %%
+# ## The tasks on real data
+# Each task gives (x, y) for train, validation and test, and the number of outputs.
+# Regression targets stay in centimetres; the bounded row rescales them to [0, 1] with
+# the training split's range (the sigmoid cannot reach outside it) and back for the MAE.
+
+DIGIT_LABELS = ("even", ">= 5", "prime")
+PRIMES = np.array([2, 3, 5, 7])
+
+
+def digit_attributes(digits):
+    digits = np.asarray(digits)
+    return np.stack([digits % 2 == 0, digits >= 5, np.isin(digits, PRIMES)],
+                    axis=1).astype("float32")
+
+
+def iris_regression_splits(iris):
+    petal_width = iris.feature_names.index("petal width (cm)")
+    keep = [i for i in range(4) if i != petal_width]
+    to_cm = lambda x: x[:, petal_width] * iris.feature_std[petal_width] + iris.feature_mean[petal_width]  # noqa: E731,E501
+    return [(x[:, keep], to_cm(x).astype("float32")[:, None])
+            for x in (iris.x_train, iris.x_val, iris.x_test)]
+
+
+def task_splits(task, iris, digits):
+    """(train, val, test) pairs, the number of outputs, and a map back to the task's units."""
+    same = lambda v: v  # noqa: E731
+    if task in ("regression", "positive regression"):
+        return iris_regression_splits(iris), 1, same
+    if task == "bounded regression":
+        splits = iris_regression_splits(iris)
+        low, high = float(splits[0][1].min()), float(splits[0][1].max())
+        scaled = [(x, np.clip((y - low) / (high - low), 0, 1)) for x, y in splits]
+        return scaled, 1, lambda v: v * (high - low) + low
+    if task == "binary":
+        return [(x, (y == 0).astype("float32")[:, None])
+                for x, y in (iris.train, iris.val, iris.test)], 1, same
+    if task == "multi-label":
+        return [(x, digit_attributes(y))
+                for x, y in (digits.train, digits.val, digits.test)], 3, same
+    return [digits.train, digits.val, digits.test], digits.num_classes, same
+
+
+def test_scores(task, model, test, to_units):
+    """Test metrics in the task's own units: cm for regression, per label for multi-label."""
+    x_test, y_test = test
+    predicted = np.asarray(model(x_test, training=False))
+    if "regression" in task:
+        return {"mae_cm": float(np.mean(np.abs(to_units(predicted) - to_units(y_test))))}
+    if task == "multi-label":
+        per_label = ((predicted > 0.5) == (y_test > 0.5)).mean(axis=0)
+        return {"accuracy": float(per_label.mean()),
+                **{f"accuracy {name}": float(a) for name, a in zip(DIGIT_LABELS, per_label)}}
+    if task == "binary":
+        return {"accuracy": float(np.mean((predicted > 0.5) == (y_test > 0.5)))}
+    return {"accuracy": float(np.mean(predicted.argmax(axis=1) == y_test))}
+
+
+# %%
+# ## Run
+
+IRIS_TASKS = ("regression", "positive regression", "bounded regression", "binary")
+IRIS_EPOCHS = 100  # 96 training flowers: many short epochs
+IRIS_VALIDATION_FREQ = 10  # validating every epoch would cost more than the training
+
+
+def main(argv=None) -> dict:
+    parser = cli.recipe_parser("output_layers", __doc__, datasets=("mnist-5k", "auto", "mnist"),
+                               default_dataset="mnist-5k", epochs=10,
+                               batch_size=32)
+    args = training.parse_args(parser, argv)
+    iris = load_dataset("iris", offline=args.offline or None, verbose=args.verbose)
+    digits = training.load_data(args)
+    training.seed_everything(args.seed)
+
+    rows = {}
+    print(f"{'task':<20} {'outputs':>7}  {'activation':<10} {'loss':<30} {'metric':<26} test")
+    for task, (activation, loss, metric) in OUTPUT_LAYERS.items():
+        splits, outputs, to_units = task_splits(task, iris, digits)
+        on_iris = task in IRIS_TASKS
+        epochs = (2 if args.quick else IRIS_EPOCHS) if on_iris else args.epochs
+        model = build_model(task, splits[0][0].shape[1:], outputs,
+                            steps_per_execution=args.steps_per_execution)
+        model.fit(*splits[0], validation_data=splits[1], epochs=epochs,
+                  validation_freq=IRIS_VALIDATION_FREQ if on_iris else 1,
+                  batch_size=args.batch_size, verbose=1 if args.verbose else 0)
+        scores = test_scores(task, model, splits[2], to_units)
+        rows[task] = {"dataset": iris.source if on_iris else digits.source, "outputs": outputs,
+                      "activation": activation or "none", "loss": loss, "metric": metric,
+                      "epochs": epochs, **scores}
+        shown = ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
+        print(f"{task:<20} {outputs:>7}  {activation or 'none':<10} {loss:<30} {metric:<26} {shown}")
+
+    results = {"recipe": "output_layers", "dataset": digits.name,
+               "data_source": {"iris": iris.source, "images": digits.source},
+               "seed": args.seed, "quick": args.quick, "tasks": rows,
+               "seconds": round(time.perf_counter() - args.started, 2),
+               "versions": runs.library_versions()}
+    out_dir = runs.save_results("output_layers", args.out, results)
+    print(f"results: {out_dir / 'results.json'}")
+    return results
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.console_main(main))

@@ -1,0 +1,141 @@
+"""
+Title: The softmax table, recomputed
+Slide topic: Softmax function (the four-row table of z and sigma(z))
+Dataset: none (the slide's numbers, or your own with --logits)
+Run: python -m recipes.softmax --logits "1.47,-0.39,0.22; -2,2,-3"
+Description: Softmax by hand, rounded as on the slide and exact, stable vs naive, and Keras.
+
+Softmax turns a vector of raw scores z into probabilities that sum to 1:
+
+    sigma(z)_i = exp(z_i) / sum_j exp(z_j)
+
+The slide's table rounds every probability to 2 decimals and prints 1.00 as every
+row's sum. That is true of the exact values, but the last row's *rounded* values are
+0.02 + 0.98 + 0.01 = 1.01: rounding each entry does not preserve the sum.
+"""
+
+# %%
+# ## Setup
+import numpy as np
+
+from common import cli, runs
+from common.errors import UsageError
+
+# The slide's table: logits z1..z3 and the probabilities as printed (2 decimals).
+SLIDE_TABLE = [
+    ((1.47, -0.39, 0.22), (0.69, 0.11, 0.20)),
+    ((5.00, 6.00, 4.00), (0.24, 0.67, 0.09)),
+    ((0.90, 0.80, 1.10), (0.32, 0.29, 0.39)),
+    ((-2.00, 2.00, -3.00), (0.02, 0.98, 0.01)),
+]
+OVERFLOW_LOGITS = (1000.0, 1001.0, 1002.0)
+
+# %% Model (copy this cell)
+# Two ways to write softmax. They agree on the slide's numbers; only the stable one
+# survives large logits, because exp(1000) overflows float64 to inf, and inf/inf is NaN.
+# Subtracting the row's maximum changes nothing mathematically (the factor exp(-max)
+# cancels) but keeps every exponent <= 0.
+import numpy as np  # noqa: E402
+
+
+def softmax_naive(z):
+    e = np.exp(np.asarray(z, dtype=np.float64))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_stable(z):
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# %%
+# ## The slide's table, and the same numbers from Keras
+# ``keras.activations.softmax`` and ``keras.ops.softmax`` compute the stable form in
+# float32; they agree with the float64 computation to about 1e-7.
+
+
+def keras_softmax(z):
+    import keras
+
+    z32 = np.asarray(z, dtype=np.float32)
+    return (np.asarray(keras.activations.softmax(z32)),
+            np.asarray(keras.ops.softmax(z32, axis=-1)))
+
+
+def table(logits) -> list[dict]:
+    rows = []
+    for z in logits:
+        exact = softmax_stable(z)
+        rounded = np.round(exact, 2)
+        rows.append({"z": list(z), "softmax": exact.tolist(), "rounded": rounded.tolist(),
+                     "sum_exact": float(exact.sum()), "sum_rounded": float(rounded.sum())})
+    return rows
+
+
+def print_table(rows, slide_values=None):
+    n = len(rows[0]["z"])
+    head = "  ".join(f"{'z' + str(i + 1):>7}" for i in range(n))
+    sig = "  ".join(f"{'s' + str(i + 1):>5}" for i in range(n))
+    print(f"{head}  |  {sig}  {'sum':>5}  | exact softmax{'':<{max(0, 9 * n - 13)}} | sum")
+    for i, row in enumerate(rows):
+        z = "  ".join(f"{v:7.2f}" for v in row["z"])
+        r = "  ".join(f"{v:5.2f}" for v in row["rounded"])
+        e = " ".join(f"{v:.6f}" for v in row["softmax"])
+        flag = ""
+        if slide_values and tuple(row["rounded"]) != slide_values[i]:
+            flag = f"  (slide prints {slide_values[i]})"
+        if abs(row["sum_rounded"] - 1) > 1e-9:
+            flag += "  <- rounded values do not sum to 1"
+        print(f"{z}  |  {r}  {row['sum_rounded']:5.2f}  | {e} | {row['sum_exact']:.6f}{flag}")
+
+
+# %%
+# ## Run
+
+
+def main(argv=None) -> dict:
+    parser = cli.recipe_parser("softmax", __doc__)
+    parser.add_argument("--logits", type=cli.number_rows, default=None,
+                        help="your own logits: comma-separated, rows separated by ';' "
+                             "(default: the slide's table)")
+    args = parser.parse_args(argv)
+    out = runs.check_out_dir(args.out)
+    slide = args.logits is None
+    logits = [z for z, _ in SLIDE_TABLE] if slide else args.logits
+    if len({len(z) for z in logits}) > 1:
+        raise UsageError("--logits: every row needs the same number of values")
+
+    rows = table(logits)
+    print("The slide's table" if slide else "Your logits", "(2 decimals, then exact):")
+    print_table(rows, [p for _, p in SLIDE_TABLE] if slide else None)
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        naive = softmax_naive(OVERFLOW_LOGITS)
+    stable = softmax_stable(OVERFLOW_LOGITS)
+    print(f"\nLarge logits {OVERFLOW_LOGITS}:")
+    print(f"  naive  exp(z)/sum exp(z):        {naive}   (exp(1000) overflows to inf)")
+    print(f"  stable exp(z-max)/sum exp(z-max): {np.round(stable, 6)}")
+
+    agreement = {}
+    for z in logits + [list(OVERFLOW_LOGITS)]:
+        act, ops = keras_softmax(z)
+        for name, value in (("keras.activations.softmax", act), ("keras.ops.softmax", ops)):
+            diff = float(np.abs(value - softmax_stable(z)).max())
+            agreement[name] = max(agreement.get(name, 0.0), diff)
+    for name, diff in agreement.items():
+        print(f"{name:<26} max |difference| from the stable form: {diff:.1e}")
+
+    results = {"recipe": "softmax", "source": "slide" if slide else "user", "rows": rows,
+               # NaN is not JSON: the naive result is recorded as null where it failed.
+               "overflow": {"logits": OVERFLOW_LOGITS,
+                            "naive": [v if np.isfinite(v) else None for v in naive.tolist()],
+                            "stable": stable.tolist()},
+               "keras_max_abs_difference": agreement, "versions": runs.library_versions()}
+    out_dir = runs.save_results("softmax", out, results)
+    print(f"results: {out_dir / 'results.json'}")
+    return results
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.console_main(main))
