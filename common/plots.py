@@ -12,7 +12,8 @@ from pathlib import Path
 from common.runs import atomic_write
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend: figures go to files, never to a window."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,7 +28,7 @@ def learning_curves(histories: dict[str, dict], path: Path, *, title: str = "",
 
     ``marks`` maps a run name to a 1-based epoch to mark (e.g. where training stopped).
     """
-    plt = _pyplot()
+    plt = pyplot()
     metrics = [m for m in ("loss", "accuracy") if any(m in h for h in histories.values())]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
