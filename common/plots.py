@@ -52,3 +52,26 @@ def learning_curves(histories: dict[str, dict], path: Path, *, title: str = "",
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)
     return Path(path)
+
+
+def weight_histograms(weights: dict[str, "np.ndarray"], path: Path, *, title: str = "") -> Path:
+    """One histogram of all kernel weights per variant, on shared axes."""
+    import numpy as np
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(weights), figsize=(3.6 * len(weights), 3.2),
+                             sharex=True, sharey=True, squeeze=False)
+    limit = max(float(np.abs(w).max()) for w in weights.values())
+    bins = np.linspace(-limit, limit, 61)
+    for ax, (name, w) in zip(axes[0], weights.items()):
+        ax.hist(w, bins=bins, color="tab:blue")
+        ax.set_yscale("log")
+        ax.set_title(name)
+        ax.set_xlabel("weight")
+    axes[0][0].set_ylabel("count (log scale)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+    return Path(path)

@@ -100,7 +100,8 @@ def main(argv=None) -> dict:
                         args.learning_rate, args.steps_per_execution)
     print(model.output_shape)
     history = training.fit(model, data, args)
-    return training.finish("mnist_mlp", model, data, history, args)
+    return training.finish("mnist_mlp", data, args,
+                           {"mnist_mlp": training.evaluate_model(model, data, history)})
 
 
 if __name__ == "__main__":
