@@ -153,10 +153,10 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
     results["figures"] = ["learning_curves.png", *(figures or {})]
     runs.write_json(out_dir / "results.json", results)
     results["out_dir"] = str(out_dir)
-    print(f"{'variant':<12} {'train':>7} {'val':>7} {'test':>7} {'test loss':>10} "
+    print(f"{'variant':<15} {'train':>7} {'val':>7} {'test':>7} {'test loss':>10} "
           f"{'gap':>7} {'best/run':>9}")
     for name, r in records.items():
-        print(f"{name:<12} {r['train_accuracy']:>7.4f} {r['val_accuracy']:>7.4f} "
+        print(f"{name:<15} {r['train_accuracy']:>7.4f} {r['val_accuracy']:>7.4f} "
               f"{r['test_accuracy']:>7.4f} {r['test_loss']:>10.4f} "
               f"{r['train_accuracy'] - r['val_accuracy']:>7.4f} "
               f"{r['best_epoch']:>4}/{r['epochs_run']:<4}")

@@ -10,9 +10,14 @@ NEAR_ZERO = 1e-3
 
 
 def kernels(model) -> dict[str, np.ndarray]:
-    """Every layer's kernel (weight matrix), by layer name; biases are left out."""
-    return {layer.name: np.asarray(layer.kernel) for layer in model.layers
-            if getattr(layer, "kernel", None) is not None}
+    """Every layer's kernel (weight matrix); biases are left out.
+
+    Keys are positional ("dense_1", "dense_2", ...), not Keras' layer names, which
+    depend on how many models the process built before: the same run gives the same keys.
+    """
+    found = [layer for layer in model.layers if getattr(layer, "kernel", None) is not None]
+    return {f"{type(layer).__name__.lower()}_{i}": np.asarray(layer.kernel)
+            for i, layer in enumerate(found, start=1)}
 
 
 def flat_kernels(model) -> np.ndarray:

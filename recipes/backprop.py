@@ -30,6 +30,7 @@ from common import cli, runs, training
 
 # %% Model (copy this cell)
 # A small softmax classifier, and the training loop model.fit would run, written out.
+import numpy as np
 
 
 def build_model(input_dim=4, num_classes=3, hidden=8, seed=0):

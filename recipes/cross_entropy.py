@@ -31,7 +31,7 @@ SLIDE_LOSSES = (0.3567, 1.5141, 2.5257)  # as printed on the slide, 4 decimals
 # %% Model (copy this cell)
 # Cross-entropy by hand, for one example and averaged over a dataset. Terms with
 # y_k = 0 contribute nothing (0 * log 0 is taken as 0), so only the true class counts.
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def cross_entropy(one_hot, probs):
@@ -62,7 +62,10 @@ def keras_losses(label, probs) -> dict:
     one_hot = np.eye(k, dtype=np.float32)[[label] * n]
     labels = np.full(n, label)
     logits = np.log(probs)  # any logits whose softmax is probs
-    as_float = lambda value: float(np.asarray(value))  # noqa: E731
+
+    def as_float(value):
+        return float(np.asarray(value))
+
     return {
         "CategoricalCrossentropy": as_float(
             keras.losses.CategoricalCrossentropy()(one_hot, probs)),

@@ -19,6 +19,8 @@ includes the penalty, so the variants are compared on accuracy, not on loss.
 
 # %%
 # ## Setup
+import functools
+
 from common import cli, plots, training, weights
 
 # %% Model (copy this cell)
@@ -98,8 +100,8 @@ def main(argv=None) -> dict:
         print(f"  {name:<8} " + "  ".join(f"{feature} {value:.2f}"
                                           for feature, value in zip(data.feature_names, use)))
 
-    draw = lambda path: plots.weight_histograms(kernel_values, path,  # noqa: E731
-                                                title="Kernel weights on Iris")
+    draw = functools.partial(plots.weight_histograms, kernel_values,
+                             title="Kernel weights on Iris")
     return training.finish("iris_l1_l2", data, args, records, main="l1l2",
                            figures={"weights.png": draw})
 

@@ -28,7 +28,7 @@ ACTIVATIONS = {
 # %% Model (copy this cell)
 # The same unit as a Keras layer: Dense(1) holds a kernel of shape (inputs, 1) and a bias
 # of shape (1,). Setting them to w and b makes the layer compute exactly w . x + b.
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def dense_unit(weights, bias, activation="relu"):

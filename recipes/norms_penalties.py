@@ -30,7 +30,7 @@ from common import cli, runs
 
 # %% Model (copy this cell)
 # A one-layer model with both penalties on its kernel: loss = MAE + alpha*sum|w| + beta*sum w^2.
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def penalized_model(kernel, bias, alpha=0.01, beta=0.001):

@@ -84,16 +84,16 @@ def digit_attributes(digits):
 def iris_regression_splits(iris):
     petal_width = iris.feature_names.index("petal width (cm)")
     keep = [i for i in range(4) if i != petal_width]
-    to_cm = lambda x: x[:, petal_width] * iris.feature_std[petal_width] + iris.feature_mean[petal_width]  # noqa: E731,E501
-    return [(x[:, keep], to_cm(x).astype("float32")[:, None])
+    mean, std = iris.feature_mean[petal_width], iris.feature_std[petal_width]
+    return [(x[:, keep], (x[:, petal_width] * std + mean).astype("float32")[:, None])
             for x in (iris.x_train, iris.x_val, iris.x_test)]
 
 
 def task_splits(task, iris, digits):
-    """(train, val, test) pairs, the number of outputs, and a map back to the task's units."""
-    same = lambda v: v  # noqa: E731
+    """(train, val, test) pairs, the number of outputs, and a map back to centimetres
+    for a rescaled target (None where the target is already in its own units)."""
     if task in ("regression", "positive regression"):
-        return iris_regression_splits(iris), 1, same
+        return iris_regression_splits(iris), 1, None
     if task == "bounded regression":
         splits = iris_regression_splits(iris)
         low, high = float(splits[0][1].min()), float(splits[0][1].max())
@@ -101,11 +101,11 @@ def task_splits(task, iris, digits):
         return scaled, 1, lambda v: v * (high - low) + low
     if task == "binary":
         return [(x, (y == 0).astype("float32")[:, None])
-                for x, y in (iris.train, iris.val, iris.test)], 1, same
+                for x, y in (iris.train, iris.val, iris.test)], 1, None
     if task == "multi-label":
         return [(x, digit_attributes(y))
-                for x, y in (digits.train, digits.val, digits.test)], 3, same
-    return [digits.train, digits.val, digits.test], digits.num_classes, same
+                for x, y in (digits.train, digits.val, digits.test)], 3, None
+    return [digits.train, digits.val, digits.test], digits.num_classes, None
 
 
 def test_scores(task, model, test, to_units):
@@ -113,7 +113,9 @@ def test_scores(task, model, test, to_units):
     x_test, y_test = test
     predicted = np.asarray(model(x_test, training=False))
     if "regression" in task:
-        return {"mae_cm": float(np.mean(np.abs(to_units(predicted) - to_units(y_test))))}
+        if to_units is not None:
+            predicted, y_test = to_units(predicted), to_units(y_test)
+        return {"mae_cm": float(np.mean(np.abs(predicted - y_test)))}
     if task == "multi-label":
         per_label = ((predicted > 0.5) == (y_test > 0.5)).mean(axis=0)
         return {"accuracy": float(per_label.mean()),

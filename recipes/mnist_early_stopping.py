@@ -1,0 +1,129 @@
+"""
+Title: Early stopping, with the best weights restored
+Slide topic: Early stopping (halt training once validation performance starts to degrade)
+Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
+Run: python -m recipes.mnist_early_stopping --patience 5
+Description: The slides' MLP trained for up to 100 epochs; EarlyStopping halts it and restores the best epoch.
+
+``keras.callbacks.EarlyStopping`` watches a validation metric after every epoch. When it
+has not improved by at least ``min_delta`` for ``patience`` epochs in a row, training
+stops; with ``restore_best_weights=True`` the model goes back to the weights of its best
+epoch, not the last one (without it, you keep the ``patience`` epochs of overfitting).
+
+The recipe reports the epoch where training stopped and the best epoch, and proves the
+restore: the validation metric of the returned model equals the best one in the history.
+
+If the model has a penalty (``--l2``), the loss Keras reports includes it, so
+``val_loss`` can fall because the weights shrink while the fit to the data gets worse.
+Early stopping should watch the fit itself: the recipe then monitors the plain
+validation cross-entropy (``val_cross_entropy``, a metric without the penalty).
+"""
+
+# %%
+# ## Setup
+from common import cli, training
+from common.datasets import IMAGE_DATASETS
+
+MONITORS = ("auto", "val_loss", "val_cross_entropy", "val_accuracy")
+
+# %% Model (copy this cell)
+# The model tracks cross-entropy as a metric too: equal to the loss without a penalty,
+# the unpenalized fit with one.
+
+
+def build_model(l2=0.0, input_shape=(28, 28), num_classes=10, hidden=(300, 100),
+                learning_rate=1e-3, steps_per_execution=1):
+    import keras  # imported here so that the recipe's --help does not load TensorFlow
+
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    model = keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten()])
+    for units in hidden:
+        model.add(keras.layers.Dense(units, activation="relu", kernel_regularizer=regularizer))
+    model.add(keras.layers.Dense(num_classes, activation="softmax"))
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+                 keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")],
+        steps_per_execution=steps_per_execution,
+    )
+    return model
+
+
+def early_stopping(monitor="val_loss", patience=5, min_delta=0.0):
+    import keras
+
+    return keras.callbacks.EarlyStopping(
+        monitor=monitor,
+        mode="max" if "accuracy" in monitor else "min",
+        patience=patience,
+        min_delta=min_delta,
+        restore_best_weights=True,
+    )
+
+
+# %%
+# ## Choosing what to monitor
+
+
+def choose_monitor(requested, l2):
+    if requested == "auto":
+        return "val_cross_entropy" if l2 else "val_loss"
+    if requested == "val_loss" and l2:
+        print("note: with --l2 the validation loss includes the penalty; "
+              "--monitor val_cross_entropy watches the fit alone")
+    return requested
+
+
+# %%
+# ## Train until validation stops improving
+
+
+def main(argv=None) -> dict:
+    parser = cli.recipe_parser("mnist_early_stopping", __doc__, datasets=IMAGE_DATASETS,
+                               default_dataset="auto", epochs=100)
+    parser.add_argument("--monitor", choices=MONITORS, default="auto",
+                        help="validation metric to watch; auto: val_loss, or "
+                             "val_cross_entropy when there is a penalty")
+    parser.add_argument("--patience", type=cli.non_negative_int, default=5,
+                        help="epochs without improvement before stopping")
+    parser.add_argument("--min-delta", type=cli.non_negative_float, default=0.0,
+                        help="smallest change that counts as an improvement")
+    parser.add_argument("--l2", type=cli.non_negative_float, default=0.0,
+                        help="optional L2 penalty on the hidden kernels")
+    parser.add_argument("--hidden", type=cli.int_list, default=(300, 100),
+                        help="hidden layer widths, comma-separated")
+    parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-3,
+                        help="Adam learning rate")
+    args = training.parse_args(parser, argv)
+    monitor = choose_monitor(args.monitor, args.l2)
+    if args.monitor == "auto" and args.l2:
+        print(f"monitoring {monitor}: the penalty is part of val_loss, not of the fit")
+    data = training.load_data(args)
+
+    training.seed_everything(args.seed)
+    model = build_model(args.l2, data.input_shape, data.num_classes, args.hidden,
+                        args.learning_rate, args.steps_per_execution)
+    stopper = early_stopping(monitor, args.patience, args.min_delta)
+    history = training.fit(model, data, args, callbacks=[stopper])
+    record = training.evaluate_model(model, data, history, monitor=monitor)
+    record["best_epoch"] = stopper.best_epoch + 1  # the callback's own (min_delta applies)
+
+    best_value = history.history[monitor][stopper.best_epoch]
+    restored = model.evaluate(*data.val, batch_size=1024, verbose=0, return_dict=True)
+    restored_value = restored[monitor.removeprefix("val_")]
+    stopped = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None
+    early = {"monitor": monitor, "patience": args.patience, "min_delta": args.min_delta,
+             "stopped_epoch": stopped, "best_epoch": stopper.best_epoch + 1,
+             "best_value": best_value, "restored_value": restored_value}
+    print(f"stopped after epoch {stopped} of at most {args.epochs}" if stopped else
+          f"never stopped early: ran all {args.epochs} epochs")
+    print(f"best epoch {early['best_epoch']}: {monitor} = {best_value:.6f}; the returned "
+          f"model gives {restored_value:.6f} (the best epoch's weights were restored)")
+    return training.finish("mnist_early_stopping", data, args,
+                           {"early_stopping": record}, extra={"early_stopping": early},
+                           marks={"early_stopping": early["best_epoch"]})
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.console_main(main))
