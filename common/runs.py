@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import platform
 import tempfile
@@ -75,8 +76,19 @@ def atomic_write(path: Path, write) -> None:
 
 
 def write_json(path: Path, data) -> None:
-    text = json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n"
+    """Standard JSON (NaN and infinity become null), written atomically."""
+    text = json.dumps(_finite(data), indent=2, allow_nan=False, default=_jsonable) + "\n"
     atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _jsonable(value):

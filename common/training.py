@@ -19,6 +19,9 @@ def seed_everything(seed: int) -> None:
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    # Building one model after another makes TensorFlow warn about "retracing"; that is
+    # expected here, and the warning would bury the recipe's own output.
+    tf.get_logger().setLevel("ERROR")
 
 
 def parse_args(parser, argv=None):
@@ -53,18 +56,27 @@ def as_tf_data(x, y, batch_size: int, shuffle_seed: int | None = None):
     return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def fit(model, data: Dataset, args, callbacks=()):
-    """``model.fit`` on the training split, validating on the validation split."""
-    return model.fit(as_tf_data(*data.train, args.batch_size, shuffle_seed=args.seed),
+def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_size=None,
+        seed=None, verbose=None):
+    """``model.fit`` on the training split, validating on the validation split.
+
+    Settings come from the parsed flags ``args`` unless given as keywords; ``verbose``
+    is Keras' (0 silent, 1 progress bar, 2 one line per epoch).
+    """
+    epochs = epochs if epochs is not None else args.epochs
+    batch_size = batch_size if batch_size is not None else args.batch_size
+    seed = seed if seed is not None else args.seed
+    verbose = verbose if verbose is not None else (1 if args.verbose else 2)
+    return model.fit(as_tf_data(*data.train, batch_size, shuffle_seed=seed),
                      validation_data=as_tf_data(*data.val, 1024),
-                     epochs=args.epochs, callbacks=list(callbacks), shuffle=False,
-                     verbose=1 if args.verbose else 2)
+                     epochs=epochs, callbacks=list(callbacks), shuffle=False,
+                     verbose=verbose)
 
 
 def best_epoch(history: dict, monitor: str = "val_loss") -> int:
-    """1-based epoch with the best ``monitor`` value (lowest loss, highest otherwise)."""
+    """1-based epoch with the best ``monitor`` value (highest accuracy, lowest otherwise)."""
     values = history[monitor]
-    pick = min if "loss" in monitor else max
+    pick = max if "accuracy" in monitor else min
     return values.index(pick(values)) + 1
 
 

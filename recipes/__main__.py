@@ -3,6 +3,7 @@
     list                 every recipe with its slide topic, datasets and description
     run NAME [flags]     run a recipe; the same as ``python -m recipes.NAME [flags]``
     show NAME            print the recipe's model cell, ready to paste into a notebook
+    compare [flags]      every regularizer side by side over several seeds, with a report
 
 ``python -m recipes run NAME --help`` lists a recipe's flags and their defaults.
 """
@@ -21,6 +22,8 @@ COMMANDS = {
     "list": "every recipe with its slide topic, datasets and description",
     "run": "run a recipe: run NAME [flags] (flags: run NAME --help)",
     "show": "print a recipe's model cell, ready to paste into a notebook",
+    "compare": "every regularizer side by side over several seeds, with a report "
+               "(flags: compare --help)",
 }
 
 
@@ -51,6 +54,9 @@ def main(argv=None) -> None:
         raise UsageError(f"unknown command '{command}'; choose from: {', '.join(COMMANDS)}")
     if command == "list":
         list_recipes()
+        return
+    if command == "compare":
+        importlib.import_module("recipes.compare").main(rest)
         return
     if not rest:
         raise UsageError(f"'{command}' needs a recipe name; choose from: "

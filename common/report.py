@@ -1,0 +1,410 @@
+"""The comparison report: per-run rows, per-variant summary, the lecture's claims tested.
+
+``write(out_dir, config, records, partial)`` writes results.csv (one row per run),
+results.json (rows, summary, claims, configuration), report.md, and report.html (one
+self-contained file, figures embedded), plus the figures as PNG files.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import math
+
+import numpy as np
+
+from common import plots, runs, stats
+
+BASELINE = "baseline"
+ROW_KEYS = ("variant", "seed", "diverged", "epochs_run", "best_epoch", "stopped_epoch",
+            "train_accuracy", "val_accuracy", "test_accuracy", "gap", "train_loss",
+            "val_loss", "test_loss", "near_zero_fraction", "kernel_l1", "kernel_l2",
+            "max_abs_weight", "params", "seconds")
+SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
+
+
+def row(record: dict) -> dict:
+    """One run as a flat row."""
+    w = record.get("weights", {})
+    out = {key: record.get(key) for key in ROW_KEYS}
+    out.update({
+        "gap": _minus(record.get("train_accuracy"), record.get("val_accuracy")),
+        "near_zero_fraction": w.get("near_zero_fraction"), "kernel_l1": w.get("l1"),
+        "kernel_l2": w.get("l2"), "max_abs_weight": w.get("max_abs"),
+    })
+    return out
+
+
+def _minus(a, b):
+    return None if a is None or b is None else a - b
+
+
+def _values(rows, variant, key):
+    """{seed: value} of finite values for one variant."""
+    found = {}
+    for r in rows:
+        value = r.get(key)
+        if r["variant"] == variant and value is not None and math.isfinite(value):
+            found[r["seed"]] = float(value)
+    return found
+
+
+def _paired(rows, variant, key, reference=BASELINE):
+    """Paired difference variant - reference over the seeds both have."""
+    a, b = _values(rows, variant, key), _values(rows, reference, key)
+    seeds = sorted(set(a) & set(b))
+    return stats.paired_difference([a[s] for s in seeds], [b[s] for s in seeds])
+
+
+def summarize(rows, variants) -> dict:
+    summary = {}
+    for variant in variants:
+        mine = [r for r in rows if r["variant"] == variant]
+        if not mine:
+            continue
+        def mean(key):
+            return stats.mean_ci(list(_values(rows, variant, key).values()))["mean"]
+
+        entry = {
+            "runs": len(mine),
+            "diverged": sum(1 for r in mine if r["diverged"]),
+            "test_accuracy": stats.mean_ci(list(_values(rows, variant, "test_accuracy").values())),
+            **{key: mean(key) for key in ("train_accuracy", "val_accuracy", "gap",
+                                          "train_loss", "val_loss", "best_epoch",
+                                          "near_zero_fraction", "kernel_l1", "kernel_l2",
+                                          "max_abs_weight", "params", "seconds")},
+            "stopped_epoch": mean("stopped_epoch"),
+            "stopped_runs": sum(1 for r in mine if r["stopped_epoch"]),
+        }
+        if variant != BASELINE and any(r["variant"] == BASELINE for r in rows):
+            entry["vs_baseline_test_accuracy"] = _paired(rows, variant, "test_accuracy")
+            entry["vs_baseline_gap"] = _paired(rows, variant, "gap")
+        summary[variant] = entry
+    return summary
+
+
+# --- The lecture's claims -------------------------------------------------------------
+
+
+def _ci_text(interval, scale=1.0, unit=""):
+    if not math.isfinite(interval["ci_low"]):
+        return f"{interval['mean'] * scale:+.3g}{unit} (one seed: no interval)"
+    return (f"{interval['mean'] * scale:+.3g}{unit} "
+            f"(95% CI {interval['ci_low'] * scale:+.3g} to {interval['ci_high'] * scale:+.3g})")
+
+
+def _verdict(direction, good):
+    if direction == "unclear":
+        return INCONCLUSIVE
+    return SUPPORTED if direction == good else NOT_SUPPORTED
+
+
+def _absent(claim, *needed):
+    return {"claim": claim, "evidence": f"not measured: needs the variants {', '.join(needed)}",
+            "verdict": "not measured"}
+
+
+def claims(rows, summary) -> list[dict]:
+    present = set(summary)
+    found = []
+
+    claim = "L1 promotes sparsity, setting many weights to zero"
+    if {"l1", BASELINE} <= present:
+        d = _paired(rows, "l1", "near_zero_fraction")
+        found.append({"claim": claim, "verdict": _verdict(stats.direction(d), "above"),
+                      "evidence": f"near-zero weights (|w| < 1e-3): baseline "
+                                  f"{summary[BASELINE]['near_zero_fraction']:.1%}, L1 "
+                                  f"{summary['l1']['near_zero_fraction']:.1%}; paired "
+                                  f"difference {_ci_text(d, 100, ' points')}"})
+    else:
+        found.append(_absent(claim, "l1", BASELINE))
+
+    claim = "L2 promotes small, distributed weights"
+    if {"l2", BASELINE} <= present:
+        norm, peak = _paired(rows, "l2", "kernel_l2"), _paired(rows, "l2", "max_abs_weight")
+        directions = {stats.direction(norm), stats.direction(peak)}
+        verdict = (SUPPORTED if directions == {"below"} else
+                   NOT_SUPPORTED if "above" in directions else INCONCLUSIVE)
+        spread = ""
+        if "l1" in present:
+            spread = (f"; near-zero weights L2 {summary['l2']['near_zero_fraction']:.1%} vs "
+                      f"L1 {summary['l1']['near_zero_fraction']:.1%} (shrunk, not zeroed)")
+        found.append({"claim": claim, "verdict": verdict,
+                      "evidence": f"kernel l2 norm {summary[BASELINE]['kernel_l2']:.1f} -> "
+                                  f"{summary['l2']['kernel_l2']:.1f}, paired "
+                                  f"{_ci_text(norm)}; largest |w| "
+                                  f"{summary[BASELINE]['max_abs_weight']:.3f} -> "
+                                  f"{summary['l2']['max_abs_weight']:.3f}{spread}"})
+    else:
+        found.append(_absent(claim, "l2", BASELINE))
+
+    claim = "Dropout improves accuracy modestly, usually around 1 to 2%"
+    if {"dropout", BASELINE} <= present:
+        d = summary["dropout"]["vs_baseline_test_accuracy"]
+        verdict = _verdict(stats.direction(d), "above")
+        size = ""
+        if verdict == SUPPORTED:
+            size = ("; within the slide's 1-2 points" if 0.01 <= d["mean"] <= 0.02 else
+                    "; the size differs from the slide's 1-2 points")
+        found.append({"claim": claim, "verdict": verdict,
+                      "evidence": f"test accuracy, dropout - baseline: "
+                                  f"{_ci_text(d, 100, ' points')}{size}"})
+    else:
+        found.append(_absent(claim, "dropout", BASELINE))
+
+    claim = "Early stopping halts training before the model learns noise"
+    if {"early_stopping", BASELINE} <= present:
+        entry = summary["early_stopping"]
+        d = _paired(rows, "early_stopping", "val_loss")
+        stopped_all = entry["stopped_runs"] == entry["runs"]
+        direction = stats.direction(d)
+        verdict = (NOT_SUPPORTED if entry["stopped_runs"] == 0 or direction == "above" else
+                   SUPPORTED if stopped_all and direction == "below" else INCONCLUSIVE)
+        found.append({"claim": claim, "verdict": verdict,
+                      "evidence": f"stopped early in {entry['stopped_runs']} of {entry['runs']} "
+                                  f"runs (mean stop epoch {_num(entry['stopped_epoch'])}, best "
+                                  f"{_num(entry['best_epoch'])}); final validation loss vs the "
+                                  f"baseline's after all epochs: {_ci_text(d)}"})
+    else:
+        found.append(_absent(claim, "early_stopping", BASELINE))
+
+    claim = "Regularization narrows the gap between training and validation accuracy"
+    others = [v for v in summary if v != BASELINE]
+    if others and BASELINE in present:
+        parts, directions = [], []
+        for variant in others:
+            d = summary[variant]["vs_baseline_gap"]
+            directions.append(stats.direction(d))
+            parts.append(f"{variant} {_ci_text(d, 100, ' pts')}")
+        verdict = (SUPPORTED if all(x == "below" for x in directions) else
+                   NOT_SUPPORTED if "above" in directions else INCONCLUSIVE)
+        narrowed = directions.count("below")
+        found.append({"claim": claim, "verdict": verdict,
+                      "evidence": f"baseline gap {summary[BASELINE]['gap'] * 100:.2f} points; "
+                                  f"clearly narrower with {narrowed} of {len(others)} "
+                                  f"regularizers; paired change: " + "; ".join(parts)})
+    else:
+        found.append(_absent(claim, "baseline and one regularized variant"))
+    return found
+
+
+def _num(value, digits=1):
+    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+# --- Figures --------------------------------------------------------------------------
+
+
+def _mean_curves(records, variant):
+    histories = [r["history"] for r in records if r["variant"] == variant]
+    curves = {}
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        series = [h[key] for h in histories if key in h]
+        if not series:
+            continue
+        length = max(len(s) for s in series)
+        curves[key] = [float(np.mean([s[i] for s in series if len(s) > i]))
+                       for i in range(length)]
+    return curves
+
+
+def figures(out_dir, records, summary) -> dict:
+    variants = list(summary)
+    drawn = {}
+    curves = {v: _mean_curves(records, v) for v in variants}
+    marks = {v: round(summary[v]["stopped_epoch"]) for v in variants
+             if math.isfinite(summary[v]["stopped_epoch"] or math.nan)}
+    drawn["learning_curves.png"] = plots.learning_curves(
+        curves, out_dir / "learning_curves.png",
+        title="Mean over seeds: training solid, validation dashed, dotted: mean stop epoch",
+        marks=marks)
+    shown = [v for v in (BASELINE, "l1", "l2") if v in summary]
+    if shown:
+        edges = np.linspace(-0.3, 0.3, 121)
+        counts = {v: np.sum([r["weight_histogram"] for r in records
+                             if r["variant"] == v and "weight_histogram" in r], axis=0)
+                  for v in shown}
+        drawn["weights.png"] = plots.histogram_counts(
+            counts, edges, out_dir / "weights.png",
+            title="Kernel weights, all seeds (values beyond +-0.3 in the end bins)")
+    drawn["accuracy.png"] = plots.error_bars(
+        {v: summary[v]["test_accuracy"] for v in variants}, out_dir / "accuracy.png",
+        ylabel="test accuracy (mean, 95% CI)")
+    return drawn
+
+
+# --- Writers --------------------------------------------------------------------------
+
+SUMMARY_COLUMNS = ("variant", "runs", "test accuracy", "95% CI", "vs baseline (points)",
+                   "train", "validation", "gap", "best epoch", "stopped", "near-zero",
+                   "kernel l1", "kernel l2", "params", "seconds")
+
+
+def summary_table(summary) -> list[list[str]]:
+    table = []
+    for variant, s in summary.items():
+        acc = s["test_accuracy"]
+        ci = ("-" if not math.isfinite(acc["ci_low"]) else
+              f"{acc['ci_low']:.4f} - {acc['ci_high']:.4f}")
+        versus = s.get("vs_baseline_test_accuracy")
+        table.append([
+            variant + (f" ({s['diverged']} diverged)" if s["diverged"] else ""), str(s["runs"]),
+            f"{acc['mean']:.4f} ± {_num(acc['std'], 4)}", ci,
+            _ci_text(versus, 100) if versus else "-",
+            _num(s["train_accuracy"], 4), _num(s["val_accuracy"], 4), _num(s["gap"], 4),
+            _num(s["best_epoch"]), _num(s["stopped_epoch"]),
+            "-" if s["near_zero_fraction"] is None or not math.isfinite(s["near_zero_fraction"])
+            else f"{s['near_zero_fraction']:.1%}",
+            _num(s["kernel_l1"], 0), _num(s["kernel_l2"], 2), _num(s["params"], 0),
+            _num(s["seconds"]),
+        ])
+    return table
+
+
+def _markdown_table(header, rows) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _setup_lines(config) -> list[str]:
+    data = config["data"]
+    variants = "; ".join(f"{name}: {settings or 'no regularization'}"
+                         for name, settings in config["variants"].items())
+    return [
+        f"Data: {data['dataset']} from {data['data_source']}, {data['n_train']} training / "
+        f"{data['n_val']} validation / {data['n_test']} test examples"
+        + (f" ({data['data_note']})" if data.get("data_note") else ""),
+        f"Seeds: {', '.join(map(str, config['seeds']))} (paired: seed s gives every variant "
+        "the same initial weights and batches)",
+        f"Training: up to {config['epochs']} epochs, batch {config['batch_size']}, Adam 1e-3; "
+        f"early-stopping patience {config['patience']} on validation cross-entropy"
+        + (" (quick mode)" if config.get("quick") else ""),
+        f"Variants: {variants}",
+    ]
+
+
+def _command(config) -> str:
+    return (f"python -m recipes compare --dataset {config['dataset']} "
+            f"--variants {','.join(config['variants'])} --seeds {len(config['seeds'])} "
+            f"--seed {config['seeds'][0]} --epochs {config['epochs']} "
+            f"--train-size {config['train_size']} --batch-size {config['batch_size']} "
+            f"--patience {config['patience']}" + (" --quick" if config.get("quick") else ""))
+
+
+def markdown(config, summary, found, figure_names, partial) -> str:
+    parts = ["# Regularization comparison", ""]
+    if partial:
+        parts += ["**PARTIAL REPORT: the comparison was interrupted; only finished runs are "
+                  "counted. Continue it with `--resume`.**", ""]
+    parts += ["## Setup", ""] + [f"- {line}" for line in _setup_lines(config)]
+    if BASELINE in summary:
+        b = summary[BASELINE]
+        parts += ["", f"The unregularized baseline ends at {b['train_accuracy']:.1%} training "
+                  f"and {b['val_accuracy']:.1%} validation accuracy: a gap of "
+                  f"{b['gap'] * 100:.1f} points, the overfitting the regularizers address."]
+    parts += ["", "## The lecture's claims", "",
+              _markdown_table(("claim", "evidence", "verdict"),
+                              [[c["claim"], c["evidence"], f"**{c['verdict']}**"]
+                               for c in found]),
+              "", "Verdicts use 95% confidence intervals of paired differences over seeds: "
+              "an interval that includes zero is inconclusive at this number of seeds.",
+              "", "## Per variant", "", _markdown_table(SUMMARY_COLUMNS, summary_table(summary)),
+              "", "gap = training minus validation accuracy at the end; losses include any "
+              "penalty, so accuracy is the fair comparison.", "", "## Figures", ""]
+    parts += [f"![{name}]({name})" for name in figure_names]
+    parts += ["", "## Reproduce", "", f"    {_command(config)}", ""]
+    return "\n".join(parts)
+
+
+HTML_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; }
+.supported { color: #1a7f37; font-weight: bold; }
+.not-supported { color: #b42318; font-weight: bold; }
+.inconclusive, .not-measured { color: #9a6700; font-weight: bold; }
+.partial { background: #fff4e5; border: 2px solid #b54708; padding: 0.8em; font-weight: bold; }
+img { max-width: 100%; display: block; margin: 1em 0; }
+code { background: #f5f5f5; padding: 0.2em 0.4em; }
+"""
+
+# Marks the page once every image has loaded, so a browser test can check for broken ones.
+HTML_CHECK = """
+window.addEventListener("load", function () {
+  var images = Array.from(document.images);
+  document.body.setAttribute("data-images", images.length);
+  document.body.setAttribute("data-images-ok",
+    images.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length);
+});
+"""
+
+
+def _html_table(header, rows, verdict_column=None) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for r in rows:
+        cells = []
+        for i, cell in enumerate(r):
+            css = f' class="{cell.replace(" ", "-")}"' if i == verdict_column else ""
+            cells.append(f"<td{css}>{html.escape(cell)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def html_page(config, summary, found, figure_paths, partial) -> str:
+    esc = html.escape
+    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             "<title>Regularization comparison</title>", f"<style>{HTML_STYLE}</style>",
+             f"<script>{HTML_CHECK}</script>", "</head>", "<body>",
+             "<h1>Regularization comparison</h1>"]
+    if partial:
+        parts.append('<p class="partial">PARTIAL REPORT: the comparison was interrupted; only '
+                     "finished runs are counted. Continue it with --resume.</p>")
+    parts += ["<h2>Setup</h2>", "<ul>"]
+    parts += [f"<li>{esc(line)}</li>" for line in _setup_lines(config)]
+    parts.append("</ul>")
+    if BASELINE in summary:
+        b = summary[BASELINE]
+        parts.append(f"<p>The unregularized baseline ends at {b['train_accuracy']:.1%} training "
+                     f"and {b['val_accuracy']:.1%} validation accuracy: a gap of "
+                     f"{b['gap'] * 100:.1f} points, the overfitting the regularizers address.</p>")
+    parts += ["<h2>The lecture's claims</h2>",
+              _html_table(("claim", "evidence", "verdict"),
+                          [[c["claim"], c["evidence"], c["verdict"]] for c in found],
+                          verdict_column=2),
+              "<p>Verdicts use 95% confidence intervals of paired differences over seeds: an "
+              "interval that includes zero is inconclusive at this number of seeds.</p>",
+              "<h2>Per variant</h2>", _html_table(SUMMARY_COLUMNS, summary_table(summary)),
+              "<p>gap = training minus validation accuracy at the end; losses include any "
+              "penalty, so accuracy is the fair comparison.</p>", "<h2>Figures</h2>"]
+    for name, path in figure_paths.items():
+        encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+        parts.append(f'<img alt="{esc(name)}" src="data:image/png;base64,{encoded}">')
+    parts += ["<h2>Reproduce</h2>", f"<p><code>{esc(_command(config))}</code></p>",
+              f"<p>Written {datetime.datetime.now().isoformat(timespec='seconds')}.</p>",
+              "</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
+def write(out_dir, config, records, *, partial=False) -> dict:
+    import pandas as pd
+
+    rows = [row(r) for r in records]
+    summary = summarize(rows, config["variants"])
+    found = claims(rows, summary)
+    figure_paths = figures(out_dir, records, summary) if records else {}
+    results = {"partial": partial, "config": config, "summary": summary, "claims": found,
+               "rows": rows, "versions": runs.library_versions()}
+    frame = pd.DataFrame(rows, columns=ROW_KEYS)
+    runs.atomic_write(out_dir / "results.csv", lambda tmp: frame.to_csv(tmp, index=False))
+    runs.write_json(out_dir / "results.json", results)
+    text = markdown(config, summary, found, list(figure_paths), partial)
+    runs.atomic_write(out_dir / "report.md", lambda tmp: tmp.write_text(text))
+    page = html_page(config, summary, found, figure_paths, partial)
+    runs.atomic_write(out_dir / "report.html", lambda tmp: tmp.write_text(page))
+    print()
+    print(_markdown_table(("claim", "verdict"), [[c["claim"], c["verdict"]] for c in found]))
+    return results
