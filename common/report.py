@@ -122,14 +122,19 @@ def claims(rows, summary) -> list[dict]:
 
     claim = "L2 promotes small, distributed weights"
     if {"l2", BASELINE} <= present:
-        norm, peak = _paired(rows, "l2", "kernel_l2"), _paired(rows, "l2", "max_abs_weight")
-        directions = {stats.direction(norm), stats.direction(peak)}
-        verdict = (SUPPORTED if directions == {"below"} else
-                   NOT_SUPPORTED if "above" in directions else INCONCLUSIVE)
+        # Small: a lower kernel norm than the baseline's. Distributed: fewer weights
+        # pushed to zero than L1 pushes, i.e. the weight stays spread over many inputs.
+        norm = _paired(rows, "l2", "kernel_l2")
+        directions = [stats.direction(norm)]
         spread = ""
         if "l1" in present:
+            zeroed = _paired(rows, "l2", "near_zero_fraction", reference="l1")
+            directions.append(stats.direction(zeroed))
             spread = (f"; near-zero weights L2 {summary['l2']['near_zero_fraction']:.1%} vs "
-                      f"L1 {summary['l1']['near_zero_fraction']:.1%} (shrunk, not zeroed)")
+                      f"L1 {summary['l1']['near_zero_fraction']:.1%}, paired "
+                      f"{_ci_text(zeroed, 100, ' points')}")
+        verdict = (SUPPORTED if set(directions) == {"below"} else
+                   NOT_SUPPORTED if "above" in directions else INCONCLUSIVE)
         found.append({"claim": claim, "verdict": verdict,
                       "evidence": f"kernel l2 norm {summary[BASELINE]['kernel_l2']:.1f} -> "
                                   f"{summary['l2']['kernel_l2']:.1f}, paired "
