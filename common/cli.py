@@ -7,6 +7,7 @@ and other code; ``console_main`` turns them into one line on stderr and exit cod
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import signal
@@ -21,6 +22,8 @@ DEFAULT_STEPS_PER_EXECUTION = 32
 QUICK_TRAIN_EXAMPLES = 2048
 QUICK_VAL_EXAMPLES = 512
 QUICK_EPOCHS = 2
+SENSIBLE_EPOCHS = 500
+SENSIBLE_SEEDS = 20
 
 
 class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -170,6 +173,10 @@ def parse_recipe_args(parser: Parser, argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if getattr(args, "quick", False):
         args.epochs = min(args.epochs, QUICK_EPOCHS)
+    if getattr(args, "epochs", 0) > SENSIBLE_EPOCHS:
+        print(f"warning: {args.epochs} epochs is far more than these datasets need; "
+              "early stopping or fewer epochs will give the same accuracy sooner",
+              file=sys.stderr)
     return args
 
 
@@ -188,6 +195,17 @@ def console_main(main, argv=None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         sys.stdout = open(os.devnull, "w")
         return 0
+    except MemoryError:
+        print("error: out of memory; lower --batch-size or use a smaller --dataset",
+              file=sys.stderr)
+        return 2
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        print(f"error: no space left on the device ({error.filename or 'writing output'}); "
+              "free some space or pass --out on another disk; files already written are "
+              "complete", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: outputs already written were kept", file=sys.stderr)
         return 130

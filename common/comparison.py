@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -44,6 +45,10 @@ def variant_list(known: dict):
 
 def _config_from_args(args, variants: dict) -> dict:
     quick = args.quick
+    if args.seeds > cli.SENSIBLE_SEEDS:
+        print(f"warning: {args.seeds} seeds is more than the differences here need; the "
+              "confidence intervals narrow only with the square root of the seed count",
+              file=sys.stderr)
     return {
         "dataset": args.dataset,
         "variants": {name: variants[name] for name in args.variants},
@@ -55,6 +60,7 @@ def _config_from_args(args, variants: dict) -> dict:
         "steps_per_execution": args.steps_per_execution,
         "quick": quick,
         "tensorboard": args.tensorboard,
+        "learning_rate": args.learning_rate,
     }
 
 
@@ -96,8 +102,9 @@ def _train_one(config, data, variant, seed, build_model, early_stopping, out_dir
     training.seed_everything(seed)
     model = build_model(**settings, input_shape=data.input_shape,
                         num_classes=data.num_classes,
+                        learning_rate=config.get("learning_rate", 1e-3),
                         steps_per_execution=config["steps_per_execution"])
-    callbacks = [keras.callbacks.TerminateOnNaN()]
+    callbacks = []
     stopper = early_stopping(config["patience"]) if stops_early else None
     if stopper:
         callbacks.append(stopper)
@@ -108,14 +115,8 @@ def _train_one(config, data, variant, seed, build_model, early_stopping, out_dir
     history = training.fit(model, data, callbacks=callbacks, epochs=config["epochs"],
                            batch_size=config["batch_size"], seed=seed,
                            verbose=1 if verbose else 0)
-    diverged = not all(math.isfinite(v) for v in history.history["loss"])
-    if diverged:
-        record = {"epochs_run": len(history.history["loss"]), "history": {
-            k: [float(x) for x in v] for k, v in history.history.items()}}
-        record.update({key: math.nan for key in ("train_accuracy", "val_accuracy",
-                                                 "test_accuracy", "test_loss")})
-    else:
-        record = training.evaluate_model(model, data, history, monitor="val_cross_entropy")
+    record = training.evaluate_model(model, data, history, monitor="val_cross_entropy")
+    if not record["diverged"]:
         record["weights"] = weights.kernel_stats(model)
         record["weight_histogram"] = np.histogram(
             np.clip(weights.flat_kernels(model), HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1]),
@@ -124,7 +125,6 @@ def _train_one(config, data, variant, seed, build_model, early_stopping, out_dir
         record["best_epoch"] = stopper.best_epoch + 1
     record.update({
         "variant": variant, "seed": seed, "settings": config["variants"][variant],
-        "diverged": diverged,
         "stopped_epoch": (stopper.stopped_epoch + 1) if stopper and stopper.stopped_epoch
         else None,
         "seconds": round(time.perf_counter() - started, 2),

@@ -218,7 +218,11 @@ def _load_mnist_like(name: str, offline: bool, verbose: bool) -> Dataset:
         except DatasetUnavailable:
             raise  # a corrupted file: never silently skip it
         except Exception as error:  # each source fails in its own way; try the next
-            _say(verbose, f"{name}: {label}: {type(error).__name__}: {str(error)[:200]}")
+            message = f"{name}: {label}: {type(error).__name__}: {str(error)[:200]}"
+            # Data on disk that cannot be read is worth a warning even when not verbose.
+            _say(verbose or "local" in label, message if verbose else
+                 f"warning: {name} data in {_tfds_data_dir() / name} could not be read "
+                 f"({type(error).__name__}); trying the next source")
             tried.append(label)
             continue
         if found is None:

@@ -224,7 +224,8 @@ def figures(out_dir, records, summary) -> dict:
         curves, out_dir / "learning_curves.png",
         title="Mean over seeds: training solid, validation dashed, dotted: mean stop epoch",
         marks=marks)
-    shown = [v for v in (BASELINE, "l1", "l2") if v in summary]
+    shown = [v for v in (BASELINE, "l1", "l2")
+             if any(r["variant"] == v and "weight_histogram" in r for r in records)]
     if shown:
         edges = np.linspace(-0.3, 0.3, 121)
         counts = {v: np.sum([r["weight_histogram"] for r in records
@@ -283,7 +284,8 @@ def _setup_lines(config) -> list[str]:
         + (f" ({data['data_note']})" if data.get("data_note") else ""),
         f"Seeds: {', '.join(map(str, config['seeds']))} (paired: seed s gives every variant "
         "the same initial weights and batches)",
-        f"Training: up to {config['epochs']} epochs, batch {config['batch_size']}, Adam 1e-3; "
+        f"Training: up to {config['epochs']} epochs, batch {config['batch_size']}, "
+        f"Adam {config.get('learning_rate', 1e-3):g}; "
         f"early-stopping patience {config['patience']} on validation cross-entropy"
         + (" (quick mode)" if config.get("quick") else ""),
         f"Variants: {variants}",
@@ -295,7 +297,9 @@ def _command(config) -> str:
             f"--variants {','.join(config['variants'])} --seeds {len(config['seeds'])} "
             f"--seed {config['seeds'][0]} --epochs {config['epochs']} "
             f"--train-size {config['train_size']} --batch-size {config['batch_size']} "
-            f"--patience {config['patience']}" + (" --quick" if config.get("quick") else ""))
+            f"--patience {config['patience']} "
+            f"--learning-rate {config.get('learning_rate', 1e-3):g}"
+            + (" --quick" if config.get("quick") else ""))
 
 
 def markdown(config, summary, found, figure_names, partial) -> str:

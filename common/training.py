@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import math
+import sys
 import time
 
 from common import cli, runs
@@ -67,17 +69,24 @@ def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_siz
     batch_size = batch_size if batch_size is not None else args.batch_size
     seed = seed if seed is not None else args.seed
     verbose = verbose if verbose is not None else (1 if args.verbose else 2)
+    import keras
+
+    # A learning rate that blows up gives NaN: stop at once instead of training on it.
+    callbacks = [keras.callbacks.TerminateOnNaN(), *callbacks]
     return model.fit(as_tf_data(*data.train, batch_size, shuffle_seed=seed),
                      validation_data=as_tf_data(*data.val, 1024),
-                     epochs=epochs, callbacks=list(callbacks), shuffle=False,
+                     epochs=epochs, callbacks=callbacks, shuffle=False,
                      verbose=verbose)
 
 
 def best_epoch(history: dict, monitor: str = "val_loss") -> int:
     """1-based epoch with the best ``monitor`` value (highest accuracy, lowest otherwise)."""
-    values = history[monitor]
+    values = [v if math.isfinite(v) else math.nan for v in history.get(monitor, [])]
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        return None
     pick = max if "accuracy" in monitor else min
-    return values.index(pick(values)) + 1
+    return values.index(pick(finite)) + 1
 
 
 def evaluate_model(model, data: Dataset, history, *, monitor: str = "val_loss") -> dict:
@@ -87,7 +96,12 @@ def evaluate_model(model, data: Dataset, history, *, monitor: str = "val_loss") 
     train_metrics, val_metrics, test_metrics = (evaluate(*split) for split in
                                                 (data.train, data.val, data.test))
     curves = {key: [float(v) for v in values] for key, values in history.history.items()}
+    diverged = not all(math.isfinite(v) for v in curves["loss"])
+    if diverged:
+        print(f"DIVERGED in epoch {len(curves['loss'])}: the loss became NaN or infinite and "
+              "training stopped; lower the learning rate", file=sys.stderr)
     return {
+        "diverged": diverged,
         "epochs_run": len(curves["loss"]),
         "best_epoch": best_epoch(curves, monitor),
         "monitor": monitor,
@@ -171,6 +185,7 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
         print(f"{name:<15} {r['train_accuracy']:>7.4f} {r['val_accuracy']:>7.4f} "
               f"{r['test_accuracy']:>7.4f} {r['test_loss']:>10.4f} "
               f"{r['train_accuracy'] - r['val_accuracy']:>7.4f} "
-              f"{r['best_epoch']:>4}/{r['epochs_run']:<4}")
+              f"{r['best_epoch'] or '-':>4}/{r['epochs_run']:<4}"
+              + ("  DIVERGED" if r["diverged"] else ""))
     print(f"{results['seconds']:.1f} s; results: {out_dir / 'results.json'}")
     return results

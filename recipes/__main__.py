@@ -4,6 +4,9 @@
     run NAME [flags]     run a recipe; the same as ``python -m recipes.NAME [flags]``
     show NAME            print the recipe's model cell, ready to paste into a notebook
     compare [flags]      every regularizer side by side over several seeds, with a report
+    baselines check|record [--only NAME] [--dataset D]
+                         re-run the recorded accuracy baselines (or record them)
+    bench [flags]        training speed against plain Keras defaults
 
 ``python -m recipes run NAME --help`` lists a recipe's flags and their defaults.
 """
@@ -15,7 +18,8 @@ import sys
 import textwrap
 
 import recipes
-from common.cli import console_main
+from common.cli import Parser, console_main
+from common.datasets import ALL_DATASETS
 from common.errors import UsageError
 
 COMMANDS = {
@@ -24,7 +28,35 @@ COMMANDS = {
     "show": "print a recipe's model cell, ready to paste into a notebook",
     "compare": "every regularizer side by side over several seeds, with a report "
                "(flags: compare --help)",
+    "baselines": "check (or record) the accuracy baselines: baselines check|record --help",
+    "bench": "training speed against plain Keras defaults (benchmarks/bench.py)",
 }
+
+
+def baselines_main(argv) -> None:
+    from common import baselines
+
+    parser = Parser(prog="python -m recipes baselines",
+                    description="Re-run the recorded accuracy baselines and compare, or "
+                                "record them. check exits 1 on any regression.")
+    parser.add_argument("action", choices=("check", "record"))
+    parser.add_argument("--only", type=lambda text: text.split(","), default=None,
+                        metavar="NAME[,NAME]", help="only these recipes (default: all)")
+    parser.add_argument("--dataset", choices=ALL_DATASETS, default=None,
+                        help="only entries on this dataset (default: all)")
+    parser.add_argument("--tier", choices=("fast", "full", "online", "all"), default="all",
+                        help="record: fast (Iris, mnist-5k), full (Fashion-MNIST), "
+                             "online (full MNIST)")
+    args = parser.parse_args(argv)
+    for name in args.only or []:
+        recipes.recipe_path(name)  # an unknown name: one line listing the recipes
+    if args.action == "check":
+        code = baselines.check(args.only, args.dataset)
+    else:
+        tiers = ("fast", "full", "online") if args.tier == "all" else (args.tier,)
+        code = baselines.record(args.only, args.dataset, tiers)
+    if code:
+        raise SystemExit(code)
 
 
 def usage() -> str:
@@ -57,6 +89,12 @@ def main(argv=None) -> None:
         return
     if command == "compare":
         importlib.import_module("recipes.compare").main(rest)
+        return
+    if command == "baselines":
+        baselines_main(rest)
+        return
+    if command == "bench":
+        importlib.import_module("benchmarks.bench").main(rest)
         return
     if not rest:
         raise UsageError(f"'{command}' needs a recipe name; choose from: "

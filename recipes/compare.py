@@ -108,12 +108,14 @@ def main(argv=None) -> dict:
                              "so the baseline overfits; see the docstring)")
     parser.add_argument("--patience", type=cli.non_negative_int, default=5,
                         help="early-stopping patience, in epochs")
+    parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-3,
+                        help="Adam learning rate, for every variant")
     parser.add_argument("--tensorboard", action="store_true",
                         help="also write TensorBoard logs for every run")
     parser.add_argument("--resume", metavar="DIR", default=None,
                         help="continue the interrupted comparison in DIR "
                              "(default: start a new one)")
-    args = parser.parse_args(argv)
+    args = cli.parse_recipe_args(parser, argv)
     return comparison.run(args, VARIANTS, build_model, early_stopping)
 
 

@@ -1,0 +1,1 @@
+"""Speed measurements; see bench.py."""

@@ -1,0 +1,85 @@
+"""Divergence, interruption, resources and damaged inputs: a clear message, nothing lost."""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from common import cli
+from common.errors import UsageError
+from conftest import ROOT
+from recipes import compare, mnist_mlp
+
+
+def test_diverging_run_stops_at_once_and_says_so(tmp_path, capsys):
+    results = mnist_mlp.main(["--quick", "--dataset", "mnist-5k", "--learning-rate", "1e9",
+                              "--out", str(tmp_path / "r")])
+    assert results["diverged"] is True
+    assert results["epochs_run"] == 1  # of 2: TerminateOnNaN stopped it
+    assert "DIVERGED" in capsys.readouterr().err
+    on_disk = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert on_disk["diverged"] is True  # standard JSON: NaN became null
+    assert on_disk["history"]["loss"][-1] is None
+
+
+def test_comparison_goes_on_after_a_diverged_run(tmp_path):
+    results = compare.main(["--quick", "--seeds", "1", "--dataset", "mnist-5k",
+                            "--variants", "baseline,l2", "--learning-rate", "1e9",
+                            "--out", str(tmp_path / "c")])
+    assert [r["diverged"] for r in results["rows"]] == [True, True]
+    assert results["summary"]["baseline"]["diverged"] == 1
+    assert "(1 diverged)" in (tmp_path / "c" / "report.md").read_text()
+    json.loads((tmp_path / "c" / "results.json").read_text())  # still valid JSON
+
+
+def test_disk_full_and_out_of_memory_are_one_line(capsys):
+    def disk_full(argv):
+        raise OSError(errno.ENOSPC, "No space left on device", "runs/x/results.json")
+
+    def no_memory(argv):
+        raise MemoryError
+
+    assert cli.console_main(disk_full) == 2
+    assert cli.console_main(no_memory) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("error: no space left on the device (runs/x/results.json)")
+    assert err[1].startswith("error: out of memory; lower --batch-size")
+
+
+def test_too_many_epochs_warns(capsys):
+    parser = cli.recipe_parser("x", "", epochs=10)
+    cli.parse_recipe_args(parser, ["--epochs", "1000"])
+    assert "1000 epochs is far more" in capsys.readouterr().err
+
+
+def test_usage_error_is_not_a_traceback(capsys):
+    def bad(argv):
+        raise UsageError("--thing: wrong; do this instead")
+
+    assert cli.console_main(bad) == 2
+    assert capsys.readouterr().err == "error: --thing: wrong; do this instead\n"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_single_run_exits_130_and_writes_nothing_half(tmp_path, sig):
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RECIPES_OFFLINE": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recipes", "run", "mnist_mlp", "--dataset", "mnist-5k",
+         "--epochs", "200", "--out", str(out)], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = ""
+    deadline = time.monotonic() + 240
+    while "Epoch 2/" not in seen and time.monotonic() < deadline:
+        seen += process.stdout.readline()
+    process.send_signal(sig)
+    rest, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, seen + rest
+    assert "interrupted" in rest and "Traceback" not in rest
+    assert not (out / "results.json").exists()
+    assert not list(tmp_path.rglob("*.tmp"))
