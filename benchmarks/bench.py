@@ -22,7 +22,6 @@ Every configuration runs in a fresh process, so peak memory is its own.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import resource
 import statistics

@@ -22,6 +22,16 @@ def pyplot():
     return plt
 
 
+def save(fig, path: Path, title: str = "") -> Path:
+    """Title, tidy layout, write the PNG atomically, free the figure."""
+    if title:
+        fig.suptitle(title, fontsize="medium")
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    pyplot().close(fig)
+    return Path(path)
+
+
 def learning_curves(histories: dict[str, dict], path: Path, *, title: str = "",
                     marks: dict[str, int] | None = None) -> Path:
     """Loss and accuracy per epoch for each named run in ``histories``.
@@ -52,38 +62,20 @@ def learning_curves(histories: dict[str, dict], path: Path, *, title: str = "",
     labels += ["training", "validation"]
     axes[0][-1].legend(handles, labels, fontsize="small", loc="upper left",
                        bbox_to_anchor=(1.02, 1.0))
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path, title)
 
 
-def weight_histograms(weights: dict[str, "np.ndarray"], path: Path, *, title: str = "") -> Path:
+def weight_histograms(weights: dict, path: Path, *, title: str = "") -> Path:
     """One histogram of all kernel weights per variant, on shared axes."""
     import numpy as np
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(weights), figsize=(3.6 * len(weights), 3.2),
-                             sharex=True, sharey=True, squeeze=False)
     limit = max(float(np.abs(w).max()) for w in weights.values())
-    bins = np.linspace(-limit, limit, 61)
-    for ax, (name, w) in zip(axes[0], weights.items()):
-        ax.hist(w, bins=bins, color="tab:blue")
-        ax.set_yscale("log")
-        ax.set_title(name)
-        ax.set_xlabel("weight")
-    axes[0][0].set_ylabel("count (log scale)")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)
-    return Path(path)
+    edges = np.linspace(-limit, limit, 61)
+    counts = {name: np.histogram(w, bins=edges)[0] for name, w in weights.items()}
+    return histogram_counts(counts, edges, path, title=title)
 
 
-def histogram_counts(counts: dict[str, "np.ndarray"], edges, path: Path, *,
+def histogram_counts(counts: dict, edges, path: Path, *,
                      title: str = "") -> Path:
     """Pre-counted histograms (one per name, same bin edges) side by side."""
     plt = pyplot()
@@ -95,12 +87,7 @@ def histogram_counts(counts: dict[str, "np.ndarray"], edges, path: Path, *,
         ax.set_title(name)
         ax.set_xlabel("weight")
     axes[0][0].set_ylabel("count (log scale)")
-    if title:
-        fig.suptitle(title, fontsize="medium")
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path, title)
 
 
 def error_bars(intervals: dict[str, dict], path: Path, *, ylabel: str) -> Path:
@@ -119,7 +106,4 @@ def error_bars(intervals: dict[str, dict], path: Path, *, ylabel: str) -> Path:
     ax.set_xticks(range(len(names)), names, rotation=20)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)

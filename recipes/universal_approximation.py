@@ -76,9 +76,7 @@ def plot_fits(fits, grid, path):
     right.set_xlabel("hidden units")
     right.set_ylabel("mean squared error on the grid")
     right.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    runs.atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)
+    plots.save(fig, path)
 
 
 # %%

@@ -33,3 +33,10 @@ def one_line_error(completed) -> str:
     assert "Traceback" not in completed.stderr, completed.stderr
     assert len(lines) == 1, completed.stderr
     return lines[0]
+
+
+def start_cli(cwd, *args):
+    """Start ``python -m ARGS`` in the background (offline), output on a pipe."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RECIPES_OFFLINE": "1"}
+    return subprocess.Popen([sys.executable, "-m", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

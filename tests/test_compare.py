@@ -3,19 +3,16 @@
 import csv
 import json
 import math
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
 from common import report, stats
-from conftest import ROOT, one_line_error
+from conftest import one_line_error, start_cli
 from recipes import compare
 
 ALL_VARIANTS = list(compare.VARIANTS)
@@ -217,17 +214,14 @@ def test_damaged_run_file_is_trained_again(quick_comparison, tmp_path, capsys):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_comparison_keeps_finished_runs(tmp_path, sig):
     out = tmp_path / "cmp"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RECIPES_OFFLINE": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "recipes", "compare", "--quick", "--seeds", "1",
-         "--dataset", "mnist-5k", "--out", str(out)], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = start_cli(tmp_path, "recipes", "compare", "--quick", "--seeds", "1",
+                        "--dataset", "mnist-5k", "--out", str(out))
     deadline = time.monotonic() + 300
     while not list((out / "runs").glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.2)
     process.send_signal(sig)
-    stdout, stderr = process.communicate(timeout=300)
-    assert process.returncode == 130, stderr[-2000:]
+    stdout, _ = process.communicate(timeout=300)
+    assert process.returncode == 130, stdout[-2000:]
     finished = list((out / "runs").glob("*.json"))
     assert 1 <= len(finished) < len(ALL_VARIANTS)
     assert "PARTIAL REPORT" in (out / "report.md").read_text()

@@ -2,17 +2,14 @@
 
 import errno
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from common import cli
 from common.errors import UsageError
-from conftest import ROOT
+from conftest import start_cli
 from recipes import compare, mnist_mlp
 
 
@@ -68,11 +65,8 @@ def test_usage_error_is_not_a_traceback(capsys):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_single_run_exits_130_and_writes_nothing_half(tmp_path, sig):
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RECIPES_OFFLINE": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "recipes", "run", "mnist_mlp", "--dataset", "mnist-5k",
-         "--epochs", "200", "--out", str(out)], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = start_cli(tmp_path, "recipes", "run", "mnist_mlp", "--dataset", "mnist-5k",
+                        "--epochs", "200", "--out", str(out))
     seen = ""
     deadline = time.monotonic() + 240
     while "Epoch 2/" not in seen and time.monotonic() < deadline:
