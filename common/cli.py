@@ -106,7 +106,8 @@ def header_fields(docstring: str) -> dict:
 
 
 def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=None,
-                  epochs: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> Parser:
+                  epochs: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+                  resumable: bool = False) -> Parser:
     """A parser with the shared flags; the recipe adds its own hyperparameters.
 
     Recipes that read a dataset get ``--dataset`` and ``--offline``; recipes that train
@@ -136,6 +137,11 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
         parser.add_argument("--quick", action="store_true",
                             help=f"a run of seconds: at most {QUICK_EPOCHS} epochs on "
                                  f"{QUICK_TRAIN_EXAMPLES} training examples (for tests and CI)")
+    if resumable:
+        parser.add_argument("--resume", metavar="DIR", default=None,
+                            help="continue the interrupted run in DIR from its last finished "
+                                 "epoch, with the flags it was started with (default: a new "
+                                 "run)")
     if datasets:
         parser.add_argument("--offline", action="store_true",
                             help="never try the network for data (also: RECIPES_OFFLINE=1)")

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime
+import json
 import math
+import shutil
 import sys
 import time
+from pathlib import Path
 
 from common import cli, runs
 from common.datasets import Dataset, load_dataset
+from common.errors import UsageError
 
 # Flags that say where and how loudly to run, not what the model is.
-_NOT_HYPERPARAMETERS = {"out", "verbose", "offline", "started", "dataset", "seed"}
+_NOT_HYPERPARAMETERS = {"out", "verbose", "offline", "started", "dataset", "seed", "resume",
+                        "run_dir", "argv", "recipe"}
 
 
 def seed_everything(seed: int) -> None:
@@ -27,11 +32,37 @@ def seed_everything(seed: int) -> None:
 
 
 def parse_args(parser, argv=None):
-    """Parse the flags, check ``--out`` before any work, and start the clock."""
+    """Parse the flags, check ``--out`` (or the ``--resume`` directory) before any work,
+    and start the clock."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = cli.parse_recipe_args(parser, argv)
-    args.out = runs.check_out_dir(args.out)
+    resume = getattr(args, "resume", None)
+    if resume:
+        run_dir = Path(resume)
+        argv = _saved_argv(run_dir)
+        args = cli.parse_recipe_args(parser, argv)
+        print(f"resuming {run_dir}: {' '.join(argv)}")
+    else:
+        args.out = runs.check_out_dir(args.out)
+        run_dir = None
+    args.run_dir, args.argv, args.recipe = run_dir, argv, parser.prog.rsplit(".", 1)[-1]
     args.started = time.perf_counter()
     return args
+
+
+def _saved_argv(run_dir: Path) -> list[str]:
+    if (run_dir / "results.json").exists():
+        raise UsageError(f"--resume {run_dir}: that run has finished; its results.json is there")
+    try:
+        argv = json.loads((run_dir / "args.json").read_text())["argv"]
+    except FileNotFoundError:
+        raise UsageError(f"--resume {run_dir}: no args.json there; give the directory of an "
+                         "interrupted run")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UsageError(f"--resume {run_dir}: args.json is damaged ({error}); start a new run")
+    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+        raise UsageError(f"--resume {run_dir}: args.json is damaged; start a new run")
+    return argv
 
 
 def load_data(args) -> Dataset:
@@ -40,6 +71,11 @@ def load_data(args) -> Dataset:
         data = data.head(cli.QUICK_TRAIN_EXAMPLES, cli.QUICK_VAL_EXAMPLES)
     print(f"data: {data.name} from {data.source} "
           f"({len(data.y_train)} train / {len(data.y_val)} validation / {len(data.y_test)} test)")
+    if hasattr(args, "resume") and args.run_dir is None:
+        # A resumable run gets its directory once its data is there: it holds the
+        # command line and the per-epoch backups that --resume continues from.
+        args.run_dir = runs.make_run_dir(args.recipe, args.out)
+        runs.write_json(args.run_dir / "args.json", {"recipe": args.recipe, "argv": args.argv})
     return data
 
 
@@ -59,7 +95,7 @@ def as_tf_data(x, y, batch_size: int, shuffle_seed: int | None = None):
 
 
 def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_size=None,
-        seed=None, verbose=None):
+        seed=None, verbose=None, name="model"):
     """``model.fit`` on the training split, validating on the validation split.
 
     Settings come from the parsed flags ``args`` unless given as keywords; ``verbose``
@@ -73,10 +109,23 @@ def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_siz
 
     # A learning rate that blows up gives NaN: stop at once instead of training on it.
     callbacks = [keras.callbacks.TerminateOnNaN(), *callbacks]
-    return model.fit(as_tf_data(*data.train, batch_size, shuffle_seed=seed),
-                     validation_data=as_tf_data(*data.val, 1024),
-                     epochs=epochs, callbacks=callbacks, shuffle=False,
-                     verbose=verbose)
+    run_dir = getattr(args, "run_dir", None)
+    if run_dir is not None:
+        # Each finished epoch is saved; --resume restores the last one and goes on.
+        backup = run_dir / "backup" / name
+        backup.mkdir(parents=True, exist_ok=True)
+        epochs_log = backup / "epochs.csv"
+        callbacks += [keras.callbacks.BackupAndRestore(str(backup / "state")),
+                      keras.callbacks.CSVLogger(str(epochs_log), append=True)]
+    history = model.fit(as_tf_data(*data.train, batch_size, shuffle_seed=seed),
+                        validation_data=as_tf_data(*data.val, 1024),
+                        epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose)
+    if run_dir is not None:  # the whole history, including epochs before an interruption
+        import pandas as pd
+
+        logged = pd.read_csv(epochs_log).drop(columns="epoch")
+        history.history = {key: logged[key].tolist() for key in logged.columns}
+    return history
 
 
 def best_epoch(history: dict, monitor: str = "val_loss") -> int:
@@ -130,7 +179,7 @@ def train_variants(build_model, variants: dict[str, dict], data: Dataset, args, 
         print(f"--- {name}: {variant or 'no regularization'}")
         seed_everything(args.seed)
         model = build_model(**variant, **model_kwargs)
-        history = fit(model, data, args, callbacks())
+        history = fit(model, data, args, callbacks(), name=name)
         record = evaluate_model(model, data, history, monitor=monitor)
         record["settings"] = variant
         record["weights"] = weights.kernel_stats(model)
@@ -170,7 +219,7 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
     }
     if len(records) > 1:
         results["variants"] = records
-    out_dir = runs.make_run_dir(recipe, args.out)
+    out_dir = getattr(args, "run_dir", None) or runs.make_run_dir(recipe, args.out)
     plots.learning_curves({name: r["history"] for name, r in records.items()},
                           out_dir / "learning_curves.png", title=f"{recipe} on {data.name}",
                           marks=marks)
@@ -178,6 +227,7 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
         draw(out_dir / file_name)
     results["figures"] = ["learning_curves.png", *(figures or {})]
     runs.write_json(out_dir / "results.json", results)
+    shutil.rmtree(out_dir / "backup", ignore_errors=True)  # finished: nothing to resume
     results["out_dir"] = str(out_dir)
     print(f"{'variant':<15} {'train':>7} {'val':>7} {'test':>7} {'test loss':>10} "
           f"{'gap':>7} {'best/run':>9}")

@@ -73,7 +73,8 @@ def variants(l1, l2):
 
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("iris_l1_l2", __doc__, datasets=("iris",),
-                               default_dataset="iris", epochs=200, batch_size=16)
+                               default_dataset="iris", epochs=200, batch_size=16,
+                               resumable=True)
     parser.add_argument("--l1", type=cli.non_negative_float, default=0.01,
                         help="L1 penalty factor")
     parser.add_argument("--l2", type=cli.non_negative_float, default=0.01,

@@ -42,7 +42,8 @@ def build_model(input_dim=4, num_classes=3, hidden=16, learning_rate=1e-2,
 
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("iris_softmax", __doc__, datasets=("iris",),
-                               default_dataset="iris", epochs=100, batch_size=16)
+                               default_dataset="iris", epochs=100, batch_size=16,
+                               resumable=True)
     parser.add_argument("--hidden", type=cli.positive_int, default=16,
                         help="units in the hidden layer")
     parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-2,

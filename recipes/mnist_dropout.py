@@ -81,7 +81,7 @@ def dropout_on_a_batch(images, rate, seed=0):
 
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_dropout", __doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto", epochs=30)
+                               default_dataset="auto", epochs=30, resumable=True)
     parser.add_argument("--dropout", type=cli.rate, default=0.2,
                         help="dropout rate p after each hidden layer, in [0, 1)")
     parser.add_argument("--hidden", type=cli.int_list, default=(300, 100),

@@ -81,7 +81,7 @@ def choose_monitor(requested, l2):
 
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_early_stopping", __doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto", epochs=100)
+                               default_dataset="auto", epochs=100, resumable=True)
     parser.add_argument("--monitor", choices=MONITORS, default="auto",
                         help="validation metric to watch; auto: val_loss, or "
                              "val_cross_entropy when there is a penalty")

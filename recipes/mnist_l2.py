@@ -58,7 +58,7 @@ def build_model(l2=0.001, input_shape=(28, 28), num_classes=10, hidden=50,
 
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_l2", __doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto", epochs=40)
+                               default_dataset="auto", epochs=40, resumable=True)
     parser.add_argument("--l2", type=cli.non_negative_float, default=0.001,
                         help="L2 penalty factor on every kernel")
     parser.add_argument("--hidden", type=cli.positive_int, default=50,

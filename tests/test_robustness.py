@@ -63,13 +63,13 @@ def test_usage_error_is_not_a_traceback(capsys):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_single_run_exits_130_and_writes_nothing_half(tmp_path, sig):
+def test_interrupted_single_run_exits_130_and_resumes(tmp_path, sig):
     out = tmp_path / "run"
     process = start_cli(tmp_path, "recipes", "run", "mnist_mlp", "--dataset", "mnist-5k",
-                        "--epochs", "200", "--out", str(out))
+                        "--epochs", "8", "--out", str(out))
     seen = ""
     deadline = time.monotonic() + 240
-    while "Epoch 2/" not in seen and time.monotonic() < deadline:
+    while "Epoch 3/" not in seen and time.monotonic() < deadline:
         seen += process.stdout.readline()
     process.send_signal(sig)
     rest, _ = process.communicate(timeout=120)
@@ -77,3 +77,20 @@ def test_interrupted_single_run_exits_130_and_writes_nothing_half(tmp_path, sig)
     assert "interrupted" in rest and "Traceback" not in rest
     assert not (out / "results.json").exists()
     assert not list(tmp_path.rglob("*.tmp"))
+    logged = (out / "backup" / "model" / "epochs.csv").read_text().splitlines()
+    assert len(logged) - 1 >= 2  # header + the finished epochs
+
+    results = mnist_mlp.main(["--resume", str(out)])
+    assert results["epochs_run"] == 8 and len(results["history"]["loss"]) == 8
+    assert results["hyperparameters"]["epochs"] == 8
+    assert (out / "results.json").exists() and not (out / "backup").exists()
+    with pytest.raises(UsageError, match="that run has finished"):
+        mnist_mlp.main(["--resume", str(out)])
+
+
+def test_resume_refuses_a_directory_without_a_run(tmp_path):
+    with pytest.raises(UsageError, match="no args.json there"):
+        mnist_mlp.main(["--resume", str(tmp_path)])
+    (tmp_path / "args.json").write_text('{"argv": 3}')
+    with pytest.raises(UsageError, match="args.json is damaged"):
+        mnist_mlp.main(["--resume", str(tmp_path)])
