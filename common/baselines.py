@@ -238,3 +238,19 @@ def record(only=None, dataset=None, tiers=("fast", "full", "online"),
         path.parent.mkdir(parents=True, exist_ok=True)
         runs.write_json(path, dict(sorted(recorded.items())))
     return 0
+
+
+def show(path: Path = BASELINES_FILE) -> int:
+    """The recorded baselines as a Markdown table."""
+    recorded = load(path)
+    print("| recipe | dataset (source) | flags | variant | test accuracy, mean ± std "
+          "(seeds 0-2) | per seed | recorded |")
+    print("|---|---|---|---|---|---|---|")
+    for entry in recorded.values():
+        for name, variant in entry["variants"].items():
+            seeds = ", ".join(f"{v:.4f}" for v in variant["test_accuracy"])
+            print(f"| {entry['recipe']} | {entry['dataset']} ({entry['data_source']}) | "
+                  f"{' '.join(entry['args']) or '-'} | {name} | "
+                  f"{variant['mean']:.4f} ± {variant['std']:.4f} | {seeds} | "
+                  f"{entry['date']}, TF {entry['versions'].get('tensorflow')} |")
+    return 0

@@ -4,7 +4,7 @@
     run NAME [flags]     run a recipe; the same as ``python -m recipes.NAME [flags]``
     show NAME            print the recipe's model cell, ready to paste into a notebook
     compare [flags]      every regularizer side by side over several seeds, with a report
-    baselines check|record [--only NAME] [--dataset D]
+    baselines check|record|show [--only NAME] [--dataset D]
                          re-run the recorded accuracy baselines (or record them)
     bench [flags]        training speed against plain Keras defaults
 
@@ -39,7 +39,9 @@ def baselines_main(argv) -> None:
     parser = Parser(prog="python -m recipes baselines",
                     description="Re-run the recorded accuracy baselines and compare, or "
                                 "record them. check exits 1 on any regression.")
-    parser.add_argument("action", choices=("check", "record"))
+    parser.add_argument("action", choices=("check", "record", "show"),
+                        help="check: re-run and compare; record: run and write; "
+                             "show: print what is recorded")
     parser.add_argument("--only", type=lambda text: text.split(","), default=None,
                         metavar="NAME[,NAME]", help="only these recipes (default: all)")
     parser.add_argument("--dataset", choices=ALL_DATASETS, default=None,
@@ -50,7 +52,9 @@ def baselines_main(argv) -> None:
     args = parser.parse_args(argv)
     for name in args.only or []:
         recipes.recipe_path(name)  # an unknown name: one line listing the recipes
-    if args.action == "check":
+    if args.action == "show":
+        code = baselines.show()
+    elif args.action == "check":
         code = baselines.check(args.only, args.dataset)
     else:
         tiers = ("fast", "full", "online") if args.tier == "all" else (args.tier,)

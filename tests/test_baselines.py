@@ -118,3 +118,11 @@ def test_fast_tier_check(dataset):
 @pytest.mark.slow
 def test_fashion_mnist_tier_check():
     assert baselines.check(dataset="fashion_mnist") == 0
+
+
+def test_show_lists_every_recorded_variant(run_cli):
+    done = run_cli("-m", "recipes", "baselines", "show")
+    assert done.returncode == 0
+    for recorded in RECORDED.values():
+        for name in recorded["variants"]:
+            assert f"| {name} |" in done.stdout
