@@ -201,16 +201,20 @@ def console_main(main, argv=None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         sys.stdout = open(os.devnull, "w")
         return 0
-    except MemoryError:
-        print("error: out of memory; lower --batch-size or use a smaller --dataset",
-              file=sys.stderr)
-        return 2
     except OSError as error:
         if error.errno != errno.ENOSPC:
             raise
         print(f"error: no space left on the device ({error.filename or 'writing output'}); "
               "free some space or pass --out on another disk; files already written are "
               "complete", file=sys.stderr)
+        return 2
+    except Exception as error:
+        # MemoryError from NumPy, ResourceExhaustedError from TensorFlow (named, so that
+        # this module need not import TensorFlow): both mean the same to the user.
+        if type(error).__name__ not in ("MemoryError", "ResourceExhaustedError"):
+            raise
+        print("error: out of memory; lower --batch-size or use a smaller --dataset",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: outputs already written were kept", file=sys.stderr)

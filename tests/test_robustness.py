@@ -48,6 +48,31 @@ def test_disk_full_and_out_of_memory_are_one_line(capsys):
     assert err[1].startswith("error: out of memory; lower --batch-size")
 
 
+def test_tensorflow_out_of_memory_is_one_line(capsys):
+    class ResourceExhaustedError(Exception):  # what TensorFlow raises, by name
+        pass
+
+    def oom(argv):
+        raise ResourceExhaustedError("OOM when allocating tensor")
+
+    assert cli.console_main(oom) == 2
+    assert capsys.readouterr().err.startswith("error: out of memory")
+
+
+def test_damaged_tfds_directory_is_named_and_skipped(tmp_path, monkeypatch, capsys):
+    from common.datasets import load_dataset
+
+    broken = tmp_path / "tfds" / "mnist" / "3.0.1"
+    broken.mkdir(parents=True)
+    (broken / "dataset_info.json").write_text("{ truncated")
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    data = load_dataset("auto", offline=True)
+    err = capsys.readouterr().err
+    assert f"mnist data in {tmp_path / 'tfds' / 'mnist'} could not be read" in err
+    assert data.name == "mnist-5k"
+
+
 def test_too_many_epochs_warns(capsys):
     parser = cli.recipe_parser("x", "", epochs=10)
     cli.parse_recipe_args(parser, ["--epochs", "1000"])
