@@ -35,7 +35,9 @@ def test_importtime_check_does_see_tensorflow(run_cli):
 def test_recipe_help_states_defaults_without_tensorflow(run_cli, name):
     done = run_cli("-X", "importtime", "-m", "recipes", "run", name, "--help")
     assert done.returncode == 0, done.stderr
-    assert "(default: " in done.stdout and "--quick" in done.stdout
+    assert "(default: " in done.stdout and "--out DIR" in done.stdout
+    if "--epochs" in done.stdout:  # every recipe that trains has the smoke flag
+        assert "--quick" in done.stdout
     assert not imports_tensorflow(done)
     direct = run_cli("-m", f"recipes.{name}", "--help")
     assert direct.stdout == done.stdout
