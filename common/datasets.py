@@ -40,8 +40,9 @@ NETWORK_PROBE_SECONDS = 4.0
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)
 SPLIT_SEED = 0
 
-# keras.datasets.mnist's own published checksum of mnist.npz.
-KERAS_MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+# Where keras.datasets downloads from, and its own published checksum of mnist.npz.
+KERAS_DATASETS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+KERAS_MNIST_URL = KERAS_DATASETS_URL + "mnist.npz"
 KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 
 FASHION_CLASS_NAMES = (
@@ -291,8 +292,12 @@ def _from_keras(name: str, download: bool):
             return None
         import keras
 
+        # cache_dir explicitly, and existing (Keras uses /tmp/.keras when it is not):
+        # Keras reads KERAS_HOME once, when it is first imported.
+        _keras_datasets_dir().mkdir(parents=True, exist_ok=True)
         path = keras.utils.get_file("mnist.npz", origin=KERAS_MNIST_URL,
-                                    file_hash=KERAS_MNIST_SHA256)
+                                    file_hash=KERAS_MNIST_SHA256,
+                                    cache_dir=str(_keras_datasets_dir().parent))
         with np.load(path, allow_pickle=False) as f:
             return f["x_train"], f["y_train"], f["x_test"], f["y_test"], "keras.datasets:mnist"
 
@@ -302,7 +307,11 @@ def _from_keras(name: str, download: bool):
     if download:
         import keras
 
-        keras.datasets.fashion_mnist.load_data()  # fills the cache read below
+        _keras_datasets_dir().mkdir(parents=True, exist_ok=True)
+        for file_name in _IDX_FILES:  # the files keras.datasets.fashion_mnist downloads
+            keras.utils.get_file(file_name, origin=KERAS_DATASETS_URL + file_name,
+                                 cache_dir=str(_keras_datasets_dir().parent),
+                                 cache_subdir="datasets/fashion-mnist")
     return (*_read_idx_dir(cache), "keras.datasets:fashion_mnist")
 
 

@@ -169,8 +169,25 @@ def test_keras_download_path_with_local_file(empty_homes, monkeypatch):
     assert data.source == "keras.datasets:mnist"
     assert data.sizes() == {"n_train": 100, "n_val": 5000, "n_test": 40}
     # The download landed in the keras cache, where the next offline load finds it.
+    assert (empty_homes / "keras" / "datasets" / "mnist.npz").exists()
     again = load_dataset("mnist", offline=True)
     assert again.source == "keras.datasets:mnist" and len(downloads) == 1
+
+
+def test_keras_fashion_download_path_with_local_files(empty_homes, monkeypatch):
+    built = fake_fashion_dir(empty_homes / "built")
+    monkeypatch.setattr(datasets, "_network_reachable_once", lambda: True)
+    monkeypatch.setattr(datasets, "_from_tfds", lambda name, download: None)
+
+    def fake_urlretrieve(url, target, *args, **kwargs):
+        Path(target).write_bytes((built / url.rsplit("/", 1)[1]).read_bytes())
+
+    import keras.src.utils.file_utils as file_utils
+    monkeypatch.setattr(file_utils, "urlretrieve", fake_urlretrieve)
+    data = load_dataset("fashion_mnist", offline=False)
+    assert data.source == "keras.datasets:fashion_mnist"
+    assert data.sizes() == {"n_train": 100, "n_val": 5000, "n_test": 50}
+    assert (empty_homes / "keras" / "datasets" / "fashion-mnist").is_dir()
 
 
 def test_keras_cache_with_wrong_checksum_is_refused(empty_homes):
