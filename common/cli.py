@@ -186,13 +186,30 @@ def parse_recipe_args(parser: Parser, argv=None) -> argparse.Namespace:
     return args
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+class _Interruption:
+    """Ctrl-C and SIGTERM: raise KeyboardInterrupt at once, or, while training runs
+    (``training.fit``), set ``requested`` so that training stops cleanly at the next
+    batch and the interruption is raised after ``fit`` has returned. Breaking into
+    TensorFlow mid-step can crash the process on its way out."""
+
+    def __init__(self):
+        self.deferred = False
+        self.requested = False
+
+    def __call__(self, signum, frame):
+        if self.deferred:
+            self.requested = True
+        else:
+            raise KeyboardInterrupt
+
+
+INTERRUPTION = _Interruption()
 
 
 def console_main(main, argv=None) -> int:
     """Run ``main(argv)`` as a command: exit 0, 2 for UsageError, 130 when interrupted."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, INTERRUPTION)
+    signal.signal(signal.SIGINT, INTERRUPTION)
     try:
         main(argv)
     except UsageError as error:
