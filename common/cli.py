@@ -150,6 +150,14 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
     return parser
 
 
+def add_mlp_flags(parser, hidden=(300, 100), learning_rate=1e-3) -> None:
+    """--hidden and --learning-rate, for recipes built on the slides' MLP."""
+    parser.add_argument("--hidden", type=int_list, default=hidden,
+                        help="hidden layer widths, comma-separated")
+    parser.add_argument("--learning-rate", type=positive_float, default=learning_rate,
+                        help="Adam learning rate")
+
+
 def number_rows(text: str) -> list[list[float]]:
     """'1.47,-0.39,0.22; 5,6,4' -> [[1.47, -0.39, 0.22], [5.0, 6.0, 4.0]]."""
     rows = []

@@ -84,10 +84,7 @@ def main(argv=None) -> dict:
                                default_dataset="auto", epochs=30, resumable=True)
     parser.add_argument("--dropout", type=cli.rate, default=0.2,
                         help="dropout rate p after each hidden layer, in [0, 1)")
-    parser.add_argument("--hidden", type=cli.int_list, default=(300, 100),
-                        help="hidden layer widths, comma-separated")
-    parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-3,
-                        help="Adam learning rate")
+    cli.add_mlp_flags(parser)
     args = training.parse_args(parser, argv)
     data = training.load_data(args)
 

@@ -91,10 +91,7 @@ def main(argv=None) -> dict:
                         help="smallest change that counts as an improvement")
     parser.add_argument("--l2", type=cli.non_negative_float, default=0.0,
                         help="optional L2 penalty on the hidden kernels")
-    parser.add_argument("--hidden", type=cli.int_list, default=(300, 100),
-                        help="hidden layer widths, comma-separated")
-    parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-3,
-                        help="Adam learning rate")
+    cli.add_mlp_flags(parser)
     args = training.parse_args(parser, argv)
     monitor = choose_monitor(args.monitor, args.l2)
     if args.monitor == "auto" and args.l2:

@@ -87,10 +87,7 @@ def slide_model_output_shape(input_shape=(28, 28)):
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_mlp", __doc__, datasets=IMAGE_DATASETS,
                                default_dataset="auto", epochs=10, resumable=True)
-    parser.add_argument("--hidden", type=cli.int_list, default=(300, 100),
-                        help="hidden layer widths, comma-separated")
-    parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-3,
-                        help="Adam learning rate")
+    cli.add_mlp_flags(parser)
     args = training.parse_args(parser, argv)
     data = training.load_data(args)
     training.seed_everything(args.seed)
