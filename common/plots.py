@@ -53,6 +53,7 @@ def learning_curves(histories: dict[str, dict], path: Path, *, title: str = "",
             if marks and name in marks:
                 ax.axvline(marks[name], color=colour, linestyle=":", linewidth=1)
         ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
     # One legend: a colour per run, and what solid and dashed mean.
