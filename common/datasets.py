@@ -154,7 +154,7 @@ def network_reachable(timeout: float = NETWORK_PROBE_SECONDS,
         try:
             connect(DOWNLOAD_HOST, timeout=timeout).close()
             answer.append(True)
-        except OSError:
+        except Exception:  # whatever went wrong, the data cannot be downloaded now
             answer.append(False)
 
     thread = threading.Thread(target=attempt, daemon=True)
