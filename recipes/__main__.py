@@ -28,7 +28,7 @@ COMMANDS = {
     "show": "print a recipe's model cell, ready to paste into a notebook",
     "compare": "every regularizer side by side over several seeds, with a report "
                "(flags: compare --help)",
-    "baselines": "check (or record) the accuracy baselines: baselines check|record --help",
+    "baselines": "check, record or show the accuracy baselines (baselines --help)",
     "bench": "training speed against plain Keras defaults (benchmarks/bench.py)",
 }
 
