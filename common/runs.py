@@ -56,9 +56,12 @@ def make_run_dir(name: str, out: Path | None) -> Path:
 
 
 def save_results(name: str, out: Path | None, results: dict) -> Path:
-    """Write ``results`` as ``results.json`` in a new (or the given) run directory."""
+    """Stamp ``results`` with the library versions, write it as ``results.json`` in a new
+    (or the given) run directory, and say where."""
+    results.setdefault("versions", library_versions())
     out_dir = make_run_dir(name, out)
     write_json(out_dir / "results.json", results)
+    print(f"results: {out_dir / 'results.json'}")
     return out_dir
 
 

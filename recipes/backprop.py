@@ -114,10 +114,8 @@ def main(argv=None) -> dict:
                "learning_rate": args.learning_rate, "loop_losses": hand_losses,
                "fit_losses": fit_losses, "max_weight_change": moved,
                "max_weight_difference": difference, "test_accuracy": accuracy,
-               "seconds": round(time.perf_counter() - args.started, 2),
-               "versions": runs.library_versions()}
-    out_dir = runs.save_results("backprop", args.out, results)
-    print(f"results: {out_dir / 'results.json'}")
+               "seconds": round(time.perf_counter() - args.started, 2)}
+    runs.save_results("backprop", args.out, results)
     return results
 
 

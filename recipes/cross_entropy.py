@@ -150,10 +150,8 @@ def main(argv=None) -> dict:
 
     results = {"recipe": "cross_entropy", "source": "slide" if slide else "user",
                "label": label, "probs": probs, "losses": losses.tolist(), "mean_loss": mean,
-               "keras": in_keras, "zero_probability": {"by_hand": "inf", "keras": clipped},
-               "versions": runs.library_versions()}
-    out_dir = runs.save_results("cross_entropy", out, results)
-    print(f"results: {out_dir / 'results.json'}")
+               "keras": in_keras, "zero_probability": {"by_hand": "inf", "keras": clipped}}
+    runs.save_results("cross_entropy", out, results)
     return results
 
 

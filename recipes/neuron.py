@@ -73,9 +73,8 @@ def main(argv=None) -> dict:
 
     results = {"recipe": "neuron", "inputs": args.inputs, "weights": args.weights,
                "bias": args.bias, "activation": args.activation, "z": z, "a": a,
-               "keras_a": keras_a, "versions": runs.library_versions()}
-    out_dir = runs.save_results("neuron", out, results)
-    print(f"results: {out_dir / 'results.json'}")
+               "keras_a": keras_a}
+    runs.save_results("neuron", out, results)
     return results
 
 

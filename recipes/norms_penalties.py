@@ -123,9 +123,8 @@ def main(argv=None) -> dict:
                "kernel": w.tolist(), "l1": l1, "l2": l2, "l2_squared": l2_squared,
                "slide_total": slide_total, "keras_total_by_hand": keras_total,
                "keras_penalty": penalty, "keras_reported_loss": reported,
-               "bias_penalty_when_asked": bias_penalty, "versions": runs.library_versions()}
-    out_dir = runs.save_results("norms_penalties", out, results)
-    print(f"results: {out_dir / 'results.json'}")
+               "bias_penalty_when_asked": bias_penalty}
+    runs.save_results("norms_penalties", out, results)
     return results
 
 

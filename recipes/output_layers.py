@@ -163,10 +163,8 @@ def main(argv=None) -> dict:
     results = {"recipe": "output_layers", "dataset": digits.name,
                "data_source": {"iris": iris.source, "images": digits.source},
                "seed": args.seed, "quick": args.quick, "tasks": rows,
-               "seconds": round(time.perf_counter() - args.started, 2),
-               "versions": runs.library_versions()}
-    out_dir = runs.save_results("output_layers", args.out, results)
-    print(f"results: {out_dir / 'results.json'}")
+               "seconds": round(time.perf_counter() - args.started, 2)}
+    runs.save_results("output_layers", args.out, results)
     return results
 
 
