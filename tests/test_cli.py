@@ -121,3 +121,22 @@ def test_show_prints_the_model_cell(run_cli):
     done = run_cli("-m", "recipes", "show", "mnist_mlp")
     assert done.returncode == 0
     assert "def build_model(" in done.stdout and "from common" not in done.stdout
+
+
+@pytest.mark.parametrize("dataset, flags, expected", [
+    ("mnist-5k", [], 128),                   # 4,500 training examples
+    ("fashion_mnist", [], 512),              # 55,000: the large-data batch
+    ("fashion_mnist", ["--batch-size", "64"], 64),  # a flag always wins
+])
+def test_batch_size_follows_the_training_set_size_unless_given(dataset, flags, expected,
+                                                               tmp_path, capsys):
+    from common import cli, training
+
+    parser = cli.recipe_parser("example", "Title: example", datasets=[dataset],
+                               default_dataset=dataset, epochs=1)
+    args = training.parse_args(parser, [*flags, "--out", str(tmp_path / "r")])
+    assert args.batch_size == (int(flags[1]) if flags else None)
+    data = training.load_data(args)
+    assert args.batch_size == expected
+    assert f"batch size {expected}" in capsys.readouterr().out
+    assert (len(data.y_train) >= cli.LARGE_DATA_EXAMPLES) == (dataset == "fashion_mnist")
