@@ -110,7 +110,7 @@ def header_fields(docstring: str) -> dict:
 def default_batch_size(n_train: int) -> int:
     """128 examples per step; 512 on full-size data, where a step's fixed cost (the
     optimizer's update, dropout's random numbers, one call into TensorFlow) dominates:
-    about 2x faster per epoch there, at the same accuracy after the same epochs."""
+    1.5-2x faster per epoch there, as accurate after the same epochs."""
     return LARGE_BATCH_SIZE if n_train >= LARGE_DATA_EXAMPLES else DEFAULT_BATCH_SIZE
 
 
