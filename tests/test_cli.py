@@ -124,7 +124,7 @@ def test_show_prints_the_model_cell(run_cli):
 
 
 @pytest.mark.parametrize("dataset, flags, expected", [
-    ("mnist-5k", [], 128),                   # 4,500 training examples
+    ("mnist-5k", [], 128),                   # 3,500 training examples
     ("fashion_mnist", [], 512),              # 55,000: the large-data batch
     ("fashion_mnist", ["--batch-size", "64"], 64),  # a flag always wins
 ])
