@@ -226,7 +226,8 @@ def main(argv=None) -> dict:
     print(f"\ndata: {args.dataset} from {speed[PROJECT]['source']}, {samples} training "
           f"samples; {FLOPS_PER_SAMPLE / 1e6:.2f} MFLOP per sample (forward + backward)")
     print(f"project default: batch {batch_size}, steps_per_execution "
-          f"{cli.DEFAULT_STEPS_PER_EXECUTION}, tf.data pipeline; plain: batch 32")
+          f"{cli.DEFAULT_STEPS_PER_EXECUTION}, tf.data pipeline; plain: batch "
+          f"{speed[PLAIN]['batch_size']}")
     print(f"matmul floor at batch {batch_size}: {floor:.3f} s per epoch "
           f"({floor_rate:,.0f} samples/s)\n")
     print(f"{'configuration':<44} {'s/epoch':>8} {'samples/s':>10} {'GFLOP/s':>8} "

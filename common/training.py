@@ -76,8 +76,7 @@ def load_data(args) -> Dataset:
         data = data.head(cli.QUICK_TRAIN_EXAMPLES, cli.QUICK_VAL_EXAMPLES)
     if getattr(args, "batch_size", 0) is None:
         args.batch_size = cli.default_batch_size(len(data.y_train))
-    print(f"data: {data.name} from {data.source} "
-          f"({len(data.y_train)} train / {len(data.y_val)} validation / {len(data.y_test)} test)"
+    print(f"data: {data.describe()}"
           + (f"; batch size {args.batch_size}" if hasattr(args, "batch_size") else ""))
     if hasattr(args, "resume") and args.run_dir is None:
         # A resumable run gets its directory once its data is there: it holds the
