@@ -101,25 +101,6 @@ def as_tf_data(x, y, batch_size: int, shuffle_seed: int | None = None):
     return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def _StopOnInterruption():
-    """A Keras callback that ends training at the next batch once Ctrl-C or SIGTERM came."""
-    import keras
-
-    class StopOnInterruption(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if cli.INTERRUPTION.requested:
-                self.model.stop_training = True
-
-        def on_epoch_end(self, epoch, logs=None):
-            # Raised here, before the per-epoch backup, so an epoch cut short is never
-            # saved as finished; --resume redoes it.
-            if cli.INTERRUPTION.requested:
-                cli.INTERRUPTION.requested = False
-                raise KeyboardInterrupt
-
-    return StopOnInterruption()
-
-
 def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_size=None,
         seed=None, verbose=None, name="model"):
     """``model.fit`` on the training split, validating on the validation split.
@@ -133,32 +114,29 @@ def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_siz
     verbose = verbose if verbose is not None else (1 if args.verbose else 2)
     import keras
 
-    # A learning rate that blows up gives NaN: stop at once instead of training on it.
-    callbacks = [keras.callbacks.TerminateOnNaN(), _StopOnInterruption(), *callbacks]
+    from common import checkpoint
+
+    backup, done, history_so_far = None, 0, {}
     run_dir = getattr(args, "run_dir", None)
-    if run_dir is not None:
-        # Each finished epoch is saved; --resume restores the last one and goes on.
+    if run_dir is not None:  # --resume goes on from the last finished epoch saved here
         backup = run_dir / "backup" / name
-        backup.mkdir(parents=True, exist_ok=True)
-        epochs_log = backup / "epochs.csv"
-        callbacks += [keras.callbacks.BackupAndRestore(str(backup / "state")),
-                      keras.callbacks.CSVLogger(str(epochs_log), append=True)]
+        done, history_so_far = checkpoint.restore(model, backup)
+    guard = checkpoint.callback(backup, history_so_far)
+    # A learning rate that blows up gives NaN: stop at once instead of training on it.
+    callbacks = [keras.callbacks.TerminateOnNaN(), *callbacks, guard]
     cli.INTERRUPTION.deferred = True
     try:
         history = model.fit(as_tf_data(*data.train, batch_size, shuffle_seed=seed),
                             validation_data=as_tf_data(*data.val, 1024),
-                            epochs=epochs, callbacks=callbacks, shuffle=False,
-                            verbose=verbose)
+                            epochs=epochs, initial_epoch=done, callbacks=callbacks,
+                            shuffle=False, verbose=verbose)
     finally:
         cli.INTERRUPTION.deferred = False
     if cli.INTERRUPTION.requested:
         cli.INTERRUPTION.requested = False
         raise KeyboardInterrupt
-    if run_dir is not None:  # the whole history, including epochs before an interruption
-        import pandas as pd
-
-        logged = pd.read_csv(epochs_log).drop(columns="epoch")
-        history.history = {key: logged[key].tolist() for key in logged.columns}
+    if backup is not None:  # the whole history, including epochs before an interruption
+        history.history = guard.history
     return history
 
 

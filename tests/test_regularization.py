@@ -128,14 +128,6 @@ def test_quick_run_writes_results_and_figures(tmp_path, name):
         assert (tmp_path / "run" / figure).stat().st_size > 5_000
 
 
-def test_iris_l1_l2_quick_through_the_cli(run_cli, tmp_path):
-    done = run_cli("-m", "recipes", "run", "iris_l1_l2", "--quick", "--out", "r")
-    assert done.returncode == 0, done.stderr
-    results = json.loads((tmp_path / "r" / "results.json").read_text())
-    assert set(results["variants"]) == {"none", "l1", "l2", "l1l2"}
-    assert (tmp_path / "r" / "weights.png").exists()
-
-
 def test_same_seed_same_results_in_another_process(run_cli, tmp_path):
     # Another process, as a baseline check is: the CPU kernels must give the same
     # numbers without TensorFlow's op-determinism switch (which would cost 2x here).
@@ -177,6 +169,8 @@ def iris_penalties(tmp_path_factory):
 
 def test_l1_makes_weights_sparse_and_selects_features(iris_penalties):
     variants = iris_penalties["variants"]
+    assert set(variants) == {"none", "l1", "l2", "l1l2"}
+    assert "weights.png" in iris_penalties["figures"]
     none, l1 = variants["none"]["weights"], variants["l1"]["weights"]
     assert l1["near_zero_fraction"] > none["near_zero_fraction"] + 0.2
     use = variants["l1"]["input_feature_l1"]

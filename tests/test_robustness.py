@@ -4,10 +4,12 @@ import errno
 import json
 import signal
 import time
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
-from common import cli
+from common import checkpoint, cli, runs, training
 from common.errors import UsageError
 from conftest import start_cli
 from recipes import compare, mnist_mlp
@@ -102,8 +104,8 @@ def test_interrupted_single_run_exits_130_and_resumes(tmp_path, sig):
     assert "interrupted" in rest and "Traceback" not in rest
     assert not (out / "results.json").exists()
     assert not list(tmp_path.rglob("*.tmp"))
-    logged = (out / "backup" / "model" / "epochs.csv").read_text().splitlines()
-    assert len(logged) - 1 >= 2  # header + the finished epochs
+    saved = checkpoint.read_state(out / "backup" / "model")
+    assert saved["epoch"] >= 2 and len(saved["history"]["loss"]) == saved["epoch"]
 
     results = mnist_mlp.main(["--resume", str(out)])
     assert results["epochs_run"] == 8 and len(results["history"]["loss"]) == 8
@@ -119,3 +121,84 @@ def test_resume_refuses_a_directory_without_a_run(tmp_path):
     (tmp_path / "args.json").write_text('{"argv": 3}')
     with pytest.raises(UsageError, match="args.json is damaged"):
         mnist_mlp.main(["--resume", str(tmp_path)])
+
+
+# --- the saved training state -------------------------------------------------------------
+
+
+@pytest.fixture
+def iris():
+    from common.datasets import load_dataset
+
+    return load_dataset("iris")
+
+
+def small_model(hidden=8):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(hidden, "relu"),
+                              keras.layers.Dropout(0.2), keras.layers.Dense(3, "softmax")])
+    # One step per call, so that a callback can interrupt in the middle of an epoch.
+    model.compile("adam", "sparse_categorical_crossentropy", steps_per_execution=1)
+    return model
+
+
+def fit_small(model, iris, run_dir, epochs=5, callbacks=()):
+    args = SimpleNamespace(run_dir=run_dir)
+    return training.fit(model, iris, args, list(callbacks), epochs=epochs, batch_size=32,
+                        seed=0, verbose=0)
+
+
+@pytest.mark.parametrize("interval, writes", [(1e9, 1), (0.0, 5)])
+def test_state_is_written_every_backup_seconds_and_at_the_end(iris, tmp_path, monkeypatch,
+                                                              interval, writes):
+    written = []
+    save = runs.atomic_write
+    monkeypatch.setattr(runs, "atomic_write", lambda path, w: (written.append(path),
+                                                               save(path, w)))
+    monkeypatch.setattr(checkpoint, "BACKUP_SECONDS", interval)
+    fit_small(small_model(), iris, tmp_path, epochs=5)
+    assert len(written) == writes
+    assert checkpoint.read_state(tmp_path / "backup" / "model")["epoch"] == 5
+
+
+def test_interruption_keeps_the_last_finished_epoch_and_resume_goes_on(iris, tmp_path,
+                                                                       monkeypatch):
+    import keras
+
+    monkeypatch.setattr(checkpoint, "BACKUP_SECONDS", 1e9)  # only the interruption writes
+    finished = {}
+
+    def on_batch(batch, logs):
+        if len(finished) == 2 and batch == 1:  # the middle of the third epoch
+            cli.INTERRUPTION.requested = True
+
+    model = small_model()
+    watch = keras.callbacks.LambdaCallback(
+        on_train_batch_end=on_batch,
+        on_epoch_end=lambda epoch, logs: finished.update(
+            {epoch + 1: [v.numpy() for v in model.variables]}))
+    with pytest.raises(KeyboardInterrupt):
+        fit_small(model, iris, tmp_path, epochs=5, callbacks=[watch])
+    assert not cli.INTERRUPTION.requested
+    saved = checkpoint.read_state(tmp_path / "backup" / "model")
+    assert saved["epoch"] == 2 and len(saved["history"]["loss"]) == 2
+    for kept, array in zip(finished[2], saved["arrays"]):
+        np.testing.assert_array_equal(kept, array)
+
+    resumed = small_model()
+    history = fit_small(resumed, iris, tmp_path, epochs=5)
+    assert len(history.history["loss"]) == 5
+    assert history.history["loss"][:2] == saved["history"]["loss"]
+    steps = len(iris.y_train) // 32  # 96 training flowers: 3 batches per epoch
+    assert int(resumed.optimizer.iterations.numpy()) == 5 * steps
+
+
+def test_state_of_another_model_is_refused(iris, tmp_path):
+    fit_small(small_model(), iris, tmp_path, epochs=1)
+    with pytest.raises(UsageError, match="for another model"):
+        fit_small(small_model(hidden=16), iris, tmp_path, epochs=2)
+    (tmp_path / "backup" / "model" / checkpoint.STATE_FILE).write_bytes(b"not a state")
+    with pytest.raises(UsageError, match="damaged"):
+        fit_small(small_model(), iris, tmp_path, epochs=2)
