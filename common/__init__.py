@@ -2,12 +2,18 @@
 
 Each module has one job:
 
-- ``errors``   -- the one exception type that becomes a one-line message and exit code 2
-- ``datasets`` -- real datasets with honest offline fallbacks (``load_dataset``)
-- ``cli``      -- the shared command-line flags and their validation
-- ``runs``     -- output directories, atomic ``results.json``, library versions
-- ``training`` -- seeding, fitting, evaluating once on test, the results record
-- ``plots``    -- learning curves (train solid, validation dashed)
+- ``errors``     -- the one exception type that becomes a one-line message and exit code 2
+- ``datasets``   -- real datasets with honest offline fallbacks (``load_dataset``)
+- ``cli``        -- the shared command-line flags and their validation
+- ``runs``       -- output directories, atomic ``results.json``, library versions
+- ``training``   -- seeding, fitting, evaluating once on test, the results record
+- ``checkpoint`` -- the training state ``--resume`` continues from; stopping on Ctrl-C
+- ``plots``      -- learning curves (train solid, validation dashed)
+- ``weights``    -- numbers about the kernels: what L1 and L2 do to weights
+- ``stats``      -- means, spreads and confidence intervals over seeds
+- ``comparison`` -- every (variant, seed) run of a comparison, each saved when it finishes
+- ``report``     -- the comparison report: tables, figures, the lecture's claims tested
+- ``baselines``  -- record accuracy baselines, re-run them, fail on a regression
 """
 
 import os

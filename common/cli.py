@@ -211,7 +211,8 @@ def parse_recipe_args(parser: Parser, argv=None) -> argparse.Namespace:
 class _Interruption:
     """Ctrl-C and SIGTERM: raise KeyboardInterrupt at once, or, while training runs
     (``training.fit``), set ``requested`` so that training stops cleanly at the next
-    batch and the interruption is raised after ``fit`` has returned. Breaking into
+    batch and the interruption is raised at the end of that epoch (``checkpoint``)
+    or after ``fit`` has returned. Breaking into
     TensorFlow mid-step can crash the process on its way out."""
 
     def __init__(self):
