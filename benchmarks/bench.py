@@ -12,7 +12,8 @@ training images), measured side by side in one run so that a busy machine slows 
 - the project's path compiled with XLA (``jit_compile=True``), to show where it helps;
 
 each without and with Dropout(0.2) + L2(1e-4). For each it prints seconds per epoch
-(the median of the epochs after the first, which pays for tracing; the fastest of
+(the median of the epochs after the first, which pays for tracing and, with XLA,
+compiling, and is shown on its own; the fastest of
 ``--repeats`` fresh processes, since a busy machine only ever adds time), samples per
 second, GFLOP/s, the fraction of the machine's measured float32 matmul peak and of the
 "matmul floor" (the training step's matrix products alone, in one compiled loop, at
@@ -230,15 +231,16 @@ def main(argv=None) -> dict:
           f"{speed[PLAIN]['batch_size']}")
     print(f"matmul floor at batch {batch_size}: {floor:.3f} s per epoch "
           f"({floor_rate:,.0f} samples/s)\n")
-    print(f"{'configuration':<44} {'s/epoch':>8} {'samples/s':>10} {'GFLOP/s':>8} "
-          f"{'of peak':>8} {'of floor':>9} {'peak MiB':>9}")
+    print(f"{'configuration':<44} {'s/epoch':>8} {'1st epoch':>9} {'samples/s':>10} "
+          f"{'GFLOP/s':>8} {'of peak':>8} {'of floor':>9} {'peak MiB':>9}")
     for label, r in speed.items():
         rate = r["samples"] / r["epoch_seconds"]
         gflops = rate * FLOPS_PER_SAMPLE / 1e9
         r.update(samples_per_second=rate, gflops=gflops, fraction_of_peak=gflops / peak,
                  fraction_of_floor=rate / floor_rate)
-        print(f"{label:<44} {r['epoch_seconds']:>8.3f} {rate:>10,.0f} {gflops:>8.1f} "
-              f"{gflops / peak:>8.1%} {rate / floor_rate:>9.1%} {r['peak_mib']:>9.0f}")
+        print(f"{label:<44} {r['epoch_seconds']:>8.3f} {r['first_epoch_seconds']:>9.3f} "
+              f"{rate:>10,.0f} {gflops:>8.1f} {gflops / peak:>8.1%} "
+              f"{rate / floor_rate:>9.1%} {r['peak_mib']:>9.0f}")
     speedups = {}
     for suffix in ("", REGULARIZED):
         for path in (PROJECT, PROJECT_XLA):
@@ -265,10 +267,12 @@ def main(argv=None) -> dict:
                "quick_run_trains_after": seconds_until_training(
                    ["-m", "recipes", "run", "mnist_mlp", "--quick", "--offline",
                     "--dataset", "mnist-5k", "--out", tempfile.mkdtemp(prefix="bench-")])}
+    trains_after = startup["quick_run_trains_after"]
     print(f"\npython -m recipes list: {startup['list']:.2f} s; "
           f"run mnist_mlp --help: {startup['help']:.2f} s (best of 5); "
-          f"run mnist_mlp --quick: training starts after "
-          f"{startup['quick_run_trains_after']:.1f} s")
+          f"run mnist_mlp --quick: " + (f"training starts after {trains_after:.1f} s"
+                                        if trains_after is not None else
+                                        "never started training (run it to see why)"))
     return {"matmul_peak_gflops": peak, "matmul_floor_seconds": floor, "speed": speed,
             "speedups": speedups, "accuracy": accuracy, "startup": startup}
 

