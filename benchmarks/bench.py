@@ -13,11 +13,11 @@ training images), measured side by side in one run so that a busy machine slows 
 
 each without and with Dropout(0.2) + L2(1e-4). For each it prints seconds per epoch
 (the median of the epochs after the first, which pays for tracing and, with XLA,
-compiling, and is shown on its own; the fastest of
-``--repeats`` fresh processes, since a busy machine only ever adds time), samples per
-second, GFLOP/s, the fraction of the machine's measured float32 matmul peak and of the
-"matmul floor" (the training step's matrix products alone, in one compiled loop, at
-the project's batch size), and peak memory. Then it trains plain Keras and the
+compiling, and is shown on its own; the fastest of ``--repeats`` fresh processes,
+since a busy machine only ever adds time), samples per second, GFLOP/s, the fraction
+of the machine's measured float32 matmul peak and of the "matmul floor" (the training
+step's matrix products alone, in one compiled loop, at the project's batch size, also
+the fastest of the repeats), and peak memory. Then it trains plain Keras and the
 project's path with Dropout + L2 for ``--accuracy-epochs`` epochs on 3 seeds and
 compares test accuracy, since speed bought with accuracy is no speed-up. Finally it
 times ``python -m recipes list`` and ``--help``, and how soon a ``--quick`` run starts
@@ -211,7 +211,7 @@ def main(argv=None) -> dict:
     print(f"float32 matmul peak (1024x1024, compiled loop): {peak:.0f} GFLOP/s", flush=True)
     labels = [(path, regularized, path + (REGULARIZED if regularized else ""))
               for regularized in (False, True) for path in PATHS]
-    speed = {}
+    speed, floors = {}, []
     for repeat in range(args.repeats):  # interleaved, so a slow spell hits every path
         for path, regularized, label in labels:
             result = in_fresh_process(time_training, path, regularized, args.epochs, 0,
@@ -220,9 +220,13 @@ def main(argv=None) -> dict:
                 speed[label] = result
             print(f"  [{repeat + 1}/{args.repeats}] {label}: "
                   f"{result['epoch_seconds']:.3f} s per epoch", flush=True)
+        floors.append(in_fresh_process(matmul_floor, speed[PROJECT]["samples"],
+                                       speed[PROJECT]["batch_size"]))
+        print(f"  [{repeat + 1}/{args.repeats}] matmul floor: {floors[-1]:.3f} s per epoch",
+              flush=True)
     samples = speed[PROJECT]["samples"]
     batch_size = speed[PROJECT]["batch_size"]
-    floor = in_fresh_process(matmul_floor, samples, batch_size)
+    floor = min(floors)
     floor_rate = samples / floor
     print(f"\ndata: {args.dataset} from {speed[PROJECT]['source']}, {samples} training "
           f"samples; {FLOPS_PER_SAMPLE / 1e6:.2f} MFLOP per sample (forward + backward)")
