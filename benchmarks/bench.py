@@ -19,7 +19,9 @@ of the machine's measured float32 matmul peak and of the "matmul floor" (the tra
 step's matrix products alone, in one compiled loop, at the project's batch size, also
 the fastest of the repeats), and peak memory. Then it trains plain Keras and the
 project's path with Dropout + L2 for ``--accuracy-epochs`` epochs on 3 seeds and
-compares test accuracy, since speed bought with accuracy is no speed-up. Finally it
+compares test accuracy, since speed bought with accuracy is no speed-up. It also times
+the random draw behind Dropout, with and without XLA, which is why XLA loses with
+Dropout on a CPU. Finally it
 times ``python -m recipes list`` and ``--help``, and how soon a ``--quick`` run starts
 training.
 """
@@ -123,6 +125,31 @@ def matmul_peak(size=1024, repeats=50):
     return 2 * size ** 3 * repeats / seconds / 1e9
 
 
+def dropout_draw_ms(shape=(512, HIDDEN[0]), draws=100):
+    """Milliseconds per dropout-sized uniform draw: Keras' generator with and without
+    XLA, and the one XLA draws fastest on a CPU (which Keras offers no switch for)."""
+    import tensorflow as tf
+
+    x = tf.ones(shape)
+    timings = {}
+    for name, alg, jit in (("auto_select", "auto_select", False),
+                           ("auto_select + XLA", "auto_select", True),
+                           ("threefry + XLA", "threefry", True)):
+        @tf.function(jit_compile=jit)
+        def masked_sums(seed, alg=alg):
+            total = tf.zeros(())
+            for i in tf.range(draws):
+                noise = tf.random.stateless_uniform(shape, seed=tf.stack([seed, i]), alg=alg)
+                total += tf.reduce_sum(tf.where(noise >= 0.2, x, 0.0))
+            return total
+
+        masked_sums(tf.constant(0)).numpy()  # trace and compile
+        started = time.perf_counter()
+        masked_sums(tf.constant(1)).numpy()
+        timings[name] = (time.perf_counter() - started) / draws * 1000
+    return timings
+
+
 def matmul_floor(samples, batch_size=128):
     """Seconds per epoch of the training step's matrix products alone, nothing else."""
     import tensorflow as tf
@@ -209,6 +236,9 @@ def main(argv=None) -> dict:
 
     peak = in_fresh_process(matmul_peak)
     print(f"float32 matmul peak (1024x1024, compiled loop): {peak:.0f} GFLOP/s", flush=True)
+    draw = in_fresh_process(dropout_draw_ms)
+    print("dropout's random numbers, 512x300 draw: " + ", ".join(
+        f"{name} {ms:.2f} ms" for name, ms in draw.items()), flush=True)
     labels = [(path, regularized, path + (REGULARIZED if regularized else ""))
               for regularized in (False, True) for path in PATHS]
     speed, floors = {}, []
@@ -277,7 +307,8 @@ def main(argv=None) -> dict:
           f"run mnist_mlp --quick: " + (f"training starts after {trains_after:.1f} s"
                                         if trains_after is not None else
                                         "never started training (run it to see why)"))
-    return {"matmul_peak_gflops": peak, "matmul_floor_seconds": floor, "speed": speed,
+    return {"matmul_peak_gflops": peak, "matmul_floor_seconds": floor,
+            "dropout_draw_ms": draw, "speed": speed,
             "speedups": speedups, "accuracy": accuracy, "startup": startup}
 
 

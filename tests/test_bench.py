@@ -21,6 +21,9 @@ def test_start_up_timing_finds_the_first_epoch_or_says_none():
 def test_matmul_peak_and_floor_are_measured():
     assert bench.matmul_peak(size=64, repeats=3) > 0
     assert bench.matmul_floor(samples=1024, batch_size=256) > 0
+    draws = bench.dropout_draw_ms(shape=(8, 4), draws=2)
+    assert set(draws) == {"auto_select", "auto_select + XLA", "threefry + XLA"}
+    assert all(ms > 0 for ms in draws.values())
 
 
 @pytest.mark.parametrize("path", [bench.PLAIN, bench.PROJECT])
