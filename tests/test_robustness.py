@@ -195,6 +195,20 @@ def test_interruption_keeps_the_last_finished_epoch_and_resume_goes_on(iris, tmp
     assert int(resumed.optimizer.iterations.numpy()) == 5 * steps
 
 
+def test_a_finished_fit_is_not_trained_again_on_resume(iris, tmp_path):
+    # A recipe with several variants, interrupted in the second: resuming restores the
+    # first one as it ended instead of training it again.
+    import keras
+
+    first = fit_small(small_model(), iris, tmp_path, epochs=3)
+    trained = []
+    count = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: trained.append(1))
+    again = small_model()
+    history = fit_small(again, iris, tmp_path, epochs=3, callbacks=[count])
+    assert trained == [] and history.history == first.history
+    assert int(again.optimizer.iterations.numpy()) == 3 * (len(iris.y_train) // 32)
+
+
 def test_state_of_another_model_is_refused(iris, tmp_path):
     fit_small(small_model(), iris, tmp_path, epochs=1)
     with pytest.raises(UsageError, match="for another model"):
