@@ -16,9 +16,30 @@ from common.errors import UsageError
 RECIPES_DIR = Path(__file__).parent
 SNIPPET_CELL = "# %% Model"
 
+# The order of the slides: `recipes list`, the README's lecture map and the notebooks
+# follow it. A recipe missing here is listed after these, alphabetically.
+LECTURE_ORDER = (
+    "neuron",                   # what a unit computes
+    "universal_approximation",  # a large single-layer network approximates any function
+    "backprop",                 # backpropagation: general overview
+    "output_layers",            # output layer: regression and classification tasks
+    "softmax",                  # the softmax function and its table
+    "cross_entropy",            # the cross-entropy loss: one example, then a dataset
+    "iris_softmax",             # softmax + cross-entropy on the slides' Iris example
+    "norms_penalties",          # penalty terms, lp norms, l1 and l2 regularization
+    "iris_l1_l2",               # l1 and l2 regularization side by side
+    "mnist_l2",                 # the Keras example: Dense(50, kernel_regularizer=l2(0.001))
+    "mnist_mlp",                # the model on the Dropout slide, corrected
+    "mnist_dropout",            # Dropout
+    "mnist_early_stopping",     # early stopping
+    "compare",                  # the summary: every regularizer side by side
+)
+
 
 def recipe_names() -> list[str]:
-    return sorted(p.stem for p in RECIPES_DIR.glob("*.py") if not p.stem.startswith("_"))
+    """Every recipe, in the lecture's order."""
+    found = {p.stem for p in RECIPES_DIR.glob("*.py") if not p.stem.startswith("_")}
+    return [n for n in LECTURE_ORDER if n in found] + sorted(found - set(LECTURE_ORDER))
 
 
 def recipe_path(name: str) -> Path:

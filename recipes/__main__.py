@@ -1,6 +1,7 @@
 """The one command line: ``python -m recipes COMMAND``.
 
-    list                 every recipe with its slide topic, datasets and description
+    list                 every recipe in the lecture's order, with its slide topic,
+                         datasets and description
     run NAME [flags]     run a recipe; the same as ``python -m recipes.NAME [flags]``
     show NAME            print the recipe's model cell, ready to paste into a notebook
     compare [flags]      every regularizer side by side over several seeds, with a report
@@ -23,7 +24,8 @@ from common.datasets import ALL_DATASETS
 from common.errors import UsageError
 
 COMMANDS = {
-    "list": "every recipe with its slide topic, datasets and description",
+    "list": "every recipe in the lecture's order, with its slide topic, datasets and "
+            "description",
     "run": "run a recipe: run NAME [flags] (flags: run NAME --help)",
     "show": "print a recipe's model cell, ready to paste into a notebook",
     "compare": "every regularizer side by side over several seeds, with a report "
