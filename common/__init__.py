@@ -9,6 +9,7 @@ Each module has one job:
 - ``training``   -- seeding, fitting, evaluating once on test, the results record
 - ``checkpoint`` -- the training state ``--resume`` continues from; stopping on Ctrl-C
 - ``plots``      -- learning curves (train solid, validation dashed)
+- ``notebook``   -- a recipe run in a notebook: flags from a cell, figures shown inline
 - ``weights``    -- numbers about the kernels: what L1 and L2 do to weights
 - ``stats``      -- means, spreads and confidence intervals over seeds
 - ``comparison`` -- every (variant, seed) run of a comparison, each saved when it finishes

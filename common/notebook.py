@@ -1,0 +1,52 @@
+"""A recipe run inside a notebook: its flags come from a cell, its figures show inline.
+
+From the command line a recipe parses ``sys.argv`` and writes its figures to PNG files.
+In a Jupyter kernel ``sys.argv`` is the kernel's own (``-f kernel-....json``), so the
+recipe's last cell calls ``run(main, NOTEBOOK_ARGS)`` instead, with the flags set in
+the notebook's parameters cell; the figures are still written to files, and also shown
+below the cell.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from common import runs
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (a notebook, VS Code's interactive window)."""
+    return "ipykernel" in sys.modules
+
+
+def _flag_value(argv: list[str], flag: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _run_dirs() -> set[Path]:
+    return set(runs.RUNS_DIR.iterdir()) if runs.RUNS_DIR.is_dir() else set()
+
+
+def run(main, argv=()) -> dict:
+    """``main(argv)``, then show every figure the run wrote, in file-name order."""
+    argv = [str(arg) for arg in argv]
+    before = _run_dirs()
+    results = main(argv)
+    given = _flag_value(argv, "--out") or _flag_value(argv, "--resume")
+    folders = [Path(given)] if given else sorted(_run_dirs() - before)
+    show_figures(folders)
+    return results
+
+
+def show_figures(folders) -> None:
+    from IPython.display import Image, display
+
+    for folder in folders:
+        for figure in sorted(Path(folder).glob("*.png")):
+            display(Image(filename=str(figure)))
