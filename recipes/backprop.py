@@ -4,29 +4,46 @@ Slide topic: Backpropagation: general overview (initialize, forward, loss, backw
 Dataset: iris
 Run: python -m recipes.backprop --epochs 5
 Description: The slide's training loop written out with tf.GradientTape, equal to model.fit.
-
-The slide's steps, each a line of code below:
-
-1. Initialization: the layers create random weights (seeded, so reproducible).
-2. Forward pass: ``probabilities = model(x)``.
-3. Loss calculation: cross-entropy between the labels and those probabilities.
-4. Backward pass: ``tape.gradient(loss, weights)`` applies the chain rule from the loss
-   back to every weight; the optimizer then moves each weight against its gradient.
-5. Repeat steps 2 to 4 for every batch, and every epoch. (The slide says "steps 2 to 5",
-   which would repeat the repeat.)
-
-``model.fit`` runs this same loop. To show it, two copies of one network start from the
-same weights and see the same batches in the same order: one trained by the loop below,
-one by ``fit``. Their weights agree to float32 rounding.
 """
 
-# %%
+# %% [markdown]
+# The slide's steps, each a line of code below:
+#
+# 1. Initialization: the layers create random weights (seeded, so reproducible).
+# 2. Forward pass: `probabilities = model(x)`.
+# 3. Loss calculation: cross-entropy between the labels and those probabilities.
+# 4. Backward pass: `tape.gradient(loss, weights)` applies the chain rule from the loss
+#    back to every weight; the optimizer then moves each weight against its gradient.
+# 5. Repeat steps 2 to 4 for every batch, and every epoch. (The slide says "steps 2 to 5",
+#    which would repeat the repeat.)
+#
+# `model.fit` runs this same loop. To show it, two copies of one network start from the
+# same weights and see the same batches in the same order: one trained by the loop below,
+# one by `fit`. Their weights agree to float32 rounding.
+
+# %% [markdown]
 # ## Setup
+
+# %%
+import importlib.util
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from common import cli, runs, training
+# Not installed with pip? Then the project's packages are one folder up, from this file
+# (recipes/) and from its notebook, which runs in notebooks/.
+if importlib.util.find_spec("common") is None:
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    sys.path.append(str(here.resolve().parent))
+
+from common import cli, notebook, runs, training
+
+# %% [markdown]
+# ## The cell to copy
+# It runs on its own: paste it into your own notebook, or print it with
+# `python -m recipes show backprop`.
 
 # %% Model (copy this cell)
 # A small softmax classifier, and the training loop model.fit would run, written out.
@@ -65,10 +82,10 @@ def train_by_hand(model, x, y, epochs, batch_size, learning_rate=0.1):
     return epoch_losses
 
 
-# %%
+# %% [markdown]
 # ## The same with model.fit
 
-
+# %%
 def train_with_fit(model, x, y, epochs, batch_size, learning_rate=0.1, steps_per_execution=1):
     import keras
 
@@ -79,10 +96,10 @@ def train_with_fit(model, x, y, epochs, batch_size, learning_rate=0.1, steps_per
     return history.history["loss"]
 
 
-# %%
+# %% [markdown]
 # ## Run
 
-
+# %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("backprop", __doc__, datasets=("iris",), default_dataset="iris",
                                epochs=5, batch_size=16)
@@ -119,5 +136,18 @@ def main(argv=None) -> dict:
     return results
 
 
+# %% [markdown]
+# Run it from a terminal with `python -m recipes.backprop` and any flags (`--help` lists
+# them, with their defaults), or here: the next cell sets the flags, the one after runs
+# the recipe and shows its figures.
+
+# %% tags=["parameters"]
+# The flags, as on the command line: [] for the recipe's 5 epochs; e.g. ["--epochs", "20"].
+NOTEBOOK_ARGS = []
+
+# %%
 if __name__ == "__main__":
-    raise SystemExit(cli.console_main(main))
+    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
+        results = notebook.run(main, NOTEBOOK_ARGS)
+    else:
+        raise SystemExit(cli.console_main(main))

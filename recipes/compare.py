@@ -4,32 +4,50 @@ Slide topic: Regularization (l1/l2 penalties, Dropout, early stopping) and the s
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes compare --seeds 3
 Description: One model, seven regularization variants, paired seeds; a report that tests the lecture's claims.
-
-Each variant is the same network (the slides' 784-300-100-10 MLP) with one change:
-
-- ``baseline``: no regularization at all;
-- ``l1``, ``l2``, ``l1l2``: a penalty on every kernel;
-- ``dropout``: Dropout after each hidden layer;
-- ``early_stopping``: training halts when validation loss stops improving, and the best
-  epoch's weights are restored;
-- ``combined``: L2, Dropout and early stopping together.
-
-Every variant is trained once per seed, and seed s gives every variant the same initial
-weights and the same batches: the runs are *paired*, so the difference between a variant
-and the baseline is measured on equal terms, seed by seed.
-
-Why this default configuration: the claims are about overfitting, so the baseline has to
-overfit visibly. 3,500 training digits (mnist-5k, or a 3,500-image slice of full MNIST
-when it is available) are few for 266,610 parameters, and 40 epochs of Adam take the
-baseline to 100% training accuracy while validation accuracy stays several points
-lower. With all 55,000 MNIST images the same network barely overfits, and the
-regularizers have little to show.
 """
 
-# %%
+# %% [markdown]
+# Each variant is the same network (the slides' 784-300-100-10 MLP) with one change:
+#
+# - `baseline`: no regularization at all;
+# - `l1`, `l2`, `l1l2`: a penalty on every kernel;
+# - `dropout`: Dropout after each hidden layer;
+# - `early_stopping`: training halts when validation loss stops improving, and the best
+#   epoch's weights are restored;
+# - `combined`: L2, Dropout and early stopping together.
+#
+# Every variant is trained once per seed, and seed s gives every variant the same initial
+# weights and the same batches: the runs are *paired*, so the difference between a variant
+# and the baseline is measured on equal terms, seed by seed.
+#
+# Why this default configuration: the claims are about overfitting, so the baseline has to
+# overfit visibly. 3,500 training digits (mnist-5k, or a 3,500-image slice of full MNIST
+# when it is available) are few for 266,610 parameters, and 40 epochs of Adam take the
+# baseline to 100% training accuracy while validation accuracy stays several points
+# lower. With all 55,000 MNIST images the same network barely overfits, and the
+# regularizers have little to show.
+
+# %% [markdown]
 # ## Setup
-from common import cli, comparison
+
+# %%
+import importlib.util
+import sys
+from pathlib import Path
+
+# Not installed with pip? Then the project's packages are one folder up, from this file
+# (recipes/) and from its notebook, which runs in notebooks/.
+if importlib.util.find_spec("common") is None:
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    sys.path.append(str(here.resolve().parent))
+
+from common import cli, comparison, notebook
 from common.datasets import IMAGE_DATASETS
+
+# %% [markdown]
+# ## The cell to copy
+# It runs on its own: paste it into your own notebook, or print it with
+# `python -m recipes show compare`.
 
 # %% Model (copy this cell)
 # One builder for every variant: each keyword switches one regularizer on. Early stopping
@@ -71,11 +89,12 @@ def early_stopping(patience=5):
                                          restore_best_weights=True)
 
 
-# %%
+# %% [markdown]
 # ## The variants
-# Each entry is the keyword arguments of one ``build_model`` call, plus whether early
+# Each entry is the keyword arguments of one `build_model` call, plus whether early
 # stopping is on. The factors are the usual starting points for this network size.
 
+# %%
 VARIANTS = {
     "baseline": {},
     "l1": {"l1": 1e-4},
@@ -86,13 +105,13 @@ VARIANTS = {
     "combined": {"l2": 1e-3, "dropout": 0.3, "early_stopping": True},
 }
 
-# %%
+# %% [markdown]
 # ## Run
-# ``common.comparison`` trains every (variant, seed) pair, saving each finished run at
-# once, so an interrupted comparison keeps its work and ``--resume DIR`` continues it;
-# ``common.report`` turns the runs into the report.
+# `common.comparison` trains every (variant, seed) pair, saving each finished run at
+# once, so an interrupted comparison keeps its work and `--resume DIR` continues it;
+# `common.report` turns the runs into the report.
 
-
+# %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("compare", __doc__, datasets=IMAGE_DATASETS,
                                default_dataset="auto", epochs=40)
@@ -105,7 +124,7 @@ def main(argv=None) -> dict:
                         help="number of paired seeds (0, 1, ... N-1)")
     parser.add_argument("--train-size", type=cli.positive_int, default=3500,
                         help="training examples used (the rest of the split is left out "
-                             "so the baseline overfits; see the docstring)")
+                             "so the baseline overfits; see the recipe's introduction)")
     parser.add_argument("--patience", type=cli.non_negative_int, default=5,
                         help="early-stopping patience, in epochs")
     parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-3,
@@ -119,5 +138,19 @@ def main(argv=None) -> dict:
     return comparison.run(args, VARIANTS, build_model, early_stopping)
 
 
+# %% [markdown]
+# Run it from a terminal with `python -m recipes.compare` and any flags (`--help` lists
+# them, with their defaults), or here: the next cell sets the flags, the one after runs
+# the recipe and shows its figures.
+
+# %% tags=["parameters"]
+# The flags, as on the command line: ["--quick"] is a run of about a minute (2 epochs
+# per run); [] runs the comparison as the README reports it (about 3 minutes).
+NOTEBOOK_ARGS = ["--quick"]
+
+# %%
 if __name__ == "__main__":
-    raise SystemExit(cli.console_main(main))
+    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
+        results = notebook.run(main, NOTEBOOK_ARGS)
+    else:
+        raise SystemExit(cli.console_main(main))

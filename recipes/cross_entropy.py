@@ -4,29 +4,46 @@ Slide topic: Cross-entropy loss function (one example, then a dataset)
 Dataset: none (the slide's Iris example, or your own with --probs and --label)
 Run: python -m recipes.cross_entropy --probs "0.22,0.7,0.08" --label 1
 Description: The slide's three Iris losses, the dataset average, and what Keras computes.
-
-For one example with one-hot target y and predicted probabilities y_hat,
-
-    J = -sum_k y_k log(y_hat_k)   =   -log(probability given to the true class)
-
-and for N examples the loss is the average of those. The slide's example orders the
-Iris classes (Versicolour, Setosa, Virginica), so Setosa is [0, 1, 0]. The slide's
-losses use the natural logarithm.
 """
 
-# %%
+# %% [markdown]
+# For one example with one-hot target y and predicted probabilities y_hat,
+#
+#     J = -sum_k y_k log(y_hat_k)   =   -log(probability given to the true class)
+#
+# and for N examples the loss is the average of those. The slide's example orders the
+# Iris classes (Versicolour, Setosa, Virginica), so Setosa is [0, 1, 0]. The slide's
+# losses use the natural logarithm.
+
+# %% [markdown]
 # ## Setup
+
+# %%
+import importlib.util
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from common import cli, runs
+# Not installed with pip? Then the project's packages are one folder up, from this file
+# (recipes/) and from its notebook, which runs in notebooks/.
+if importlib.util.find_spec("common") is None:
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    sys.path.append(str(here.resolve().parent))
+
+from common import cli, notebook, runs
 from common.errors import UsageError
 
 SLIDE_CLASSES = ("Versicolour", "Setosa", "Virginica")
 SLIDE_LABEL = 1  # Setosa
 SLIDE_PREDICTIONS = [(0.22, 0.7, 0.08), (0.7, 0.22, 0.08), (0.7, 0.08, 0.22)]
 SLIDE_LOSSES = (0.3567, 1.5141, 2.5257)  # as printed on the slide, 4 decimals
+
+# %% [markdown]
+# ## The cell to copy
+# It runs on its own: paste it into your own notebook, or print it with
+# `python -m recipes show cross_entropy`.
 
 # %% Model (copy this cell)
 # Cross-entropy by hand, for one example and averaged over a dataset. Terms with
@@ -45,15 +62,15 @@ def mean_cross_entropy(one_hot, probs):
     return float(np.mean(cross_entropy(one_hot, probs)))
 
 
-# %%
+# %% [markdown]
 # ## The same losses from Keras
-# Keras offers the loss for one-hot targets (``CategoricalCrossentropy``) and for integer
-# labels (``SparseCategoricalCrossentropy``); both average over the batch, like the
-# dataset formula. ``from_logits=True`` means "these are raw scores, apply softmax
+# Keras offers the loss for one-hot targets (`CategoricalCrossentropy`) and for integer
+# labels (`SparseCategoricalCrossentropy`); both average over the batch, like the
+# dataset formula. `from_logits=True` means "these are raw scores, apply softmax
 # first": it is the right flag for a last layer without softmax, and it is more
 # accurate, because log(softmax(z)) is computed in one stable step.
 
-
+# %%
 def keras_losses(label, probs) -> dict:
     import keras
 
@@ -79,14 +96,14 @@ def keras_losses(label, probs) -> dict:
     }
 
 
-# %%
+# %% [markdown]
 # ## A probability of zero
 # By hand, -log(0) is infinite. Keras clips predicted probabilities to
 # [epsilon, 1 - epsilon] (epsilon = 1e-7) before the log, so one confident mistake costs
 # -log(1e-7) = 16.12 instead of making the whole batch's loss infinite (and its
 # gradients NaN).
 
-
+# %%
 def zero_probability_losses():
     import keras
 
@@ -97,10 +114,10 @@ def zero_probability_losses():
     return by_hand, in_keras, -math.log(keras.config.epsilon())
 
 
-# %%
+# %% [markdown]
 # ## Run
 
-
+# %%
 def check_probs(rows, label):
     for row in rows:
         if any(p < 0 or p > 1 for p in row):
@@ -155,5 +172,19 @@ def main(argv=None) -> dict:
     return results
 
 
+# %% [markdown]
+# Run it from a terminal with `python -m recipes.cross_entropy` and any flags (`--help`
+# lists them, with their defaults), or here: the next cell sets the flags, the one after
+# runs the recipe and shows its figures.
+
+# %% tags=["parameters"]
+# The flags, as on the command line: [] for the slide's example, or your own, e.g.
+# ["--probs", "0.1,0.8,0.1", "--label", "1"].
+NOTEBOOK_ARGS = []
+
+# %%
 if __name__ == "__main__":
-    raise SystemExit(cli.console_main(main))
+    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
+        results = notebook.run(main, NOTEBOOK_ARGS)
+    else:
+        raise SystemExit(cli.console_main(main))

@@ -4,24 +4,41 @@ Slide topic: l1 and l2 regularization (l1 promotes sparsity and feature selectio
 Dataset: iris
 Run: python -m recipes.iris_l1_l2 --l1 0.01 --l2 0.01
 Description: The Iris classifier with no penalty, L1, L2 and L1L2 on its kernels; weights compared.
-
-The slide claims that an l1 penalty "promotes sparsity, setting many weights to zero"
-and helps "feature selection", while an l2 penalty "promotes small, distributed
-weights". Both claims are about the *weights*, so this recipe trains the same network
-four times from the same initial weights, with no penalty, ``L1``, ``L2`` and ``L1L2``
-on every kernel, and measures the weights: the fraction that is (near) zero, the l1
-and l2 norms of each kernel, how much each input feature is still used, and a histogram.
-
-Two details that matter when reading the numbers: Keras' ``L2(f)`` adds f * sum(w^2)
-(the squared norm; see ``norms_penalties``), and the training loss Keras reports
-includes the penalty, so the variants are compared on accuracy, not on loss.
 """
 
-# %%
-# ## Setup
-import functools
+# %% [markdown]
+# The slide claims that an l1 penalty "promotes sparsity, setting many weights to zero"
+# and helps "feature selection", while an l2 penalty "promotes small, distributed
+# weights". Both claims are about the *weights*, so this recipe trains the same network
+# four times from the same initial weights, with no penalty, `L1`, `L2` and `L1L2`
+# on every kernel, and measures the weights: the fraction that is (near) zero, the l1
+# and l2 norms of each kernel, how much each input feature is still used, and a histogram.
+#
+# Two details that matter when reading the numbers: Keras' `L2(f)` adds f * sum(w^2)
+# (the squared norm; see `norms_penalties`), and the training loss Keras reports
+# includes the penalty, so the variants are compared on accuracy, not on loss.
 
-from common import cli, plots, training, weights
+# %% [markdown]
+# ## Setup
+
+# %%
+import functools
+import importlib.util
+import sys
+from pathlib import Path
+
+# Not installed with pip? Then the project's packages are one folder up, from this file
+# (recipes/) and from its notebook, which runs in notebooks/.
+if importlib.util.find_spec("common") is None:
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    sys.path.append(str(here.resolve().parent))
+
+from common import cli, notebook, plots, training, weights
+
+# %% [markdown]
+# ## The cell to copy
+# It runs on its own: paste it into your own notebook, or print it with
+# `python -m recipes show iris_l1_l2`.
 
 # %% Model (copy this cell)
 # The penalty goes on each Dense layer's kernel (its weight matrix), not on the biases.
@@ -58,19 +75,19 @@ def build_model(l1=0.0, l2=0.0, input_dim=4, num_classes=3, hidden=16, learning_
     return model
 
 
-# %%
+# %% [markdown]
 # ## The four variants
-# Each is a plain ``build_model(**variant)`` call, so any one of them can be copied.
+# Each is a plain `build_model(**variant)` call, so any one of them can be copied.
 
-
+# %%
 def variants(l1, l2):
     return {"none": {}, "l1": {"l1": l1}, "l2": {"l2": l2}, "l1l2": {"l1": l1, "l2": l2}}
 
 
-# %%
+# %% [markdown]
 # ## Train each from the same start, then compare the weights
 
-
+# %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("iris_l1_l2", __doc__, datasets=("iris",),
                                default_dataset="iris", epochs=200, batch_size=16,
@@ -107,5 +124,19 @@ def main(argv=None) -> dict:
                            figures={"weights.png": draw})
 
 
+# %% [markdown]
+# Run it from a terminal with `python -m recipes.iris_l1_l2` and any flags (`--help`
+# lists them, with their defaults), or here: the next cell sets the flags, the one after
+# runs the recipe and shows its figures.
+
+# %% tags=["parameters"]
+# The flags, as on the command line: ["--quick"] is a run of seconds (2 epochs); []
+# runs the recipe as the README reports it (200 epochs).
+NOTEBOOK_ARGS = ["--quick"]
+
+# %%
 if __name__ == "__main__":
-    raise SystemExit(cli.console_main(main))
+    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
+        results = notebook.run(main, NOTEBOOK_ARGS)
+    else:
+        raise SystemExit(cli.console_main(main))

@@ -4,30 +4,48 @@ Slide topic: Dropout (each unit dropped with probability p during training, typi
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes.mnist_dropout --dropout 0.2
 Description: The 300-100-10 MLP with Dropout after each hidden layer, against the same without.
-
-During training, a ``Dropout(p)`` layer sets each of its inputs to zero with probability
-p, and multiplies the ones it keeps by 1/(1-p), so that the expected value of every unit
-is unchanged. At inference (``evaluate``, ``predict``, or calling the model with
-``training=False``) it does nothing at all. The first part of this recipe shows both on
-a real batch of images.
-
-A consequence that surprises students: the training accuracy that ``fit`` prints is
-measured *with* dropout active, averaged over the epoch, so it is often below the
-validation accuracy, which is measured without dropout. Re-evaluating the trained model
-on the training split gives the accuracy comparable to validation; the recipe prints
-both.
-
-The slide says the typical improvement from dropout is "modest, usually around 1 to 2%".
-The comparison below measures it for one seed; ``python -m recipes compare`` repeats it
-over several seeds.
 """
 
-# %%
+# %% [markdown]
+# During training, a `Dropout(p)` layer sets each of its inputs to zero with probability
+# p, and multiplies the ones it keeps by 1/(1-p), so that the expected value of every unit
+# is unchanged. At inference (`evaluate`, `predict`, or calling the model with
+# `training=False`) it does nothing at all. The first part of this recipe shows both on
+# a real batch of images.
+#
+# A consequence that surprises students: the training accuracy that `fit` prints is
+# measured *with* dropout active, averaged over the epoch, so it is often below the
+# validation accuracy, which is measured without dropout. Re-evaluating the trained model
+# on the training split gives the accuracy comparable to validation; the recipe prints
+# both.
+#
+# The slide says the typical improvement from dropout is "modest, usually around 1 to 2%".
+# The comparison below measures it for one seed; `python -m recipes compare` repeats it
+# over several seeds.
+
+# %% [markdown]
 # ## Setup
+
+# %%
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from common import cli, training
+# Not installed with pip? Then the project's packages are one folder up, from this file
+# (recipes/) and from its notebook, which runs in notebooks/.
+if importlib.util.find_spec("common") is None:
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    sys.path.append(str(here.resolve().parent))
+
+from common import cli, notebook, training
 from common.datasets import IMAGE_DATASETS
+
+# %% [markdown]
+# ## The cell to copy
+# It runs on its own: paste it into your own notebook, or print it with
+# `python -m recipes show mnist_dropout`.
 
 # %% Model (copy this cell)
 # The slide's model with the Dropout layer it imports but never uses, after each hidden
@@ -53,10 +71,10 @@ def build_model(rate=0.2, input_shape=(28, 28), num_classes=10, hidden=(300, 100
     return model
 
 
-# %%
+# %% [markdown]
 # ## What Dropout does, on a real batch
 
-
+# %%
 def dropout_on_a_batch(images, rate, seed=0):
     import keras
 
@@ -75,10 +93,10 @@ def dropout_on_a_batch(images, rate, seed=0):
     }
 
 
-# %%
+# %% [markdown]
 # ## Train with and without dropout, from the same start
 
-
+# %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_dropout", __doc__, datasets=IMAGE_DATASETS,
                                default_dataset="auto", epochs=30, resumable=True)
@@ -112,5 +130,19 @@ def main(argv=None) -> dict:
                            extra={"dropout_on_a_batch": batch})
 
 
+# %% [markdown]
+# Run it from a terminal with `python -m recipes.mnist_dropout` and any flags (`--help`
+# lists them, with their defaults), or here: the next cell sets the flags, the one after
+# runs the recipe and shows its figures.
+
+# %% tags=["parameters"]
+# The flags, as on the command line: ["--quick"] is a run of seconds (2 epochs); []
+# runs the recipe as the README reports it (30 epochs).
+NOTEBOOK_ARGS = ["--quick"]
+
+# %%
 if __name__ == "__main__":
-    raise SystemExit(cli.console_main(main))
+    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
+        results = notebook.run(main, NOTEBOOK_ARGS)
+    else:
+        raise SystemExit(cli.console_main(main))

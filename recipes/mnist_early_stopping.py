@@ -4,27 +4,45 @@ Slide topic: Early stopping (halt training once validation performance starts to
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes.mnist_early_stopping --patience 5
 Description: The slides' MLP trained for up to 100 epochs; EarlyStopping halts it and restores the best epoch.
-
-``keras.callbacks.EarlyStopping`` watches a validation metric after every epoch. When it
-has not improved by at least ``min_delta`` for ``patience`` epochs in a row, training
-stops; with ``restore_best_weights=True`` the model goes back to the weights of its best
-epoch, not the last one (without it, you keep the ``patience`` epochs of overfitting).
-
-The recipe reports the epoch where training stopped and the best epoch, and proves the
-restore: the validation metric of the returned model equals the best one in the history.
-
-If the model has a penalty (``--l2``), the loss Keras reports includes it, so
-``val_loss`` can fall because the weights shrink while the fit to the data gets worse.
-Early stopping should watch the fit itself: the recipe then monitors the plain
-validation cross-entropy (``val_cross_entropy``, a metric without the penalty).
 """
 
-# %%
+# %% [markdown]
+# `keras.callbacks.EarlyStopping` watches a validation metric after every epoch. When it
+# has not improved by at least `min_delta` for `patience` epochs in a row, training
+# stops; with `restore_best_weights=True` the model goes back to the weights of its best
+# epoch, not the last one (without it, you keep the `patience` epochs of overfitting).
+#
+# The recipe reports the epoch where training stopped and the best epoch, and proves the
+# restore: the validation metric of the returned model equals the best one in the history.
+#
+# If the model has a penalty (`--l2`), the loss Keras reports includes it, so
+# `val_loss` can fall because the weights shrink while the fit to the data gets worse.
+# Early stopping should watch the fit itself: the recipe then monitors the plain
+# validation cross-entropy (`val_cross_entropy`, a metric without the penalty).
+
+# %% [markdown]
 # ## Setup
-from common import cli, training
+
+# %%
+import importlib.util
+import sys
+from pathlib import Path
+
+# Not installed with pip? Then the project's packages are one folder up, from this file
+# (recipes/) and from its notebook, which runs in notebooks/.
+if importlib.util.find_spec("common") is None:
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    sys.path.append(str(here.resolve().parent))
+
+from common import cli, notebook, training
 from common.datasets import IMAGE_DATASETS
 
 MONITORS = ("auto", "val_loss", "val_cross_entropy", "val_accuracy")
+
+# %% [markdown]
+# ## The cell to copy
+# It runs on its own: paste it into your own notebook, or print it with
+# `python -m recipes show mnist_early_stopping`.
 
 # %% Model (copy this cell)
 # The model tracks cross-entropy as a metric too: equal to the loss without a penalty,
@@ -62,10 +80,10 @@ def early_stopping(monitor="val_loss", patience=5, min_delta=0.0):
     )
 
 
-# %%
+# %% [markdown]
 # ## Choosing what to monitor
 
-
+# %%
 def choose_monitor(requested, l2):
     if requested == "auto":
         return "val_cross_entropy" if l2 else "val_loss"
@@ -75,10 +93,10 @@ def choose_monitor(requested, l2):
     return requested
 
 
-# %%
+# %% [markdown]
 # ## Train until validation stops improving
 
-
+# %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_early_stopping", __doc__, datasets=IMAGE_DATASETS,
                                default_dataset="auto", epochs=100, resumable=True)
@@ -122,5 +140,19 @@ def main(argv=None) -> dict:
                            marks={"early_stopping": early["best_epoch"]})
 
 
+# %% [markdown]
+# Run it from a terminal with `python -m recipes.mnist_early_stopping` and any flags
+# (`--help` lists them, with their defaults), or here: the next cell sets the flags, the
+# one after runs the recipe and shows its figures.
+
+# %% tags=["parameters"]
+# The flags, as on the command line: ["--quick"] is a run of seconds (2 epochs); []
+# runs the recipe as the README reports it (up to 100 epochs).
+NOTEBOOK_ARGS = ["--quick"]
+
+# %%
 if __name__ == "__main__":
-    raise SystemExit(cli.console_main(main))
+    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
+        results = notebook.run(main, NOTEBOOK_ARGS)
+    else:
+        raise SystemExit(cli.console_main(main))

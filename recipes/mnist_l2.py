@@ -4,27 +4,44 @@ Slide topic: Keras example of l2 regularization: Dense(50, kernel_regularizer=l2
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes.mnist_l2 --l2 0.001
 Description: Dense(50) with L2(0.001) on its kernel, against the same model without the penalty.
-
-The slide's example puts ``kernel_regularizer=l2(0.001)`` on a ``Dense(50)`` layer. Here
-that layer is the hidden layer of a complete digit classifier, and the softmax output
-layer carries the same penalty. The same network is trained twice from the same initial
-weights, without and with the penalty, long enough for the unpenalized one to overfit.
-
-What to look for: the penalty makes the weights smaller (l2 norm of the kernels), and
-narrows the gap between training and validation accuracy. Whether it also raises test
-accuracy depends on how much the plain model overfits; the numbers say which.
-
-Keras adds 0.001 * sum(w^2) per batch to the loss it reports, so the two models' losses
-are not comparable; the model also tracks the plain cross-entropy (``cross_entropy``),
-and the best epoch is chosen by validation accuracy.
 """
 
-# %%
-# ## Setup
-import functools
+# %% [markdown]
+# The slide's example puts `kernel_regularizer=l2(0.001)` on a `Dense(50)` layer. Here
+# that layer is the hidden layer of a complete digit classifier, and the softmax output
+# layer carries the same penalty. The same network is trained twice from the same initial
+# weights, without and with the penalty, long enough for the unpenalized one to overfit.
+#
+# What to look for: the penalty makes the weights smaller (l2 norm of the kernels), and
+# narrows the gap between training and validation accuracy. Whether it also raises test
+# accuracy depends on how much the plain model overfits; the numbers say which.
+#
+# Keras adds 0.001 * sum(w^2) per batch to the loss it reports, so the two models' losses
+# are not comparable; the model also tracks the plain cross-entropy (`cross_entropy`),
+# and the best epoch is chosen by validation accuracy.
 
-from common import cli, plots, training, weights
+# %% [markdown]
+# ## Setup
+
+# %%
+import functools
+import importlib.util
+import sys
+from pathlib import Path
+
+# Not installed with pip? Then the project's packages are one folder up, from this file
+# (recipes/) and from its notebook, which runs in notebooks/.
+if importlib.util.find_spec("common") is None:
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    sys.path.append(str(here.resolve().parent))
+
+from common import cli, notebook, plots, training, weights
 from common.datasets import IMAGE_DATASETS
+
+# %% [markdown]
+# ## The cell to copy
+# It runs on its own: paste it into your own notebook, or print it with
+# `python -m recipes show mnist_l2`.
 
 # %% Model (copy this cell)
 # L2(0.001) is the current name of the slide's l2(0.001). The extra metric reports the
@@ -52,10 +69,10 @@ def build_model(l2=0.001, input_shape=(28, 28), num_classes=10, hidden=50,
     return model
 
 
-# %%
+# %% [markdown]
 # ## Train both, from the same start
 
-
+# %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_l2", __doc__, datasets=IMAGE_DATASETS,
                                default_dataset="auto", epochs=40, resumable=True)
@@ -81,5 +98,19 @@ def main(argv=None) -> dict:
                            figures={"weights.png": draw})
 
 
+# %% [markdown]
+# Run it from a terminal with `python -m recipes.mnist_l2` and any flags (`--help` lists
+# them, with their defaults), or here: the next cell sets the flags, the one after runs
+# the recipe and shows its figures.
+
+# %% tags=["parameters"]
+# The flags, as on the command line: ["--quick"] is a run of seconds (2 epochs); []
+# runs the recipe as the README reports it (40 epochs).
+NOTEBOOK_ARGS = ["--quick"]
+
+# %%
 if __name__ == "__main__":
-    raise SystemExit(cli.console_main(main))
+    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
+        results = notebook.run(main, NOTEBOOK_ARGS)
+    else:
+        raise SystemExit(cli.console_main(main))

@@ -4,38 +4,58 @@ Slide topic: Output layer for classification (softmax + cross-entropy); the Drop
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes.mnist_mlp
 Description: The 784-300-100-10 softmax MLP from the slides, trained with cross-entropy.
-
-The Dropout slide shows this model::
-
-    import keras
-    from keras.models import Sequential
-    from keras.layers import InputLayer, Dropout, Flatten, Dense
-
-    model = tf.keras.Sequential([
-        InputLayer(shape=[28, 28]),
-        Dense(300, activation="relu"),
-        Dense(100, activation="relu"),
-        Dense(10, activation="softmax")
-
-It does not run as printed, and would not learn the right thing if it did:
-
-1. The list is never closed: ``])`` is missing, a SyntaxError.
-2. ``tf`` is never imported; ``Sequential`` was imported, so use it (or ``keras.Sequential``).
-3. There is no ``Flatten``. ``Dense`` works on the last axis only, so a 28x28 image gives
-   28 rows of 10 "probabilities" each, output shape (None, 28, 10), not one softmax per
-   image. The slide imports ``Flatten`` but never uses it.
-
-Keras 3 also prefers ``keras.Input(shape=...)`` as the first entry of a ``Sequential``
-over ``InputLayer``. Below is the model as the slide meant it, trained on a validation
-split taken from the training data and evaluated once on the test split.
 """
 
-# %%
+# %% [markdown]
+# The Dropout slide shows this model:
+#
+# ```python
+# import keras
+# from keras.models import Sequential
+# from keras.layers import InputLayer, Dropout, Flatten, Dense
+#
+# model = tf.keras.Sequential([
+#     InputLayer(shape=[28, 28]),
+#     Dense(300, activation="relu"),
+#     Dense(100, activation="relu"),
+#     Dense(10, activation="softmax")
+# ```
+#
+# It does not run as printed, and would not learn the right thing if it did:
+#
+# 1. The list is never closed: `])` is missing, a SyntaxError.
+# 2. `tf` is never imported; `Sequential` was imported, so use it (or `keras.Sequential`).
+# 3. There is no `Flatten`. `Dense` works on the last axis only, so a 28x28 image gives
+#    28 rows of 10 "probabilities" each, output shape (None, 28, 10), not one softmax per
+#    image. The slide imports `Flatten` but never uses it.
+#
+# Keras 3 also prefers `keras.Input(shape=...)` as the first entry of a `Sequential`
+# over `InputLayer`. Below is the model as the slide meant it, trained on a validation
+# split taken from the training data and evaluated once on the test split.
+
+# %% [markdown]
 # ## Setup
-# Everything outside the model cell is plumbing from ``common``: datasets with offline
-# fallbacks, the shared flags (``--help`` lists them), the results record and plots.
-from common import cli, training
+# Everything outside the model cell is plumbing from `common`: datasets with offline
+# fallbacks, the shared flags (`--help` lists them), the results record and plots.
+
+# %%
+import importlib.util
+import sys
+from pathlib import Path
+
+# Not installed with pip? Then the project's packages are one folder up, from this file
+# (recipes/) and from its notebook, which runs in notebooks/.
+if importlib.util.find_spec("common") is None:
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    sys.path.append(str(here.resolve().parent))
+
+from common import cli, notebook, training
 from common.datasets import IMAGE_DATASETS
+
+# %% [markdown]
+# ## The cell to copy
+# It runs on its own: paste it into your own notebook, or print it with
+# `python -m recipes show mnist_mlp`.
 
 # %% Model (copy this cell)
 # Flatten turns each 28x28 image into 784 numbers; two ReLU layers follow, and a softmax
@@ -60,12 +80,12 @@ def build_model(input_shape=(28, 28), num_classes=10, hidden=(300, 100),
     return model
 
 
-# %%
+# %% [markdown]
 # ## What the slide's model does without Flatten
 # The same layers with no Flatten: one softmax per image *row*. Training it against one
 # label per image fails with a shape error, which is the lucky outcome.
 
-
+# %%
 def slide_model_output_shape(input_shape=(28, 28)):
     import keras
 
@@ -78,12 +98,12 @@ def slide_model_output_shape(input_shape=(28, 28)):
     return model.output_shape
 
 
-# %%
+# %% [markdown]
 # ## Train, then evaluate once on the test split
-# ``fit`` validates on the validation split after every epoch; the test split is
-# touched by ``training.finish`` only, after training. Same seed, same numbers.
+# `fit` validates on the validation split after every epoch; the test split is
+# touched by `training.finish` only, after training. Same seed, same numbers.
 
-
+# %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_mlp", __doc__, datasets=IMAGE_DATASETS,
                                default_dataset="auto", epochs=10, resumable=True)
@@ -101,5 +121,19 @@ def main(argv=None) -> dict:
                            {"mnist_mlp": training.evaluate_model(model, data, history)})
 
 
+# %% [markdown]
+# Run it from a terminal with `python -m recipes.mnist_mlp` and any flags (`--help`
+# lists them, with their defaults), or here: the next cell sets the flags, the one after
+# runs the recipe and shows its figures.
+
+# %% tags=["parameters"]
+# The flags, as on the command line: ["--quick"] is a run of seconds (2 epochs); []
+# runs the recipe as the README reports it (10 epochs).
+NOTEBOOK_ARGS = ["--quick"]
+
+# %%
 if __name__ == "__main__":
-    raise SystemExit(cli.console_main(main))
+    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
+        results = notebook.run(main, NOTEBOOK_ARGS)
+    else:
+        raise SystemExit(cli.console_main(main))

@@ -4,17 +4,30 @@ Slide topic: What a unit computes (weighted sum of the inputs, plus a bias, then
 Dataset: none (example numbers, or your own with --inputs, --weights, --bias)
 Run: python -m recipes.neuron --inputs "0.5,-1,2" --weights "0.4,-0.3,0.2" --bias 0.1
 Description: A unit computed by hand equals a one-unit Keras Dense layer.
-
-Each unit computes z = w . x + b (a dot product plus a bias) and outputs a = f(z) for
-its activation f. A ``Dense(n)`` layer is n such units side by side, computed together
-as one matrix product: ``activation(x @ kernel + bias)``.
 """
 
-# %%
+# %% [markdown]
+# Each unit computes z = w . x + b (a dot product plus a bias) and outputs a = f(z) for
+# its activation f. A `Dense(n)` layer is n such units side by side, computed together
+# as one matrix product: `activation(x @ kernel + bias)`.
+
+# %% [markdown]
 # ## Setup
+
+# %%
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from common import cli, runs
+# Not installed with pip? Then the project's packages are one folder up, from this file
+# (recipes/) and from its notebook, which runs in notebooks/.
+if importlib.util.find_spec("common") is None:
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    sys.path.append(str(here.resolve().parent))
+
+from common import cli, notebook, runs
 from common.errors import UsageError
 
 ACTIVATIONS = {
@@ -24,6 +37,11 @@ ACTIVATIONS = {
     "tanh": np.tanh,
     "softplus": lambda z: np.log1p(np.exp(z)),
 }
+
+# %% [markdown]
+# ## The cell to copy
+# It runs on its own: paste it into your own notebook, or print it with
+# `python -m recipes show neuron`.
 
 # %% Model (copy this cell)
 # The same unit as a Keras layer: Dense(1) holds a kernel of shape (inputs, 1) and a bias
@@ -41,10 +59,10 @@ def dense_unit(weights, bias, activation="relu"):
     return layer
 
 
-# %%
+# %% [markdown]
 # ## Run
 
-
+# %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("neuron", __doc__)
     parser.add_argument("--inputs", type=cli.number_list, default=[0.5, -1.0, 2.0],
@@ -78,5 +96,19 @@ def main(argv=None) -> dict:
     return results
 
 
+# %% [markdown]
+# Run it from a terminal with `python -m recipes.neuron` and any flags (`--help` lists
+# them, with their defaults), or here: the next cell sets the flags, the one after runs
+# the recipe and shows its figures.
+
+# %% tags=["parameters"]
+# The flags, as on the command line: [] for the example numbers, or your own, e.g.
+# ["--inputs", "1,2", "--weights", "0.5,-1", "--bias", "0", "--activation", "sigmoid"].
+NOTEBOOK_ARGS = []
+
+# %%
 if __name__ == "__main__":
-    raise SystemExit(cli.console_main(main))
+    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
+        results = notebook.run(main, NOTEBOOK_ARGS)
+    else:
+        raise SystemExit(cli.console_main(main))

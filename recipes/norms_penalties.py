@@ -4,29 +4,47 @@ Slide topic: Penalty terms; lp norms; l1 and l2 regularization (MAE + alpha*l1 +
 Dataset: none (example numbers, or your own with --vector, --alpha, --beta)
 Run: python -m recipes.norms_penalties --vector "3,-4,0,1" --alpha 0.01 --beta 0.001
 Description: lp norms, MAE, the slide's penalized loss by hand, and the Keras equivalent.
-
-The slide writes the penalized loss as  MAE + alpha * l1 + beta * l2  with the norms
-
-    ||w||_1 = sum |w_i|        ||w||_2 = sqrt(sum w_i^2)
-
-Keras' regularizers differ from that formula in one place: ``keras.regularizers.L2(beta)``
-adds beta * sum w_i^2, the *squared* l2 norm, not beta * ||w||_2. (The squared norm has
-the gradient 2*beta*w, "weight decay", which is why it is the standard choice.) ``L1``
-adds alpha * sum |w_i| = alpha * ||w||_1, as on the slide. Three more facts the slide
-leaves out:
-
-- a regularizer applies to the weights it is attached to (``kernel_regularizer``); biases
-  are not penalized unless you also pass ``bias_regularizer``;
-- the loss Keras reports during training *and* evaluation includes the penalties, so a
-  regularized model's loss is not comparable with an unregularized model's;
-- the penalty is added once per batch, independent of the batch size.
 """
 
-# %%
+# %% [markdown]
+# The slide writes the penalized loss as  MAE + alpha * l1 + beta * l2  with the norms
+#
+#     ||w||_1 = sum |w_i|        ||w||_2 = sqrt(sum w_i^2)
+#
+# Keras' regularizers differ from that formula in one place: `keras.regularizers.L2(beta)`
+# adds beta * sum w_i^2, the *squared* l2 norm, not beta * ||w||_2. (The squared norm has
+# the gradient 2*beta*w, "weight decay", which is why it is the standard choice.) `L1`
+# adds alpha * sum |w_i| = alpha * ||w||_1, as on the slide. Three more facts the slide
+# leaves out:
+#
+# - a regularizer applies to the weights it is attached to (`kernel_regularizer`); biases
+#   are not penalized unless you also pass `bias_regularizer`;
+# - the loss Keras reports during training *and* evaluation includes the penalties, so a
+#   regularized model's loss is not comparable with an unregularized model's;
+# - the penalty is added once per batch, independent of the batch size.
+
+# %% [markdown]
 # ## Setup
+
+# %%
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from common import cli, runs
+# Not installed with pip? Then the project's packages are one folder up, from this file
+# (recipes/) and from its notebook, which runs in notebooks/.
+if importlib.util.find_spec("common") is None:
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    sys.path.append(str(here.resolve().parent))
+
+from common import cli, notebook, runs
+
+# %% [markdown]
+# ## The cell to copy
+# It runs on its own: paste it into your own notebook, or print it with
+# `python -m recipes show norms_penalties`.
 
 # %% Model (copy this cell)
 # A one-layer model with both penalties on its kernel: loss = MAE + alpha*sum|w| + beta*sum w^2.
@@ -47,10 +65,10 @@ def penalized_model(kernel, bias, alpha=0.01, beta=0.001):
     return model
 
 
-# %%
+# %% [markdown]
 # ## The pieces by hand
 
-
+# %%
 def lp_norm(z, p):
     z = np.abs(np.asarray(z, dtype=np.float64))
     return float(z.max()) if p == np.inf else float((z ** p).sum() ** (1.0 / p))
@@ -67,10 +85,10 @@ KERNEL = np.array([[0.5], [-2.0]])
 BIAS = np.array([0.3])
 
 
-# %%
+# %% [markdown]
 # ## Run
 
-
+# %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("norms_penalties", __doc__)
     parser.add_argument("--vector", type=cli.number_list, default=[3.0, -4.0, 0.0, 1.0],
@@ -128,5 +146,19 @@ def main(argv=None) -> dict:
     return results
 
 
+# %% [markdown]
+# Run it from a terminal with `python -m recipes.norms_penalties` and any flags
+# (`--help` lists them, with their defaults), or here: the next cell sets the flags, the
+# one after runs the recipe and shows its figures.
+
+# %% tags=["parameters"]
+# The flags, as on the command line: [] for the example numbers, or your own, e.g.
+# ["--vector", "1,-2,3", "--alpha", "0.1", "--beta", "0.01"].
+NOTEBOOK_ARGS = []
+
+# %%
 if __name__ == "__main__":
-    raise SystemExit(cli.console_main(main))
+    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
+        results = notebook.run(main, NOTEBOOK_ARGS)
+    else:
+        raise SystemExit(cli.console_main(main))

@@ -4,35 +4,52 @@ Slide topic: Output layer for regression and for classification (the two tables)
 Dataset: iris (regression, binary) and mnist-5k (multi-label, multi-class); also auto, mnist
 Run: python -m recipes.output_layers
 Description: The slides' output-layer tables as code, each row trained once on real data.
-
-The slides list, per task, how many output neurons, which activation and which loss.
-Here each row is a Keras configuration, with an explicit metric: the string
-``"accuracy"`` means binary accuracy for one kind of output and categorical accuracy for
-another, so this recipe always names the metric class.
-
-| task                | output neurons    | activation          | loss                          |
-|---------------------|-------------------|---------------------|-------------------------------|
-| regression          | 1 per dimension   | none                | mean squared (or absolute) error |
-| positive regression | 1 per dimension   | ReLU or softplus    | mean squared error            |
-| bounded regression  | 1 per dimension   | sigmoid or tanh     | mean squared error            |
-| binary              | 1                 | sigmoid             | binary cross-entropy          |
-| multi-label         | 1 per label       | sigmoid             | binary cross-entropy          |
-| multi-class         | 1 per class       | softmax             | (sparse) categorical cross-entropy |
-
-The real data: Iris petal width (cm) predicted from the other three measurements for
-the regression rows, setosa-vs-rest for the binary row; MNIST digits for the
-multi-label row (three yes/no labels per image: even, >= 5, prime) and the multi-class
-row (which digit).
 """
 
-# %%
+# %% [markdown]
+# The slides list, per task, how many output neurons, which activation and which loss.
+# Here each row is a Keras configuration, with an explicit metric: the string
+# `"accuracy"` means binary accuracy for one kind of output and categorical accuracy for
+# another, so this recipe always names the metric class.
+#
+# | task                | output neurons    | activation          | loss                          |
+# |---------------------|-------------------|---------------------|-------------------------------|
+# | regression          | 1 per dimension   | none                | mean squared (or absolute) error |
+# | positive regression | 1 per dimension   | ReLU or softplus    | mean squared error            |
+# | bounded regression  | 1 per dimension   | sigmoid or tanh     | mean squared error            |
+# | binary              | 1                 | sigmoid             | binary cross-entropy          |
+# | multi-label         | 1 per label       | sigmoid             | binary cross-entropy          |
+# | multi-class         | 1 per class       | softmax             | (sparse) categorical cross-entropy |
+#
+# The real data: Iris petal width (cm) predicted from the other three measurements for
+# the regression rows, setosa-vs-rest for the binary row; MNIST digits for the
+# multi-label row (three yes/no labels per image: even, >= 5, prime) and the multi-class
+# row (which digit).
+
+# %% [markdown]
 # ## Setup
+
+# %%
+import importlib.util
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from common import cli, runs, training
+# Not installed with pip? Then the project's packages are one folder up, from this file
+# (recipes/) and from its notebook, which runs in notebooks/.
+if importlib.util.find_spec("common") is None:
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    sys.path.append(str(here.resolve().parent))
+
+from common import cli, notebook, runs, training
 from common.datasets import load_dataset
+
+# %% [markdown]
+# ## The cell to copy
+# It runs on its own: paste it into your own notebook, or print it with
+# `python -m recipes show output_layers`.
 
 # %% Model (copy this cell)
 # One entry per row of the slides' tables: (activation, loss class, metric class), named
@@ -65,12 +82,13 @@ def build_model(task, input_shape, outputs, hidden=32, learning_rate=1e-2,
     return model
 
 
-# %%
+# %% [markdown]
 # ## The tasks on real data
 # Each task gives (x, y) for train, validation and test, and the number of outputs.
 # Regression targets stay in centimetres; the bounded row rescales them to [0, 1] with
 # the training split's range (the sigmoid cannot reach outside it) and back for the MAE.
 
+# %%
 DIGIT_LABELS = ("even", ">= 5", "prime")
 PRIMES = np.array([2, 3, 5, 7])
 
@@ -125,9 +143,10 @@ def test_scores(task, model, test, to_units):
     return {"accuracy": float(np.mean(predicted.argmax(axis=1) == y_test))}
 
 
-# %%
+# %% [markdown]
 # ## Run
 
+# %%
 IRIS_TASKS = ("regression", "positive regression", "bounded regression", "binary")
 IRIS_EPOCHS = 100  # 96 training flowers: many short epochs
 IRIS_VALIDATION_FREQ = 10  # validating every epoch would cost more than the training
@@ -168,5 +187,19 @@ def main(argv=None) -> dict:
     return results
 
 
+# %% [markdown]
+# Run it from a terminal with `python -m recipes.output_layers` and any flags (`--help`
+# lists them, with their defaults), or here: the next cell sets the flags, the one after
+# runs the recipe and shows its figures.
+
+# %% tags=["parameters"]
+# The flags, as on the command line: [] trains every row as the recipe does (tens of
+# seconds); ["--quick"] trains each for 2 epochs.
+NOTEBOOK_ARGS = []
+
+# %%
 if __name__ == "__main__":
-    raise SystemExit(cli.console_main(main))
+    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
+        results = notebook.run(main, NOTEBOOK_ARGS)
+    else:
+        raise SystemExit(cli.console_main(main))

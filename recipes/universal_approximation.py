@@ -4,26 +4,43 @@ Slide topic: "A sufficiently large single-layer network can approximate any cont
 Dataset: none (sin on [-pi, pi], generated)
 Run: python -m recipes.universal_approximation --widths 1,2,4,8,16,64
 Description: Fit sin(x) with one hidden layer of growing width; the error falls with width.
-
-The universal approximation theorem says that one hidden layer with enough units (and a
-non-polynomial activation such as tanh or ReLU) can approximate any continuous function
-on a bounded interval as closely as we like. It says nothing about how to *find* those
-weights, or how many units are enough: this recipe measures it for one function. Each
-width is trained on 256 random points of sin(x) on [-pi, pi] and scored on a grid of
-1,000 points it never saw.
 """
 
-# %%
+# %% [markdown]
+# The universal approximation theorem says that one hidden layer with enough units (and a
+# non-polynomial activation such as tanh or ReLU) can approximate any continuous function
+# on a bounded interval as closely as we like. It says nothing about how to *find* those
+# weights, or how many units are enough: this recipe measures it for one function. Each
+# width is trained on 256 random points of sin(x) on [-pi, pi] and scored on a grid of
+# 1,000 points it never saw.
+
+# %% [markdown]
 # ## Setup
+
+# %%
+import importlib.util
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from common import cli, plots, runs, training
+# Not installed with pip? Then the project's packages are one folder up, from this file
+# (recipes/) and from its notebook, which runs in notebooks/.
+if importlib.util.find_spec("common") is None:
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    sys.path.append(str(here.resolve().parent))
+
+from common import cli, notebook, plots, runs, training
 
 TRAIN_POINTS = 256
 GRID_POINTS = 1000
 PASSES_PER_FIT_EPOCH = 25
+
+# %% [markdown]
+# ## The cell to copy
+# It runs on its own: paste it into your own notebook, or print it with
+# `python -m recipes show universal_approximation`.
 
 # %% Model (copy this cell)
 # One hidden layer of `width` tanh units and one linear output: the network of the theorem.
@@ -48,10 +65,10 @@ def build_model(width, total_steps=10_000, learning_rate=1e-2, steps_per_executi
     return model
 
 
-# %%
+# %% [markdown]
 # ## Data: sin(x) on [-pi, pi]
 
-
+# %%
 def sine_data(seed):
     rng = np.random.default_rng(seed)
     x_train = rng.uniform(-np.pi, np.pi, size=(TRAIN_POINTS, 1)).astype("float32")
@@ -59,10 +76,10 @@ def sine_data(seed):
     return (x_train, np.sin(x_train)), (x_grid, np.sin(x_grid))
 
 
-# %%
+# %% [markdown]
 # ## Plot: the fits, and the error against width
 
-
+# %%
 def plot_fits(fits, grid, path):
     plt = plots.pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
@@ -79,10 +96,10 @@ def plot_fits(fits, grid, path):
     plots.save(fig, path)
 
 
-# %%
+# %% [markdown]
 # ## Run
 
-
+# %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("universal_approximation", __doc__, epochs=1000, batch_size=32)
     parser.add_argument("--widths", type=cli.int_list, default=(1, 2, 4, 8, 16, 64),
@@ -127,5 +144,19 @@ def main(argv=None) -> dict:
     return results
 
 
+# %% [markdown]
+# Run it from a terminal with `python -m recipes.universal_approximation` and any flags
+# (`--help` lists them, with their defaults), or here: the next cell sets the flags, the
+# one after runs the recipe and shows its figures.
+
+# %% tags=["parameters"]
+# The flags, as on the command line: ["--quick"] trains 100 epochs per width (seconds);
+# [] trains the recipe's 1,000, which fit sin(x) far more closely.
+NOTEBOOK_ARGS = ["--quick"]
+
+# %%
 if __name__ == "__main__":
-    raise SystemExit(cli.console_main(main))
+    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
+        results = notebook.run(main, NOTEBOOK_ARGS)
+    else:
+        raise SystemExit(cli.console_main(main))
