@@ -1,0 +1,92 @@
+"""The project as a package: what `pip install .` installs, and what it depends on."""
+
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import ROOT
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def requirement_names(path) -> set[str]:
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            names.add(re.match(r"[A-Za-z0-9_.-]+", line).group(0).lower())
+    return names
+
+
+def dependency_names(specs) -> set[str]:
+    return {re.match(r"[A-Za-z0-9_.-]+", spec).group(0).lower() for spec in specs}
+
+
+def test_every_top_level_package_is_installed():
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests"}
+    assert set(PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]) >= packages
+
+
+def test_dependencies_match_the_pinned_set_but_never_tensorflow():
+    """pip install must not replace a hosted service's GPU TensorFlow: TensorFlow is an
+    extra, and everything else pinned in requirements.txt is a dependency."""
+    tensorflow = {"tensorflow", "tensorflow-cpu", "tensorboard"}
+    dependencies = dependency_names(PYPROJECT["project"]["dependencies"])
+    assert not dependencies & tensorflow
+    assert dependencies == requirement_names(ROOT / "requirements.txt") - tensorflow
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    assert dependency_names(extras["cpu"]) == tensorflow
+    assert dependency_names(extras["tensorflow"]) == {"tensorflow"}
+
+
+def test_dev_requirements_include_the_runtime_set_and_the_notebook_tools():
+    text = (ROOT / "requirements-dev.txt").read_text()
+    assert "-r requirements.txt" in text.splitlines()
+    assert {"pytest", "pytest-xdist", "jupytext", "nbformat", "nbclient", "ipykernel"} <= \
+        requirement_names(ROOT / "requirements-dev.txt")
+
+
+def test_the_wheel_holds_the_packages_and_its_command_runs_from_anywhere(tmp_path):
+    """The wheel `pip install .` builds (offline: the build tools already here), unpacked
+    as site-packages would hold it, runs `python -m recipes list` in another directory."""
+    pytest.importorskip("setuptools")
+    source = tmp_path / "source"  # a copy: building writes build/ and *.egg-info beside it
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for package in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]:
+        if (ROOT / package).is_dir():
+            shutil.copytree(ROOT / package, source / package,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                            "--no-build-isolation", "-q", "-w", str(tmp_path / "wheel"),
+                            str(source)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    wheel, = (tmp_path / "wheel").glob("keras_lecture_recipes-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for path in ("recipes/__main__.py", "recipes/iris_softmax.py", "common/notebook.py",
+                 "benchmarks/bench.py"):
+        assert path in names
+    assert not [n for n in names if n.startswith(("tests/", "notebooks/"))]
+    zipfile.ZipFile(wheel).extractall(tmp_path / "site")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run([sys.executable, "-m", "recipes", "list"], cwd=elsewhere,
+                          env={"PYTHONPATH": str(tmp_path / "site"), "PATH": ""},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n", 1)[0] == "neuron"
+
+
+def test_a_recipe_runs_as_a_script_from_the_repository(run_cli):
+    """python recipes/NAME.py, without installing: the recipe finds the project itself."""
+    done = run_cli(str(ROOT / "recipes" / "iris_softmax.py"), "--help",
+                   env={"PYTHONPATH": ""})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: python -m recipes.iris_softmax")
