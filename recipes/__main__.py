@@ -32,6 +32,7 @@ COMMANDS = {
                "(flags: compare --help)",
     "baselines": "check, record or show the accuracy baselines (baselines --help)",
     "bench": "training speed against plain Keras defaults (benchmarks/bench.py)",
+    "grade": "check your solution to an exercise: grade EXERCISE [FILE] (grade list: all)",
 }
 
 
@@ -101,6 +102,9 @@ def main(argv=None) -> None:
         return
     if command == "bench":
         importlib.import_module("benchmarks.bench").main(rest)
+        return
+    if command == "grade":
+        importlib.import_module("common.grading").main(rest)
         return
     if not rest:
         raise UsageError(f"'{command}' needs a recipe name; choose from: "
