@@ -72,8 +72,12 @@ def load_student_file(path: Path, functions) -> tuple[types.ModuleType | None, s
                       f"{_one_line(error)}; code outside functions must run without errors")
     missing = [name for name in functions if not callable(getattr(module, name, None))]
     if missing:
-        return None, (f"{path} has no function {', '.join(missing)}; the exercise needs "
-                      f"{', '.join(functions)} (keep the stub's names)")
+        needs = "" if len(missing) == len(functions) else \
+            f" (the exercise needs {', '.join(functions)})"
+        one = len(missing) == 1
+        return None, (f"{path} has no function{'' if one else 's'} {', '.join(missing)}"
+                      f"{needs}; define {'it' if one else 'them'} with the stub's names and "
+                      "arguments")
     return module, ""
 
 

@@ -140,6 +140,15 @@ def test_ungradable_file_gets_one_line(run_cli, tmp_path, case):
     assert message in one_line_error(grade(run_cli, "softmax", str(path)))
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_file_without_the_functions_names_them(run_cli, tmp_path, name):
+    path = student_file(tmp_path, "import math\n")
+    line = one_line_error(grade(run_cli, name, path))
+    assert "has no function" in line  # 'function' or 'functions'
+    for function in checks.EXERCISES[name].functions:
+        assert function in line
+
+
 def test_endless_loop_while_loading_times_out(run_cli, tmp_path):
     path = student_file(tmp_path, "while True:\n    pass\n")
     line = one_line_error(grade(run_cli, "softmax", path, "--timeout", "3"))
