@@ -71,7 +71,8 @@ def test_the_wheel_holds_the_packages_and_its_command_runs_from_anywhere(tmp_pat
     wheel, = (tmp_path / "wheel").glob("keras_lecture_recipes-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for path in ("recipes/__main__.py", "recipes/iris_softmax.py", "common/notebook.py",
-                 "benchmarks/bench.py"):
+                 "benchmarks/bench.py", "exercises/checks.py",
+                 "exercises/solutions/05_softmax.py"):
         assert path in names
     assert not [n for n in names if n.startswith(("tests/", "notebooks/"))]
     zipfile.ZipFile(wheel).extractall(tmp_path / "site")
