@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import cli, runs
+from common import cli, runs, validate
 from common.errors import UsageError
 
 BACKUP_SECONDS = 10.0
@@ -35,18 +35,52 @@ def _variables(model):
 
 
 def read_state(backup_dir: Path) -> dict | None:
-    """The saved state in ``backup_dir`` (keys ``epoch``, ``history``, ``arrays``), or None."""
+    """The saved state in ``backup_dir`` (keys ``epoch``, ``history``, ``arrays``), or None.
+
+    A file that is truncated, edited or crafted is refused with one line: the state is
+    checked (numbers where numbers belong, one array per variable, numeric arrays only,
+    no pickled objects) before any of it reaches the model.
+    """
     path = Path(backup_dir) / STATE_FILE
     if not path.exists():
         return None
     try:
-        with np.load(path) as saved:
-            state = json.loads(str(saved["state"]))
+        with np.load(path, allow_pickle=False) as saved:
+            state = validate.check(json.loads(str(saved["state"])), validate.STATE_SCHEMA,
+                                   where=f"{path}: state")
+            names = {f"v{i}" for i in range(state["variables"])}
+            if set(saved.files) != names | {"state"}:
+                raise ValueError(f"it holds {len(saved.files) - 1} arrays, its header says "
+                                 f"{state['variables']}")
             state["arrays"] = [saved[f"v{i}"] for i in range(state["variables"])]
-    except (OSError, ValueError, KeyError) as error:
-        raise UsageError(f"--resume: the saved training state {path} is damaged ({error}); "
+        if any(array.dtype.kind not in "fiub" for array in state["arrays"]):
+            raise ValueError("an array is not numeric")
+    except UsageError as error:
+        raise UsageError(f"--resume: the saved training state is damaged ({error}); "
                          "start a new run")
+    except Exception as error:  # zip, numpy and JSON each fail their own way on a bad file
+        raise UsageError(f"--resume: the saved training state {path} is damaged "
+                         f"({type(error).__name__}: {str(error)[:120]}); start a new run")
     return state
+
+
+def discard(backup_root: Path) -> None:
+    """Remove the state files a finished run wrote under ``backup_root``, and the folders
+    they leave empty; anything else found there stays."""
+    backup_root = Path(backup_root)
+    if not backup_root.is_dir() or backup_root.is_symlink():
+        return
+    # Links are never followed: what they point to was not written by the run.
+    folders = [p for p in backup_root.iterdir() if p.is_dir() and not p.is_symlink()]
+    for folder in folders:
+        state = folder / STATE_FILE
+        if state.is_file() and not state.is_symlink():
+            state.unlink()
+    for folder in [*folders, backup_root]:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty: something there is not the run's
+            pass
 
 
 def restore(model, backup_dir: Path) -> tuple[int, dict]:

@@ -27,6 +27,13 @@ QUICK_EPOCHS = 2
 SENSIBLE_EPOCHS = 500
 SENSIBLE_SEEDS = 20
 
+# Upper bounds the libraries set, checked before any work starts. NumPy and Keras take
+# seeds below 2**32; TensorFlow counts batches, steps and layer widths in 32-bit ints.
+MAX_SEED = 2**32 - 1
+MAX_COUNT = 2**31 - 1
+MAX_EPOCHS = MAX_BATCH_SIZE = MAX_COUNT
+MAX_SEEDS = 10_000
+
 
 class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Ends every help line with its default, unless the help states it already."""
@@ -50,22 +57,31 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
-def _number(text, kind, valid, requirement):
+def _number(text, kind, valid, requirement, high=None, limit=""):
     try:
         value = kind(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise argparse.ArgumentTypeError(f"must be {requirement}, got '{text}'")
     if isinstance(value, float) and not math.isfinite(value) or not valid(value):
         raise argparse.ArgumentTypeError(f"must be {requirement}, got '{text}'")
+    if high is not None and value > high:
+        raise argparse.ArgumentTypeError(f"must be at most {high} ({limit}), got '{text}'")
     return value
 
 
 def positive_int(text):
-    return _number(text, int, lambda v: v > 0, "a whole number > 0")
+    return _number(text, int, lambda v: v > 0, "a whole number > 0", MAX_COUNT,
+                   "TensorFlow counts in 32-bit integers")
 
 
 def non_negative_int(text):
-    return _number(text, int, lambda v: v >= 0, "a whole number >= 0")
+    return _number(text, int, lambda v: v >= 0, "a whole number >= 0", MAX_COUNT,
+                   "TensorFlow counts in 32-bit integers")
+
+
+def seed(text):
+    return _number(text, int, lambda v: v >= 0, "a whole number >= 0", MAX_SEED,
+                   "NumPy's and Keras' limit for seeds")
 
 
 def non_negative_float(text):
@@ -90,7 +106,7 @@ def int_list(text):
         values = tuple(int(part) for part in text.split(","))
     except ValueError:
         values = ()
-    if not values or any(v <= 0 for v in values):
+    if not values or any(not 0 < v <= MAX_COUNT for v in values):
         raise argparse.ArgumentTypeError(
             f"must be comma-separated whole numbers > 0 such as '300,100', got '{text}'")
     return values
@@ -143,7 +159,7 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
                             default=DEFAULT_STEPS_PER_EXECUTION,
                             help="training steps Keras runs per call into TensorFlow "
                                  "(speed only)")
-    parser.add_argument("--seed", type=non_negative_int, default=0,
+    parser.add_argument("--seed", type=seed, default=0,
                         help="random seed for weights, shuffling and dropout")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="output directory (default: a new directory under runs/)")
@@ -229,24 +245,77 @@ class _Interruption:
 INTERRUPTION = _Interruption()
 
 
+# An OSError by errno: (what happened, what to do).
+_OS_ERRORS = {
+    errno.ENOSPC: ("no space left on the device", "free some space or pass --out on another disk"),
+    errno.EDQUOT: ("disk quota exceeded", "free some space or pass --out on another disk"),
+    errno.EROFS: ("the file system is read-only", "pass --out on a writable disk"),
+    errno.EACCES: ("permission denied", "pass --out in a directory you can write"),
+    errno.EPERM: ("operation not permitted", "pass --out in a directory you can write"),
+    errno.ENAMETOOLONG: ("the file name is too long", "choose a shorter --out"),
+    errno.ENOTDIR: ("a part of the path is a file, not a directory", "choose another --out"),
+    errno.EIO: ("input/output error", "check the disk or network drive, or pass --out elsewhere"),
+}
+
+
+def os_error_line(error: OSError) -> str:
+    """One line for an OSError: what happened, to which file, and what to do."""
+    what, fix = _OS_ERRORS.get(error.errno, (error.strerror or str(error),
+                                             "check the path, or pass --out elsewhere"))
+    where = f" ({error.filename})" if error.filename else ""
+    return f"{what}{where}; {fix}; files already written are complete"
+
+
+class _QuietOnBrokenPipe:
+    """Standard output that, once its reader has gone (``| head``), swallows the rest
+    instead of failing: the run goes on to the end and writes all its files."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.broken = False
+
+    def _guard(self, method, *args):
+        if self.broken:
+            return None
+        try:
+            return method(*args)
+        except BrokenPipeError:
+            self.broken = True
+            # Point the file descriptor at /dev/null too, so that Python's final flush of
+            # what is still buffered does not fail on the way out.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+            return None
+
+    def write(self, text):
+        self._guard(self._stream.write, text)
+        return len(text)
+
+    def flush(self):
+        self._guard(self._stream.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def console_main(main, argv=None) -> int:
-    """Run ``main(argv)`` as a command: exit 0, 2 for UsageError, 130 when interrupted."""
+    """Run ``main(argv)`` as a command: exit 0, 2 for UsageError and any OS error, 130
+    when interrupted. Every error is one line on stderr."""
     signal.signal(signal.SIGTERM, INTERRUPTION)
     signal.signal(signal.SIGINT, INTERRUPTION)
+    # TensorFlow's start-up notices (oneDNN, absl) would bury the recipe's own output and
+    # turn a one-line error into five; its warnings and errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    stdout = sys.stdout
+    sys.stdout = _QuietOnBrokenPipe(stdout)
     try:
         main(argv)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except BrokenPipeError:  # output piped into `head` and the like: not an error
-        sys.stdout = open(os.devnull, "w")
-        return 0
     except OSError as error:
-        if error.errno != errno.ENOSPC:
-            raise
-        print(f"error: no space left on the device ({error.filename or 'writing output'}); "
-              "free some space or pass --out on another disk; files already written are "
-              "complete", file=sys.stderr)
+        print(f"error: {os_error_line(error)}", file=sys.stderr)
         return 2
     except Exception as error:
         # MemoryError from NumPy, ResourceExhaustedError from TensorFlow (named, so that
@@ -259,4 +328,6 @@ def console_main(main, argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted: outputs already written were kept", file=sys.stderr)
         return 130
+    finally:
+        sys.stdout = stdout
     return 0

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from common import cli, report, runs, training, weights
-from common.datasets import load_dataset
+from common import cli, report, runs, training, validate, weights
+from common.datasets import IMAGE_DATASETS, load_dataset
 from common.errors import UsageError
 
 # Fixed bins for the kernel-weight histograms, so runs can be summed into one figure.
 HISTOGRAM_EDGES = np.linspace(-0.3, 0.3, 121)
-CONFIG_KEYS = ("dataset", "variants", "seeds", "epochs", "batch_size", "train_size",
-               "patience", "steps_per_execution", "quick")
+# What determines a comparison's data: a resumed comparison must see the same.
+DATA_IDENTITY = ("dataset", "data_source", "n_train", "n_val", "n_test")
 
 
 def variant_list(known: dict):
@@ -48,7 +48,12 @@ def _config_from_args(args, variants: dict) -> dict:
         print(f"warning: {args.seeds} seeds is more than the differences here need; the "
               "confidence intervals narrow only with the square root of the seed count",
               file=sys.stderr)
+    last_seed = args.seed + args.seeds - 1
+    if last_seed > cli.MAX_SEED:
+        raise UsageError(f"--seed {args.seed} --seeds {args.seeds}: the last seed would be "
+                         f"{last_seed}, above NumPy's limit {cli.MAX_SEED}; lower --seed")
     return {
+        "command": "compare",
         "dataset": args.dataset,
         "variants": {name: variants[name] for name in args.variants},
         "seeds": list(range(args.seed, args.seed + args.seeds)),
@@ -64,31 +69,27 @@ def _config_from_args(args, variants: dict) -> dict:
 
 
 def _load_config(out_dir: Path) -> dict:
-    path = out_dir / "config.json"
-    try:
-        config = json.loads(path.read_text())
-    except FileNotFoundError:
+    if not (out_dir / "config.json").is_file():
         raise UsageError(f"--resume {out_dir}: no config.json there; "
                          "give the directory of an earlier comparison")
-    except (OSError, ValueError) as error:
-        raise UsageError(f"--resume {out_dir}: config.json is unreadable ({error}); "
-                         "start a new comparison")
-    missing = [key for key in CONFIG_KEYS if key not in config]
-    if missing:
-        raise UsageError(f"--resume {out_dir}: config.json lacks {', '.join(missing)}; "
-                         "start a new comparison")
+    config = validate.load_json(out_dir / "config.json", validate.COMPARE_CONFIG_SCHEMA,
+                                fix="start a new comparison")
+    if config["dataset"] not in IMAGE_DATASETS:
+        raise UsageError(f"{out_dir / 'config.json'}: dataset: '{config['dataset']}' is not "
+                         f"one of {', '.join(IMAGE_DATASETS)}; start a new comparison")
     return config
 
 
 def _load_run(path: Path, variant: str, seed: int) -> dict | None:
-    """A finished run's record, or None (with a note) if the file is damaged."""
+    """A finished run's record, or None (with a note naming the problem) if the file is
+    damaged: that run is then trained again and the file replaced."""
     try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        record = None
-    if not isinstance(record, dict) or record.get("variant") != variant \
-            or record.get("seed") != seed or "test_accuracy" not in record:
-        print(f"note: {path} is damaged; training that run again")
+        record = validate.load_json(path, validate.RUN_RECORD_SCHEMA, fix="training it again")
+        if (record["variant"], record["seed"]) != (variant, seed):
+            raise UsageError(f"{path} holds {record['variant']} seed {record['seed']}; "
+                             "training it again")
+    except UsageError as error:
+        print(f"note: {path} is damaged: {error}")
         return None
     return record
 
@@ -135,19 +136,33 @@ def run(args, variants: dict, build_model, early_stopping) -> dict:
     if args.resume:
         out_dir = Path(args.resume)
         config = _load_config(out_dir)
-        print(f"resuming {out_dir} with its saved configuration")
     else:
-        out_dir = runs.make_run_dir("compare", runs.check_out_dir(args.out))
+        out = runs.check_out_dir(args.out)
         config = _config_from_args(args, variants)
     data = load_dataset(config["dataset"], offline=args.offline or None, verbose=args.verbose)
     if config["train_size"] < len(data.y_train):
         data = data.head(config["train_size"], len(data.y_val))
     source = {"dataset": data.name, "data_source": data.source, "data_note": data.note,
               **data.sizes()}
-    if args.resume and config.get("data") and config["data"] != source:
-        raise UsageError(f"--resume {out_dir}: the data now is {source['data_source']}, the "
-                         f"saved runs used {config['data']['data_source']}; start a new "
-                         "comparison")
+    if args.resume:
+        saved = config.get("data") or {}
+        changed = [key for key in DATA_IDENTITY if key in saved and saved[key] != source[key]]
+        if changed:
+            raise UsageError(f"--resume {out_dir}: the data differs from the saved runs' ("
+                             + ", ".join(f"{key} now {source[key]}, saved {saved[key]}"
+                                         for key in changed) + "); start a new comparison")
+        runs.claim(out_dir, resume=True)
+        print(f"resuming {out_dir} with its saved configuration")
+    else:
+        # Claimed once the data is there: a comparison that cannot start leaves nothing.
+        out_dir = runs.make_run_dir("compare", out)
+    try:
+        return _run_in(out_dir, config, data, source, args, build_model, early_stopping)
+    finally:
+        runs.release(out_dir)
+
+
+def _run_in(out_dir, config, data, source, args, build_model, early_stopping) -> dict:
     config["data"] = source
     if config["batch_size"] is None:
         config["batch_size"] = cli.default_batch_size(len(data.y_train))
@@ -158,7 +173,7 @@ def run(args, variants: dict, build_model, early_stopping) -> dict:
     run_dir.mkdir(exist_ok=True)
     plan = [(variant, seed) for seed in config["seeds"] for variant in config["variants"]]
     records, trained_seconds, trained = {}, 0.0, 0
-    interrupted = False
+    stopped_by = None
     try:
         for done, (variant, seed) in enumerate(plan, start=1):
             path = run_dir / f"{variant}-seed{seed}.json"
@@ -181,14 +196,25 @@ def run(args, variants: dict, build_model, early_stopping) -> dict:
                 else ""
             print(f"[{done}/{len(plan)}] {variant} seed {seed}: {outcome}{stop}, "
                   f"{record['seconds']:.1f} s; about {eta / 60:.1f} min left", flush=True)
-    except KeyboardInterrupt:
-        interrupted = True
-        print(f"interrupted: {len(records)} of {len(plan)} runs finished; writing a partial "
+    except (KeyboardInterrupt, Exception) as error:
+        stopped_by = error
+        reason = ("interrupted" if isinstance(error, KeyboardInterrupt) else
+                  f"stopped by an error ({cli.os_error_line(error) if isinstance(error, OSError) else error})")
+        print(f"{reason}: {len(records)} of {len(plan)} runs finished; writing a partial "
               f"report (continue with --resume {out_dir})", flush=True)
 
-    results = report.write(out_dir, config, [records[key] for key in plan if key in records],
-                           partial=len(records) < len(plan))
+    finished = [records[key] for key in plan if key in records]
+    try:
+        results = report.write(out_dir, config, finished, partial=len(records) < len(plan))
+    except Exception:
+        if stopped_by is None:
+            raise
+        # The report could not be written either (a read-only or full disk): the runs
+        # already saved under runs/ are intact, and the first error is the one to report.
+        print(f"no partial report: the {len(records)} finished runs are kept in {run_dir}",
+              flush=True)
+        raise stopped_by
     print(f"report: {out_dir / 'report.html'} (also report.md, results.csv, results.json)")
-    if interrupted:
-        raise KeyboardInterrupt
+    if stopped_by is not None:
+        raise stopped_by
     return results

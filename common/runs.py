@@ -13,22 +13,75 @@ from pathlib import Path
 from common.errors import UsageError
 
 RUNS_DIR = Path("runs")
+LOCK_FILE = ".lock"
+
+try:  # advisory locks: released by the operating system when the process ends
+    import fcntl
+except ImportError:  # Windows: no locking, the other checks still apply
+    fcntl = None
+
+# Directories this process holds: resolved path -> open lock file descriptor. Only this
+# module reads or changes it.
+_HELD: dict[Path, int] = {}
+
+
+def _os_error(flag: str, out, error: OSError) -> UsageError:
+    reason = error.strerror or str(error)
+    return UsageError(f"{flag} {out}: {reason}; choose another directory")
 
 
 def check_out_dir(out: str | None) -> Path | None:
-    """Validate ``--out`` before any work: not a file, not an earlier run, writable."""
+    """Validate ``--out`` before any work: a new or empty directory that can be written.
+
+    A directory that holds anything is refused (an earlier run, or the user's own files):
+    a run never writes next to, or over, files it did not create.
+    """
     if out is None:
         return None
     path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--out {out} is a file; give a directory")
-    if (path / "results.json").exists():
-        raise UsageError(f"--out {out} already holds a run; choose a new directory "
-                         "(earlier runs are never overwritten)")
-    parent = path if path.exists() else _nearest_existing_parent(path)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {out}: {parent} is not writable; choose another directory")
+    try:
+        if path.is_symlink() and not path.exists():
+            raise UsageError(f"--out {out} is a link to nothing ({os.readlink(path)}); "
+                             "give a directory")
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"--out {out} is a file; give a directory")
+        if path.is_dir():
+            _refuse_if_in_use(path, "--out")
+            entries = sorted(p.name for p in path.iterdir() if p.name != LOCK_FILE)
+            if "results.json" in entries:
+                raise UsageError(f"--out {out} already holds a run; choose a new directory "
+                                 "(earlier runs are never overwritten)")
+            if entries:
+                shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+                raise UsageError(f"--out {out} is not empty ({shown}); give a new or empty "
+                                 "directory, or --resume DIR to continue an interrupted run")
+        parent = path if path.exists() else _nearest_existing_parent(path)
+        if not parent.is_dir():
+            raise UsageError(f"--out {out}: {parent} is a file, not a directory; "
+                             "choose another directory")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise UsageError(f"--out {out}: {parent} is not writable; choose another directory")
+    except OSError as error:  # a name too long, a loop of links, no permission to look
+        raise _os_error("--out", out, error)
     return path
+
+
+def _refuse_if_in_use(path: Path, flag: str) -> None:
+    """Refuse at once, before any work, a directory another process holds (see ``claim``)."""
+    lock = path / LOCK_FILE
+    if fcntl is None or path.resolve() in _HELD or not lock.is_file():
+        return
+    with open(lock, "rb") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise _in_use(flag, path)
+        fcntl.flock(file, fcntl.LOCK_UN)
+
+
+def _in_use(flag: str, path: Path) -> UsageError:
+    return UsageError(f"{flag} {path} is in use by another run that is still going; "
+                      "wait for it to finish or choose another directory")
 
 
 def _nearest_existing_parent(path: Path) -> Path:
@@ -39,20 +92,67 @@ def _nearest_existing_parent(path: Path) -> Path:
 
 
 def make_run_dir(name: str, out: Path | None) -> Path:
-    """Create the output directory: ``out``, or a new ``runs/NAME-TIMESTAMP[-N]``."""
+    """Claim the output directory: ``out`` (new or empty), or a new
+    ``runs/NAME-TIMESTAMP[-N]``. See ``claim``."""
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        return out
+        return claim(out)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    RUNS_DIR.mkdir(parents=True, exist_ok=True)
-    for suffix in range(1000):
-        candidate = RUNS_DIR / (f"{name}-{stamp}" + (f"-{suffix}" if suffix else ""))
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
+    try:
+        RUNS_DIR.mkdir(parents=True, exist_ok=True)
+        for suffix in range(1000):
+            candidate = RUNS_DIR / (f"{name}-{stamp}" + (f"-{suffix}" if suffix else ""))
+            try:
+                candidate.mkdir()
+            except FileExistsError:
+                continue
+            return claim(candidate)
+    except OSError as error:
+        raise _os_error("--out", RUNS_DIR, error)
     raise UsageError(f"cannot create a new directory under {RUNS_DIR}; pass --out DIR")
+
+
+def claim(path: Path, *, resume: bool = False) -> Path:
+    """Make ``path`` this process's run directory, or refuse with one line.
+
+    The directory is created if needed. A lock on ``path/.lock`` (released by the
+    operating system when the process ends, however it ends) keeps a second process
+    out; a new run (``resume=False``) also needs the directory to hold nothing else.
+    Claiming a directory this process already holds returns it unchanged.
+    """
+    path = Path(path)
+    key = path.resolve()
+    if key in _HELD:
+        return path
+    flag = "--resume" if resume else "--out"
+    if not resume:
+        check_out_dir(str(path))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        lock = path / LOCK_FILE
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise _os_error(flag, path, error)
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise _in_use(flag, path)
+    _HELD[key] = fd
+    if not resume:
+        try:  # checked again under the lock: another process may have written meanwhile
+            check_out_dir(str(path))
+        except UsageError:
+            release(path)
+            raise
+    return path
+
+
+def release(path: Path) -> None:
+    """Give up the claim on ``path`` (the run wrote everything it will write)."""
+    fd = _HELD.pop(Path(path).resolve(), None)
+    if fd is not None:
+        os.close(fd)
 
 
 def save_results(name: str, out: Path | None, results: dict) -> Path:
@@ -61,6 +161,7 @@ def save_results(name: str, out: Path | None, results: dict) -> Path:
     results.setdefault("versions", library_versions())
     out_dir = make_run_dir(name, out)
     write_json(out_dir / "results.json", results)
+    release(out_dir)
     print(f"results: {out_dir / 'results.json'}")
     return out_dir
 
@@ -72,10 +173,19 @@ def atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        # mkstemp makes the file private (0600); give it the permissions a plain open()
+        # would, so that a teacher or a web server can read the results.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it, then put it back
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: Path, data) -> None:

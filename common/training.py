@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime
 import json
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
 
-from common import cli, runs
+from common import checkpoint, cli, runs, validate
 from common.datasets import Dataset, load_dataset
 from common.errors import UsageError
 
@@ -41,33 +40,41 @@ def parse_args(parser, argv=None):
     and start the clock."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = cli.parse_recipe_args(parser, argv)
+    recipe = parser.prog.rsplit(".", 1)[-1]
     resume = getattr(args, "resume", None)
     if resume:
         run_dir = Path(resume)
-        argv = _saved_argv(run_dir)
+        argv = _saved_argv(run_dir, recipe)
         args = cli.parse_recipe_args(parser, argv)
+        for state in sorted((run_dir / "backup").glob("*/")):
+            checkpoint.read_state(state)  # a damaged state is refused before any work
+        runs.claim(run_dir, resume=True)
         print(f"resuming {run_dir}: {' '.join(argv)}")
     else:
         args.out = runs.check_out_dir(args.out)
         run_dir = None
-    args.run_dir, args.argv, args.recipe = run_dir, argv, parser.prog.rsplit(".", 1)[-1]
+    args.run_dir, args.argv, args.recipe = run_dir, argv, recipe
     args.started = time.perf_counter()
     return args
 
 
-def _saved_argv(run_dir: Path) -> list[str]:
+def _saved_argv(run_dir: Path, recipe: str) -> list[str]:
+    """The command line an interrupted run of ``recipe`` in ``run_dir`` was started with."""
+    if not run_dir.is_dir():
+        raise UsageError(f"--resume {run_dir}: no such directory; give the directory of an "
+                         "interrupted run")
     if (run_dir / "results.json").exists():
         raise UsageError(f"--resume {run_dir}: that run has finished; its results.json is there")
-    try:
-        argv = json.loads((run_dir / "args.json").read_text())["argv"]
-    except FileNotFoundError:
+    if not (run_dir / "args.json").exists():
         raise UsageError(f"--resume {run_dir}: no args.json there; give the directory of an "
                          "interrupted run")
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise UsageError(f"--resume {run_dir}: args.json is damaged ({error}); start a new run")
-    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
-        raise UsageError(f"--resume {run_dir}: args.json is damaged; start a new run")
-    return argv
+    saved = validate.load_json(run_dir / "args.json", validate.ARGS_SCHEMA,
+                               fix="start a new run")
+    if saved["recipe"] != recipe:
+        raise UsageError(f"--resume {run_dir}: that directory holds a run of "
+                         f"{saved['recipe']}, not {recipe}; resume it with "
+                         f"python -m recipes run {saved['recipe']} --resume {run_dir}")
+    return saved["argv"]
 
 
 def load_data(args) -> Dataset:
@@ -79,8 +86,9 @@ def load_data(args) -> Dataset:
     print(f"data: {data.describe()}"
           + (f"; batch size {args.batch_size}" if hasattr(args, "batch_size") else ""))
     if hasattr(args, "resume") and args.run_dir is None:
-        # A resumable run gets its directory once its data is there: it holds the
-        # command line and the per-epoch backups that --resume continues from.
+        # A resumable run claims its directory once its data is there (a run that cannot
+        # get its data leaves nothing behind): it holds the command line and the training
+        # state that --resume continues from.
         args.run_dir = runs.make_run_dir(args.recipe, args.out)
         runs.write_json(args.run_dir / "args.json", {"recipe": args.recipe, "argv": args.argv})
     return data
@@ -113,8 +121,6 @@ def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_siz
     seed = seed if seed is not None else args.seed
     verbose = verbose if verbose is not None else (1 if args.verbose else 2)
     import keras
-
-    from common import checkpoint
 
     backup, done, history_so_far = None, 0, {}
     run_dir = getattr(args, "run_dir", None)
@@ -239,7 +245,9 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
         draw(out_dir / file_name)
     results["figures"] = ["learning_curves.png", *(figures or {})]
     runs.write_json(out_dir / "results.json", results)
-    shutil.rmtree(out_dir / "backup", ignore_errors=True)  # finished: nothing to resume
+    # Finished: nothing to resume. Only the state files this run wrote are removed.
+    checkpoint.discard(out_dir / "backup")
+    runs.release(out_dir)
     results["out_dir"] = str(out_dir)
     print(f"{'variant':<15} {'train':>7} {'val':>7} {'test':>7} {'test loss':>10} "
           f"{'gap':>7} {'best/run':>9}")

@@ -78,7 +78,7 @@ def verdicts(rows):
 def test_claims_follow_the_evidence():
     assert verdicts(synthetic_rows(0.015))["Dropout"] == "supported"
     assert verdicts(synthetic_rows(-0.02))["Dropout"] == "not supported"
-    assert verdicts(synthetic_rows(0.015, seeds=1))["Dropout"] == "inconclusive"
+    assert verdicts(synthetic_rows(0.015, seeds=1))["Dropout"] == "withheld"  # one seed
     assert verdicts(synthetic_rows(0.0, l1_zero=0.3))["L1"] == "supported"
     assert verdicts(synthetic_rows(0.0, l1_zero=0.0))["L1"] == "not supported"
     found = verdicts(synthetic_rows(0.0))
@@ -198,7 +198,7 @@ def test_resume_skips_finished_runs(quick_comparison, tmp_path, capsys):
 def test_resume_refuses_a_damaged_directory(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     from common.errors import UsageError
-    with pytest.raises(UsageError, match="config.json is unreadable"):
+    with pytest.raises(UsageError, match="config.json is not valid JSON"):
         compare.main(["--resume", str(tmp_path)])
 
 

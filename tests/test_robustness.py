@@ -119,7 +119,7 @@ def test_resume_refuses_a_directory_without_a_run(tmp_path):
     with pytest.raises(UsageError, match="no args.json there"):
         mnist_mlp.main(["--resume", str(tmp_path)])
     (tmp_path / "args.json").write_text('{"argv": 3}')
-    with pytest.raises(UsageError, match="args.json is damaged"):
+    with pytest.raises(UsageError, match="args.json: top level: 'recipe' is a required"):
         mnist_mlp.main(["--resume", str(tmp_path)])
 
 

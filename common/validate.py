@@ -1,0 +1,183 @@
+"""Every file the project reads back is checked before use, against a JSON Schema.
+
+A run directory can be edited, truncated or crafted; a value from it may become a file
+name (a variant's name), a keyword argument (its settings) or a loop bound (epochs). So
+each file is parsed strictly (NaN and Infinity, which Python's json accepts, are refused)
+and checked field by field; a failure is one line that names the file, the field and
+the fix, never a traceback and never a half-used file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import jsonschema
+
+from common import cli
+from common.errors import UsageError
+
+# What may become a file or directory name: no separators, no dots first, nothing hidden.
+SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+# JSON Schema counts 3.0 as an integer; Python's range() and Keras do not.
+_STRICT_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool))
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator,
+                                          type_checker=_STRICT_TYPES)
+
+
+def _int(low=None, high=None) -> dict:
+    schema = {"type": "integer"}
+    if low is not None:
+        schema["minimum"] = low
+    if high is not None:
+        schema["maximum"] = high
+    return schema
+
+
+def _number(low=None, high=None) -> dict:
+    schema = {"type": "number"}
+    if low is not None:
+        schema["minimum"] = low
+    if high is not None:
+        schema["maximum"] = high
+    return schema
+
+
+_NULLABLE_NUMBER = {"type": ["number", "null"]}
+_FRACTION = _number(0, 1)
+SEED = _int(0, cli.MAX_SEED)
+
+ARGS_SCHEMA = {
+    "type": "object", "required": ["recipe", "argv"],
+    "properties": {"recipe": {"type": "string", "pattern": SAFE_NAME},
+                   "argv": {"type": "array", "items": {"type": "string"}}},
+}
+
+STATE_SCHEMA = {
+    "type": "object", "required": ["epoch", "history", "variables"],
+    "properties": {
+        "epoch": _int(0, cli.MAX_EPOCHS),
+        "variables": _int(0, 100_000),
+        "history": {"type": "object",
+                    "additionalProperties": {"type": "array", "items": _NULLABLE_NUMBER}},
+    },
+}
+
+VARIANT_SETTINGS = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"l1": _number(0), "l2": _number(0),
+                   "dropout": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+                   "early_stopping": {"type": "boolean"}},
+}
+
+COMPARE_CONFIG_SCHEMA = {
+    "type": "object",
+    "required": ["dataset", "variants", "seeds", "epochs", "batch_size", "train_size",
+                 "patience", "steps_per_execution", "quick"],
+    "properties": {
+        "command": {"const": "compare"},
+        "dataset": {"type": "string"},
+        "variants": {"type": "object", "minProperties": 1,
+                     "propertyNames": {"pattern": SAFE_NAME},
+                     "additionalProperties": VARIANT_SETTINGS},
+        "seeds": {"type": "array", "minItems": 1, "maxItems": cli.MAX_SEEDS,
+                  "uniqueItems": True, "items": SEED},
+        "epochs": _int(1, cli.MAX_EPOCHS),
+        "batch_size": {"anyOf": [{"type": "null"}, _int(1, cli.MAX_BATCH_SIZE)]},
+        "train_size": _int(1),
+        "patience": _int(0, cli.MAX_EPOCHS),
+        "steps_per_execution": _int(1, cli.MAX_BATCH_SIZE),
+        "quick": {"type": "boolean"},
+        "tensorboard": {"type": "boolean"},
+        "learning_rate": {"type": "number", "exclusiveMinimum": 0},
+        "data": {"type": "object"},
+    },
+}
+
+RUN_RECORD_SCHEMA = {
+    "type": "object",
+    "required": ["variant", "seed", "diverged", "epochs_run", "test_accuracy", "history"],
+    "properties": {
+        "variant": {"type": "string", "pattern": SAFE_NAME},
+        "seed": SEED,
+        "diverged": {"type": "boolean"},
+        "epochs_run": _int(0, cli.MAX_EPOCHS),
+        "best_epoch": {"anyOf": [{"type": "null"}, _int(1, cli.MAX_EPOCHS)]},
+        "stopped_epoch": {"anyOf": [{"type": "null"}, _int(1, cli.MAX_EPOCHS)]},
+        **{f"{split}_accuracy": {"anyOf": [{"type": "null"}, _FRACTION]}
+           for split in ("train", "val")},
+        "test_accuracy": _FRACTION,
+        **{f"{split}_loss": _NULLABLE_NUMBER for split in ("train", "val", "test")},
+        "history": {"type": "object",
+                    "additionalProperties": {"type": "array", "items": _NULLABLE_NUMBER}},
+        "weights": {"type": "object",
+                    "properties": {key: _NULLABLE_NUMBER
+                                   for key in ("l1", "l2", "near_zero_fraction", "max_abs")}},
+        "weight_histogram": {"type": "array", "items": _int(0)},
+        "params": _int(0),
+        "seconds": _number(0),
+    },
+}
+
+BASELINE_ENTRY_SCHEMA = {
+    "type": "object",
+    "required": ["recipe", "dataset", "args", "seeds", "n_test", "data_source", "variants"],
+    "properties": {
+        "recipe": {"type": "string", "pattern": SAFE_NAME},
+        "dataset": {"type": "string"},
+        "args": {"type": "array", "items": {"type": "string"}},
+        "seeds": {"type": "array", "minItems": 1, "items": SEED},
+        "n_test": _int(1),
+        "data_source": {"type": "string"},
+        "variants": {
+            "type": "object", "minProperties": 1, "propertyNames": {"pattern": SAFE_NAME},
+            "additionalProperties": {
+                "type": "object", "required": ["test_accuracy", "mean", "std"],
+                "properties": {"test_accuracy": {"type": "array", "items": _FRACTION},
+                               "mean": _FRACTION, "std": _number(0)}}},
+        "versions": {"type": "object"},
+    },
+}
+BASELINES_SCHEMA = {"type": "object", "additionalProperties": BASELINE_ENTRY_SCHEMA}
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse(text: str):
+    """``json.loads`` without NaN or Infinity (Python's json accepts both)."""
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def check(data, schema: dict, *, where: str):
+    """Return ``data`` if it fits ``schema``; else UsageError '<where>: <field>: <problem>'."""
+    error = jsonschema.exceptions.best_match(_Validator(schema).iter_errors(data))
+    if error is None:
+        return data
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    message = error.message if len(error.message) <= 120 else error.message[:117] + "..."
+    raise UsageError(f"{where}: {field.lstrip('.') or 'top level'}: {message}")
+
+
+def load_json(path: Path, schema: dict, *, fix: str):
+    """Read and check the JSON file at ``path``; one line naming file, field and ``fix``."""
+    path = Path(path)
+    try:
+        data = parse(path.read_text())
+    except OSError as error:
+        raise UsageError(f"{path} cannot be read ({error.strerror or error}); {fix}")
+    except ValueError as error:  # also UnicodeDecodeError
+        raise UsageError(f"{path} is not valid JSON ({str(error)[:120]}); {fix}")
+    try:
+        return check(data, schema, where=str(path))
+    except UsageError as error:
+        raise UsageError(f"{error}; {fix}")
+
+
+def finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
