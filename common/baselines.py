@@ -25,8 +25,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import runs
+from common import runs, validate
+from common.datasets import ALL_DATASETS
 from common.errors import DatasetUnavailable, UsageError
+
+try:  # advisory locks (Linux, macOS); without them two records at once may race
+    import fcntl
+except ImportError:
+    fcntl = None
 
 BASELINES_FILE = Path(__file__).resolve().parents[1] / "baselines" / "baselines.json"
 SEEDS = (0, 1, 2)
@@ -51,9 +57,12 @@ PLAN = {
         ("mnist_dropout", "fashion_mnist", ["--epochs", "40", "--dropout", "0.3"]),
         ("mnist_early_stopping", "fashion_mnist", []),
     ],
-    "online": [
+    "online": [  # every MNIST recipe at its defaults; compare trains on 3,500 images
         ("mnist_mlp", "mnist", []),
-        ("mnist_dropout", "mnist", ["--dropout", "0.3"]),
+        ("mnist_l2", "mnist", []),
+        ("mnist_dropout", "mnist", []),
+        ("mnist_early_stopping", "mnist", []),
+        ("compare", "mnist", []),
     ],
 }
 
@@ -66,25 +75,39 @@ def load(path: Path = BASELINES_FILE) -> dict:
     """The recorded baselines; a malformed file is refused, never half-used."""
     if not path.exists():
         return {}
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise UsageError(f"{path} is malformed ({error}); restore it (git checkout) "
-                         "or record again")
-    if not isinstance(data, dict) or not all(_valid(entry) for entry in data.values()):
-        raise UsageError(f"{path} is malformed (an entry lacks recipe, dataset, args, seeds "
-                         "or per-seed accuracies); restore it (git checkout) or record again")
+    fix = "restore it (git checkout) or record again"
+    data = validate.load_json(path, validate.BASELINES_SCHEMA, fix=fix)
+    from recipes import recipe_names
+
+    known_recipes = set(recipe_names())
+    for name, entry in data.items():
+        problem = None
+        if entry["recipe"] not in known_recipes:
+            problem = f"recipe: unknown recipe '{entry['recipe']}'"
+        elif entry["dataset"] not in ALL_DATASETS:
+            problem = f"dataset: unknown dataset '{entry['dataset']}'"
+        elif name != key(entry["recipe"], entry["dataset"]):
+            problem = f"the key is not {key(entry['recipe'], entry['dataset'])}"
+        else:
+            problem = next((f"variants.{variant}.test_accuracy: {len(v['test_accuracy'])} "
+                            f"values for {len(entry['seeds'])} seeds"
+                            for variant, v in entry["variants"].items()
+                            if len(v["test_accuracy"]) != len(entry["seeds"])), None)
+        if problem:
+            raise UsageError(f"{path}: {name}: {problem}; {fix}")
     return data
 
 
-def _valid(entry) -> bool:
-    try:
-        return (isinstance(entry["recipe"], str) and isinstance(entry["args"], list)
-                and all(len(v["test_accuracy"]) == len(entry["seeds"])
-                        and isinstance(v["mean"], (int, float))
-                        for v in entry["variants"].values()) and entry["n_test"] > 0)
-    except (KeyError, TypeError):
-        return False
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Hold a lock beside ``path`` so that two ``record`` processes take turns: each
+    reads the file afresh under the lock and adds its entry to what the other wrote."""
+    lock_path = path.with_name(path.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def select(plan_items, only=None, dataset=None):
@@ -220,7 +243,7 @@ def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE) -
 def record(only=None, dataset=None, tiers=("fast", "full", "online"),
            path: Path = BASELINES_FILE) -> int:
     """Run the plan and write each entry as it finishes, showing what changed."""
-    recorded = load(path)
+    load(path)  # a malformed file is refused before any training
     items = [item for tier in tiers for item in PLAN[tier]]
     for recipe, data_name, args in select(items, only, dataset):
         print(f"recording {key(recipe, data_name)} {' '.join(args)}", flush=True)
@@ -229,14 +252,15 @@ def record(only=None, dataset=None, tiers=("fast", "full", "online"),
         except DatasetUnavailable as error:
             print(f"  skipped: {error}")
             continue
-        old = recorded.get(key(recipe, data_name))
+        old = load(path).get(key(recipe, data_name))
         for name, values in fresh["variants"].items():
             before = old["variants"].get(name, {}).get("mean") if old else None
             change = "new" if before is None else f"was {before:.4f} ({values['mean'] - before:+.4f})"
             print(f"  {name:<15} {values['mean']:.4f} ± {values['std']:.4f}   {change}")
-        recorded[key(recipe, data_name)] = fresh
-        path.parent.mkdir(parents=True, exist_ok=True)
-        runs.write_json(path, dict(sorted(recorded.items())))
+        with _locked(path):
+            recorded = load(path)
+            recorded[key(recipe, data_name)] = fresh
+            runs.write_json(path, dict(sorted(recorded.items())))
     return 0
 
 
