@@ -105,7 +105,39 @@ def _absent(claim, *needed):
             "verdict": "not measured"}
 
 
+MIN_PAIRED_SEEDS = 2
+WITHHELD = "withheld"
+
+
 def claims(rows, summary) -> list[dict]:
+    """The lecture's claims, each with its evidence and verdict.
+
+    A verdict rests on paired seeds where the baseline and the variant both finished
+    without diverging; with fewer than ``MIN_PAIRED_SEEDS`` of them it is withheld, and
+    the report says so, rather than drawn from one seed or from diverged runs.
+    """
+    finished = [r for r in rows if not r["diverged"]]
+    found = _claims(finished, summary)
+    for claim, needed in zip(found, _CLAIM_VARIANTS):
+        if claim["verdict"] == "not measured":
+            continue
+        needed = needed or [v for v in summary if v != BASELINE]
+        paired = min((len(set(_values(finished, v, "test_accuracy"))
+                          & set(_values(finished, BASELINE, "test_accuracy"))) for v in needed),
+                     default=0)
+        if paired < MIN_PAIRED_SEEDS:
+            claim["verdict"] = WITHHELD
+            claim["evidence"] = (f"only {paired} seed(s) where the baseline and the variant "
+                                 f"both finished without diverging; a verdict needs at least "
+                                 f"{MIN_PAIRED_SEEDS}")
+    return found
+
+
+# The variants each claim of ``_claims`` compares with the baseline, in order (None: all).
+_CLAIM_VARIANTS = (["l1"], ["l2"], ["dropout"], ["early_stopping"], None)
+
+
+def _claims(rows, summary) -> list[dict]:
     present = set(summary)
     found = []
 
@@ -270,7 +302,9 @@ def summary_table(summary) -> list[list[str]]:
 
 def _markdown_table(header, rows) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in r) + " |" for r in rows]
+    # Cells are text, never markup: escape HTML and the table's own separator.
+    lines += ["| " + " | ".join(html.escape(cell).replace("|", "\\|") for cell in r) + " |"
+              for r in rows]
     return "\n".join(lines)
 
 
@@ -307,7 +341,7 @@ def markdown(config, summary, found, figure_names, partial) -> str:
     if partial:
         parts += ["**PARTIAL REPORT: the comparison was interrupted; only finished runs are "
                   "counted. Continue it with `--resume`.**", ""]
-    parts += ["## Setup", ""] + [f"- {line}" for line in _setup_lines(config)]
+    parts += ["## Setup", ""] + [f"- {html.escape(line)}" for line in _setup_lines(config)]
     if BASELINE in summary:
         b = summary[BASELINE]
         parts += ["", f"The unregularized baseline ends at {b['train_accuracy']:.1%} training "
@@ -334,7 +368,7 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertica
 th { background: #f0f0f0; }
 .supported { color: #1a7f37; font-weight: bold; }
 .not-supported { color: #b42318; font-weight: bold; }
-.inconclusive, .not-measured { color: #9a6700; font-weight: bold; }
+.inconclusive, .not-measured, .withheld { color: #9a6700; font-weight: bold; }
 .partial { background: #fff4e5; border: 2px solid #b54708; padding: 0.8em; font-weight: bold; }
 img { max-width: 100%; display: block; margin: 1em 0; }
 code { background: #f5f5f5; padding: 0.2em 0.4em; }
