@@ -175,7 +175,7 @@ def main(argv=None) -> dict:
 # %% [markdown]
 # Run it from a terminal with `python -m recipes.cross_entropy` and any flags (`--help`
 # lists them, with their defaults), or here: the next cell sets the flags, the one after
-# runs the recipe and shows its figures.
+# runs the recipe.
 
 # %% tags=["parameters"]
 # The flags, as on the command line: [] for the slide's example, or your own, e.g.

@@ -99,7 +99,7 @@ def main(argv=None) -> dict:
 # %% [markdown]
 # Run it from a terminal with `python -m recipes.neuron` and any flags (`--help` lists
 # them, with their defaults), or here: the next cell sets the flags, the one after runs
-# the recipe and shows its figures.
+# the recipe.
 
 # %% tags=["parameters"]
 # The flags, as on the command line: [] for the example numbers, or your own, e.g.

@@ -149,7 +149,7 @@ def main(argv=None) -> dict:
 # %% [markdown]
 # Run it from a terminal with `python -m recipes.norms_penalties` and any flags
 # (`--help` lists them, with their defaults), or here: the next cell sets the flags, the
-# one after runs the recipe and shows its figures.
+# one after runs the recipe.
 
 # %% tags=["parameters"]
 # The flags, as on the command line: [] for the example numbers, or your own, e.g.

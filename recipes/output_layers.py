@@ -190,7 +190,7 @@ def main(argv=None) -> dict:
 # %% [markdown]
 # Run it from a terminal with `python -m recipes.output_layers` and any flags (`--help`
 # lists them, with their defaults), or here: the next cell sets the flags, the one after
-# runs the recipe and shows its figures.
+# runs the recipe.
 
 # %% tags=["parameters"]
 # The flags, as on the command line: [] trains every row as the recipe does (tens of

@@ -4,21 +4,34 @@ Slide topic: Softmax function (the four-row table of z and sigma(z))
 Dataset: none (the slide's numbers, or your own with --logits)
 Run: python -m recipes.softmax --logits "1.47,-0.39,0.22; -2,2,-3"
 Description: Softmax by hand, rounded as on the slide and exact, stable vs naive, and Keras.
-
-Softmax turns a vector of raw scores z into probabilities that sum to 1:
-
-    sigma(z)_i = exp(z_i) / sum_j exp(z_j)
-
-The slide's table rounds every probability to 2 decimals and prints 1.00 as every
-row's sum. That is true of the exact values, but the last row's *rounded* values are
-0.02 + 0.98 + 0.01 = 1.01: rounding each entry does not preserve the sum.
 """
 
-# %%
+# %% [markdown]
+# Softmax turns a vector of raw scores z into probabilities that sum to 1:
+#
+#     sigma(z)_i = exp(z_i) / sum_j exp(z_j)
+#
+# The slide's table rounds every probability to 2 decimals and prints 1.00 as every
+# row's sum. That is true of the exact values, but the last row's *rounded* values are
+# 0.02 + 0.98 + 0.01 = 1.01: rounding each entry does not preserve the sum.
+
+# %% [markdown]
 # ## Setup
+
+# %%
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from common import cli, runs
+# Not installed with pip? Then the project's packages are one folder up, from this file
+# (recipes/) and from its notebook, which runs in notebooks/.
+if importlib.util.find_spec("common") is None:
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    sys.path.append(str(here.resolve().parent))
+
+from common import cli, notebook, runs
 from common.errors import UsageError
 
 # The slide's table: logits z1..z3 and the probabilities as printed (2 decimals).
@@ -29,6 +42,11 @@ SLIDE_TABLE = [
     ((-2.00, 2.00, -3.00), (0.02, 0.98, 0.01)),
 ]
 OVERFLOW_LOGITS = (1000.0, 1001.0, 1002.0)
+
+# %% [markdown]
+# ## The cell to copy
+# It runs on its own: paste it into your own notebook, or print it with
+# `python -m recipes show softmax`.
 
 # %% Model (copy this cell)
 # Two ways to write softmax. They agree on the slide's numbers; only the stable one
@@ -49,12 +67,12 @@ def softmax_stable(z):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-# %%
+# %% [markdown]
 # ## The slide's table, and the same numbers from Keras
-# ``keras.activations.softmax`` and ``keras.ops.softmax`` compute the stable form in
+# `keras.activations.softmax` and `keras.ops.softmax` compute the stable form in
 # float32; they agree with the float64 computation to about 1e-7.
 
-
+# %%
 def keras_softmax(z):
     import keras
 
@@ -90,10 +108,10 @@ def print_table(rows, slide_values=None):
         print(f"{z}  |  {r}  {row['sum_rounded']:5.2f}  | {e} | {row['sum_exact']:.6f}{flag}")
 
 
-# %%
+# %% [markdown]
 # ## Run
 
-
+# %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("softmax", __doc__)
     parser.add_argument("--logits", type=cli.number_rows, default=None,
@@ -143,5 +161,19 @@ def main(argv=None) -> dict:
     return results
 
 
+# %% [markdown]
+# Run it from a terminal with `python -m recipes.softmax` and any flags (`--help` lists
+# them, with their defaults), or here: the next cell sets the flags, the one after runs
+# the recipe.
+
+# %% tags=["parameters"]
+# The flags, as on the command line: [] for the slide's table, or your own logits, e.g.
+# ["--logits", "1,2,3; 10,0,-10"].
+NOTEBOOK_ARGS = []
+
+# %%
 if __name__ == "__main__":
-    raise SystemExit(cli.console_main(main))
+    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
+        results = notebook.run(main, NOTEBOOK_ARGS)
+    else:
+        raise SystemExit(cli.console_main(main))
