@@ -19,13 +19,14 @@ import contextlib
 import datetime
 import hashlib
 import importlib
+import importlib.util
 import io
 import json
 import tempfile
 import time
 from pathlib import Path
 
-from common import runs, validate
+from common import cli, runs, validate
 from common.datasets import ALL_DATASETS
 from common.errors import DatasetUnavailable, UsageError
 
@@ -121,22 +122,31 @@ def select(plan_items, only=None, dataset=None):
     return chosen
 
 
-def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS) -> dict:
-    """Run ``recipe`` on ``dataset`` for each seed; per-variant test accuracies."""
+def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS, main=None) -> dict:
+    """Run ``recipe`` on ``dataset`` for each seed; per-variant test accuracies.
+
+    ``main`` is the recipe's ``main(argv)``; by default the project's own recipe (``check
+    --recipe-file`` passes a student's copy)."""
     started = time.perf_counter()
-    module = importlib.import_module(f"recipes.{recipe}")
+    main = main or importlib.import_module(f"recipes.{recipe}").main
     per_variant: dict[str, list[float]] = {}
+    seeds = list(seeds)
     with tempfile.TemporaryDirectory() as scratch:
         if recipe == "compare":
-            results = _quiet(module.main, [*args, "--dataset", dataset, "--seed", str(seeds[0]),
-                                           "--seeds", str(len(seeds)), "--out", f"{scratch}/c"])
-            for row in results["rows"]:
-                per_variant.setdefault(row["variant"], []).append(row["test_accuracy"])
+            # Seed s gives a variant the same run whatever the other seeds are, so
+            # consecutive seeds run as one comparison and any others one by one.
+            consecutive = seeds == list(range(seeds[0], seeds[0] + len(seeds)))
+            groups = [seeds] if consecutive else [[seed] for seed in seeds]
+            for i, group in enumerate(groups):
+                results = _quiet(main, [*args, "--dataset", dataset, "--seed", str(group[0]),
+                                        "--seeds", str(len(group)), "--out", f"{scratch}/c{i}"])
+                for row in results["rows"]:
+                    per_variant.setdefault(row["variant"], []).append(row["test_accuracy"])
             data = results["config"]["data"]
         else:
             for seed in seeds:
-                results = _quiet(module.main, [*args, "--dataset", dataset, "--seed", str(seed),
-                                               "--out", f"{scratch}/{seed}"])
+                results = _quiet(main, [*args, "--dataset", dataset, "--seed", str(seed),
+                                        "--out", f"{scratch}/{seed}"])
                 variants = results.get("variants") or {recipe: results}
                 for name, record in variants.items():
                     per_variant.setdefault(name, []).append(record["test_accuracy"])
@@ -169,34 +179,66 @@ def tolerance(recorded: dict, n_test: int) -> float:
     return max(2 * recorded["std"], 1 / n_test, MIN_TOLERANCE)
 
 
+def tolerance_rule(recorded: dict, n_test: int) -> str:
+    """The rule with this variant's numbers in it, the term that decides marked."""
+    terms = [(2 * recorded["std"], f"2 x recorded std {recorded['std']:.4f}"),
+             (1 / n_test, f"1/n_test 1/{n_test}"),
+             (MIN_TOLERANCE, f"floor {MIN_TOLERANCE}")]
+    largest = max(value for value, _ in terms)
+    parts = [f"{text} = {value:.4f}" + (" <-" if value == largest else "")
+             for value, text in terms]
+    return f"{tolerance(recorded, n_test):.4f} = max({', '.join(parts)})"
+
+
+def _expected(recorded_variant: dict, recorded_seeds, seeds) -> tuple[float, str]:
+    """The recorded mean over ``seeds`` when every one of them was recorded (the same
+    seeds reproduce the same numbers), else over all recorded seeds."""
+    by_seed = dict(zip(recorded_seeds or [], recorded_variant["test_accuracy"]))
+    if seeds and all(seed in by_seed for seed in seeds):
+        values = [by_seed[seed] for seed in seeds]
+        return sum(values) / len(values), ",".join(map(str, sorted(set(seeds))))
+    return recorded_variant["mean"], ",".join(map(str, recorded_seeds or [])) or "all"
+
+
 def compare_entry(recorded: dict, fresh: dict) -> list[dict]:
-    """One row per variant: expected, got, difference, tolerance, verdict."""
+    """One row per variant: expected, got, difference, tolerance (and its rule), verdict.
+
+    ``expected`` is the recorded mean over the seeds ``fresh`` ran (``fresh["seeds"]``)
+    when all of them were recorded, else the recorded mean over every recorded seed."""
     rows = []
     for name, expected in recorded["variants"].items():
         got = fresh["variants"].get(name)
         tol = tolerance(expected, recorded["n_test"])
-        if got is None:
-            rows.append({"entry": key(recorded["recipe"], recorded["dataset"]), "variant": name,
-                         "expected": expected["mean"], "got": None, "difference": None,
-                         "tolerance": tol, "verdict": "MISSING"})
-            continue
-        difference = got["mean"] - expected["mean"]
-        verdict = ("REGRESSION" if difference < -tol else
-                   "improved" if difference > tol else "pass")
-        rows.append({"entry": key(recorded["recipe"], recorded["dataset"]), "variant": name,
-                     "expected": expected["mean"], "got": got["mean"],
-                     "difference": difference, "tolerance": tol, "verdict": verdict})
+        mean, over = _expected(expected, recorded.get("seeds"), fresh.get("seeds"))
+        row = {"entry": key(recorded["recipe"], recorded["dataset"]), "variant": name,
+               "expected": mean, "expected_seeds": over, "got": None, "n": 0,
+               "difference": None, "tolerance": tol,
+               "rule": tolerance_rule(expected, recorded["n_test"]), "verdict": "MISSING"}
+        if got is not None:
+            difference = got["mean"] - mean
+            row.update(got=got["mean"], n=len(got.get("test_accuracy", [])),
+                       difference=difference,
+                       verdict=("REGRESSION" if difference < -tol else
+                                "improved" if difference > tol else "pass"))
+        rows.append(row)
     return rows
 
 
 def print_rows(rows) -> None:
-    print(f"{'entry':<34} {'variant':<15} {'expected':>9} {'got':>9} {'diff':>8} "
-          f"{'tol':>7}  verdict")
+    """The table, then the tolerance rule behind each row's tolerance."""
+    print(f"{'entry':<34} {'variant':<15} {'seeds':>7} {'expected':>9} {'got':>9} "
+          f"{'diff':>8} {'tol':>7}  verdict")
     for r in rows:
         got = "-" if r["got"] is None else f"{r['got']:.4f}"
         diff = "-" if r["difference"] is None else f"{r['difference']:+.4f}"
-        print(f"{r['entry']:<34} {r['variant']:<15} {r['expected']:>9.4f} {got:>9} "
-              f"{diff:>8} {r['tolerance']:>7.4f}  {r['verdict']}")
+        print(f"{r['entry']:<34} {r['variant']:<15} {r['expected_seeds']:>7} "
+              f"{r['expected']:>9.4f} {got:>9} {diff:>8} {r['tolerance']:>7.4f}  {r['verdict']}")
+    print("\nexpected: the recorded mean test accuracy over the seeds shown; got: the new "
+          "mean; a variant regresses when got < expected - tol (improved: got > expected + "
+          "tol).\ntol = max(2 x recorded std over seeds, 1/n_test, 0.005), for each row "
+          "(<- the term that decides):")
+    for r in rows:
+        print(f"  {r['entry']} {r['variant']}: tol {r['rule']}")
 
 
 def _version_note(recorded: dict, fresh: dict) -> str | None:
@@ -207,19 +249,57 @@ def _version_note(recorded: dict, fresh: dict) -> str | None:
     return f"versions differ from the recording: {', '.join(changed)}" if changed else None
 
 
-def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE) -> int:
-    """Re-run what is recorded; 0 when everything passes, 1 on any regression."""
+def _pick_seeds(entry: dict, seeds) -> list[int]:
+    """``--seeds``: a subset of the recorded seeds, in the recorded order."""
+    if not seeds:
+        return entry["seeds"]
+    unknown = [seed for seed in seeds if seed not in entry["seeds"]]
+    if unknown:
+        raise UsageError(f"--seeds: {key(entry['recipe'], entry['dataset'])} was recorded with "
+                         f"seeds {','.join(map(str, entry['seeds']))}, not "
+                         f"{','.join(map(str, unknown))}; pick from those")
+    return [seed for seed in entry["seeds"] if seed in seeds]
+
+
+def _finish(rows, notes) -> int:
+    print()
+    if rows:
+        print_rows(rows)
+    for note in notes:
+        print(f"note: {note}")
+    failed = [r for r in rows if r["verdict"] in ("REGRESSION", "MISSING")]
+    print(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE, *,
+          seeds=None, recipe_file=None) -> int:
+    """Re-run what is recorded; 0 when everything passes, 1 on any regression.
+
+    ``seeds`` runs a subset of the recorded seeds (compared with the recorded mean over
+    the same seeds); ``recipe_file`` runs a student's edited copy of a recipe (named by
+    ``only``, or by the file's name) with the recorded flags instead of the project's."""
     recorded = load(path)
     if not recorded:
         raise UsageError(f"no baselines recorded in {path}; run: python -m recipes baselines "
                          "record")
+    main = None
+    if recipe_file is not None:
+        only = [_recipe_of_file(recipe_file, only, recorded)]
+        main = load_recipe_file(recipe_file)
     items = [(e["recipe"], e["dataset"], e["args"]) for e in recorded.values()]
+    chosen = select(items, only, dataset)
+    chosen_seeds = {key(r, d): _pick_seeds(recorded[key(r, d)], seeds) for r, d, _ in chosen}
     rows, notes = [], []
-    for recipe, data_name, args in select(items, only, dataset):
+    for recipe, data_name, args in chosen:
         entry = recorded[key(recipe, data_name)]
-        print(f"checking {key(recipe, data_name)} (seeds {entry['seeds']})", flush=True)
+        run_seeds = chosen_seeds[key(recipe, data_name)]
+        source = f" with {recipe_file}" if recipe_file else ""
+        print(f"checking {key(recipe, data_name)}{source} (seeds {run_seeds}, flags "
+              f"{' '.join(args) or 'the defaults'})", flush=True)
         try:
-            fresh = run_entry(recipe, data_name, [*args, *extra_args], entry["seeds"])
+            fresh = run_entry(recipe, data_name, [*args, *extra_args], run_seeds,
+                              main=main and _guarded(main, recipe_file))
         except DatasetUnavailable as error:
             notes.append(f"skipped {key(recipe, data_name)}: {error}")
             continue
@@ -230,14 +310,266 @@ def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE) -
         if note:
             notes.append(f"{key(recipe, data_name)}: {note}")
         rows += compare_entry(entry, fresh)
-    print()
-    if rows:
-        print_rows(rows)
-    for note in notes:
-        print(f"note: {note}")
-    failed = [r for r in rows if r["verdict"] in ("REGRESSION", "MISSING")]
-    print(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return _finish(rows, notes)
+
+
+# --- a student's recipe file --------------------------------------------------------------
+
+
+def _recipe_of_file(recipe_file, only, recorded) -> str:
+    """The recipe a student's file is a copy of: ``--only NAME``, else the file's name."""
+    names = sorted({e["recipe"] for e in recorded.values()})
+    if only:
+        if len(only) != 1:
+            raise UsageError("--recipe-file checks one recipe: give one --only NAME")
+        name = only[0]
+    else:
+        name = Path(recipe_file).stem
+        if name not in names:
+            raise UsageError(f"--recipe-file {recipe_file}: which recipe is it a copy of? "
+                             f"Say so with --only NAME (recorded: {', '.join(names)})")
+    if name not in names:
+        raise UsageError(f"--only {name}: no baseline recorded for it; recorded: "
+                         f"{', '.join(names)}")
+    return name
+
+
+def load_recipe_file(recipe_file):
+    """A student's recipe file, loaded as a module: its ``main``. A file that cannot be
+    loaded, or has no ``main``, is one UsageError naming it."""
+    path = Path(recipe_file)
+    fix = "fix it and check again"
+    if not path.is_file():
+        raise UsageError(f"--recipe-file {path}: no such file")
+    spec = importlib.util.spec_from_file_location(
+        f"student_recipe_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]}", path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"--recipe-file {path}: not a Python file (.py)")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            spec.loader.exec_module(module)
+    except SyntaxError as error:
+        raise UsageError(f"{path}, line {error.lineno}: syntax error ({error.msg}); {fix}")
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # SystemExit too: a file is only loaded here
+        raise UsageError(f"{path} cannot be loaded: {type(error).__name__}: "
+                         f"{str(error)[:200]}; {fix}")
+    if not callable(getattr(module, "main", None)):
+        raise UsageError(f"{path} defines no main(argv); a recipe's copy keeps the recipe's "
+                         "main function")
+    return module.main
+
+
+def _guarded(main, recipe_file):
+    """``main``, with an error in a student's code as one line naming the file."""
+
+    def run(argv):
+        try:
+            results = main(argv)
+        except (UsageError, KeyboardInterrupt):
+            raise
+        except BaseException as error:
+            raise UsageError(f"{recipe_file}: main({' '.join(argv)}) failed: "
+                             f"{type(error).__name__}: {str(error)[:200]}")
+        if not isinstance(results, dict):
+            raise UsageError(f"{recipe_file}: main() returned {type(results).__name__}, not "
+                             "the results dict the recipe's training.finish returns")
+        return results
+
+    return run
+
+
+# --- students' results files --------------------------------------------------------------
+
+# Flags that change speed or logging, never the numbers.
+_SPEED_ONLY = {"steps_per_execution", "tensorboard"}
+
+
+class _Parsed(Exception):
+    def __init__(self, namespace):
+        super().__init__("parsed")
+        self.namespace = namespace
+
+
+def recorded_flags(recipe: str, dataset: str, args: list[str]):
+    """The parsed flags (defaults filled in) of ``recipe`` run with ``args``: the recipe's
+    own parser, stopped before it loads any data."""
+    from common import training
+
+    module = importlib.import_module(f"recipes.{recipe}")
+    real = cli.parse_recipe_args
+
+    def capture(parser, argv=None):
+        raise _Parsed(real(parser, argv))
+
+    cli.parse_recipe_args = capture
+    try:
+        module.main([*args, "--dataset", dataset])
+    except _Parsed as parsed:
+        namespace = parsed.namespace
+    else:
+        raise UsageError(f"{recipe}: its flags cannot be read without running it")
+    finally:
+        cli.parse_recipe_args = real
+    if recipe == "compare":
+        from common import comparison
+
+        with contextlib.redirect_stderr(io.StringIO()):
+            config = comparison._config_from_args(namespace, module.VARIANTS)
+        return {k: config[k] for k in ("epochs", "batch_size", "train_size", "patience",
+                                       "quick", "learning_rate", "variants")}
+    return {k: v for k, v in vars(namespace).items()
+            if k not in training._NOT_HYPERPARAMETERS | _SPEED_ONLY}
+
+
+def _flag_differences(expected: dict, got: dict, n_train: int) -> list[str]:
+    """'name got X, recorded Y' for every flag that determines the numbers and differs."""
+    expected = json.loads(json.dumps(expected))  # tuples as lists, as in a JSON file
+    found = []
+    for name, value in expected.items():
+        if name == "batch_size" and value is None:
+            value = cli.default_batch_size(n_train)  # resolved by the run from n_train
+        if name not in got:
+            found.append(f"{name} missing, recorded {value}")
+        elif got[name] != value:
+            found.append(f"{name} {json.dumps(got[name])}, recorded {json.dumps(value)}")
+    return found
+
+
+def results_files(paths) -> list[Path]:
+    """The files named, and every results.json under a directory named."""
+    found = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("results.json") if p.is_file())
+            if not inside:
+                raise UsageError(f"--results {path}: no results.json in that directory or "
+                                 "below it")
+            found += inside
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UsageError(f"--results {path}: no such file or directory")
+    return list(dict.fromkeys(found))
+
+
+def read_results(path: Path) -> dict:
+    """A results.json as {recipe, dataset, seeds, variants {name: [accuracies]}, ...}:
+    one recipe's run, or a finished comparison; anything else is refused by name."""
+    fix = "give the results.json a recipe or a comparison wrote"
+    data = validate.load_json(path, {"type": "object"}, fix=fix)
+    if "rows" in data or "config" in data:
+        try:
+            data = validate.check(data, validate.COMPARISON_RESULTS_SCHEMA, where=str(path))
+        except UsageError as error:
+            raise UsageError(f"{error}; {fix}")
+        if data["partial"]:
+            raise UsageError(f"{path}: a partial comparison (interrupted); finish it with "
+                             "python -m recipes compare --resume DIR, then check it")
+        per_variant = {}
+        for r in data["rows"]:
+            if r["test_accuracy"] is None:
+                raise UsageError(f"{path}: rows: {r['variant']} seed {r['seed']} has no test "
+                                 "accuracy (diverged); it cannot match a baseline")
+            per_variant.setdefault(r["variant"], []).append(r["test_accuracy"])
+        config, source = data["config"], data["config"]["data"]
+        return {"file": path, "recipe": "compare", "dataset": source["dataset"],
+                "data_source": source["data_source"], "n_train": source["n_train"],
+                "seeds": sorted({r["seed"] for r in data["rows"]}), "variants": per_variant,
+                "flags": config, "versions": data.get("versions", {})}
+    try:
+        data = validate.check(data, validate.RUN_RESULTS_SCHEMA, where=str(path))
+    except UsageError as error:
+        raise UsageError(f"{error}; {fix}")
+    variants = data.get("variants") or {data["recipe"]: data}
+    return {"file": path, "recipe": data["recipe"], "dataset": data["dataset"],
+            "data_source": data["data_source"], "n_train": data["n_train"],
+            "seeds": [data["seed"]],
+            "variants": {name: [v["test_accuracy"]] for name, v in variants.items()},
+            "flags": data["hyperparameters"], "versions": data.get("versions", {})}
+
+
+def _match(found: dict, recorded: dict, flags_cache: dict) -> str | None:
+    """Why ``found`` cannot be compared with a recorded baseline, or None."""
+    name = key(found["recipe"], found["dataset"])
+    entry = recorded.get(name)
+    if entry is None:
+        return (f"no baseline recorded for {name} (recipe {found['recipe']} on "
+                f"{found['dataset']}); recorded: {', '.join(sorted(recorded))}")
+    if name not in flags_cache:
+        flags_cache[name] = recorded_flags(entry["recipe"], entry["dataset"], entry["args"])
+    differences = _flag_differences(flags_cache[name], found["flags"], found["n_train"])
+    if differences:
+        return (f"{name} was recorded with {' '.join(entry['args']) or 'the default flags'}, "
+                f"this run differs: {'; '.join(differences)}")
+    if found["recipe"] == "compare":
+        recorded_variants = set(entry["variants"])
+        if set(found["variants"]) != recorded_variants:
+            return (f"{name}: variants {', '.join(found['variants'])}, recorded "
+                    f"{', '.join(entry['variants'])}")
+    return None
+
+
+def check_results(paths, path: Path = BASELINES_FILE) -> int:
+    """Compare students' results.json files (or every one under a directory) with the
+    recorded baseline of the same recipe, dataset and flags, without training: files of
+    the same entry are pooled, and their mean over the students' seeds is compared with
+    the recorded mean by the tolerance rule. A file that does not match (another recipe,
+    dataset or flags) or cannot be read is refused, with the reason, before any verdict."""
+    recorded = load(path)
+    if not recorded:
+        raise UsageError(f"no baselines recorded in {path}; run: python -m recipes baselines "
+                         "record")
+    files = results_files(paths)
+    found = [read_results(file) for file in files]
+    flags_cache, refused = {}, []
+    for item in found:
+        reason = _match(item, recorded, flags_cache)
+        if reason:
+            refused.append(f"{item['file']}: {reason}")
+    if refused:
+        more = (f" ({len(refused) - 1} more file(s) refused: "
+                + ", ".join(r.split(': ', 1)[0] for r in refused[1:]) + ")") if len(refused) > 1 else ""
+        raise UsageError(f"{refused[0]}; run it with the recorded flags (python -m recipes "
+                         f"baselines show){more}")
+    groups: dict[str, list[dict]] = {}
+    for item in found:
+        groups.setdefault(key(item["recipe"], item["dataset"]), []).append(item)
+    print(f"{len(files)} results file(s), {len(groups)} recorded entr"
+          f"{'y' if len(groups) == 1 else 'ies'}")
+    rows, notes = [], []
+    for name, items in groups.items():
+        entry = recorded[name]
+        print(f"\n{name} (recorded with {' '.join(entry['args']) or 'the default flags'}, "
+              f"seeds {','.join(map(str, entry['seeds']))}):")
+        for item in items:
+            accuracies = ", ".join(f"{v} {' '.join(f'{x:.4f}' for x in values)}"
+                                   for v, values in item["variants"].items())
+            print(f"  {item['file']}: seed{'s' if len(item['seeds']) > 1 else ''} "
+                  f"{','.join(map(str, item['seeds']))}: test {accuracies}")
+            if item["data_source"] != entry["data_source"]:
+                notes.append(f"{item['file']}: data from {item['data_source']}, recorded "
+                             f"from {entry['data_source']}")
+            note = _version_note(entry, item)
+            if note:
+                notes.append(f"{item['file']}: {note}")
+        seeds = [seed for item in items for seed in item["seeds"]]
+        unrecorded = sorted(set(seeds) - set(entry["seeds"]))
+        if unrecorded:
+            notes.append(f"{name}: seed(s) {','.join(map(str, unrecorded))} not recorded, so "
+                         "expected is the recorded mean over every recorded seed")
+        pooled = {}
+        for item in items:
+            for variant, values in item["variants"].items():
+                pooled.setdefault(variant, []).extend(values)
+        fresh = {"seeds": seeds,
+                 "variants": {v: {"mean": sum(values) / len(values), "test_accuracy": values}
+                              for v, values in pooled.items()}}
+        rows += compare_entry(entry, fresh)
+    return _finish(rows, notes)
 
 
 def record(only=None, dataset=None, tiers=("fast", "full", "online"),

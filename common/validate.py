@@ -143,6 +143,47 @@ BASELINE_ENTRY_SCHEMA = {
 }
 BASELINES_SCHEMA = {"type": "object", "additionalProperties": BASELINE_ENTRY_SCHEMA}
 
+# A results.json that ``baselines check --results`` reads: one recipe's run
+# (``training.finish``) or a finished comparison (``report.write``).
+_RESULT_VARIANT = {"type": "object", "required": ["test_accuracy"],
+                   "properties": {"test_accuracy": _FRACTION}}
+RUN_RESULTS_SCHEMA = {
+    "type": "object",
+    "required": ["recipe", "dataset", "data_source", "n_train", "n_test", "seed",
+                 "hyperparameters", "test_accuracy"],
+    "properties": {
+        "recipe": {"type": "string", "pattern": SAFE_NAME},
+        "dataset": {"type": "string"}, "data_source": {"type": "string"},
+        "n_train": _int(1), "n_test": _int(1), "seed": SEED,
+        "hyperparameters": {"type": "object"},
+        "test_accuracy": _FRACTION,
+        "variants": {"type": "object", "minProperties": 1,
+                     "propertyNames": {"pattern": SAFE_NAME},
+                     "additionalProperties": _RESULT_VARIANT},
+        "versions": {"type": "object"},
+    },
+}
+COMPARISON_RESULTS_SCHEMA = {
+    "type": "object", "required": ["partial", "config", "rows"],
+    "properties": {
+        "partial": {"type": "boolean"},
+        "config": {**COMPARE_CONFIG_SCHEMA,
+                   "required": [*COMPARE_CONFIG_SCHEMA["required"], "data"],
+                   "properties": {**COMPARE_CONFIG_SCHEMA["properties"], "data": {
+                       "type": "object",
+                       "required": ["dataset", "data_source", "n_train", "n_test"],
+                       "properties": {"dataset": {"type": "string"},
+                                      "data_source": {"type": "string"},
+                                      "n_train": _int(1), "n_test": _int(1)}}}},
+        "rows": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["variant", "seed", "test_accuracy"],
+            "properties": {"variant": {"type": "string", "pattern": SAFE_NAME},
+                           "seed": SEED,
+                           "test_accuracy": {"anyOf": [{"type": "null"}, _FRACTION]}}}},
+        "versions": {"type": "object"},
+    },
+}
+
 
 def _refuse_constant(name):
     raise ValueError(f"{name} is not a number JSON allows")

@@ -5,8 +5,11 @@
     run NAME [flags]     run a recipe; the same as ``python -m recipes.NAME [flags]``
     show NAME            print the recipe's model cell, ready to paste into a notebook
     compare [flags]      every regularizer side by side over several seeds, with a report
-    baselines check|record|show [--only NAME] [--dataset D]
+    baselines check|record|show [--only NAME] [--dataset D] [--seeds S,S]
                          re-run the recorded accuracy baselines (or record them)
+    baselines check --results FILE_OR_DIR... | --recipe-file PATH
+                         compare students' results files, or a student's recipe,
+                         with the recorded baselines
     bench [flags]        training speed against plain Keras defaults
 
 ``python -m recipes run NAME --help`` lists a recipe's flags and their defaults.
@@ -36,12 +39,30 @@ COMMANDS = {
 }
 
 
+def _seed_list(text):
+    """'0,2' -> [0, 2]: seeds for baselines check --seeds."""
+    import argparse
+
+    from common import cli
+
+    try:
+        seeds = [cli.seed(part.strip()) for part in text.split(",") if part.strip()]
+    except argparse.ArgumentTypeError:
+        seeds = []
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"must be comma-separated seeds such as '0,1', "
+                                         f"got '{text}'")
+    return list(dict.fromkeys(seeds))
+
+
 def baselines_main(argv) -> None:
     from common import baselines
 
     parser = Parser(prog="python -m recipes baselines",
                     description="Re-run the recorded accuracy baselines and compare, or "
-                                "record them. check exits 1 on any regression.")
+                                "record them; or compare students' results files, or a "
+                                "student's copy of a recipe, with them. check exits 1 on any "
+                                "regression, 2 on a file it cannot use.")
     parser.add_argument("action", choices=("check", "record", "show"),
                         help="check: re-run and compare; record: run and write; "
                              "show: print what is recorded")
@@ -52,13 +73,36 @@ def baselines_main(argv) -> None:
     parser.add_argument("--tier", choices=("fast", "full", "online", "all"), default="all",
                         help="record: fast (Iris, mnist-5k), full (Fashion-MNIST), "
                              "online (full MNIST)")
+    parser.add_argument("--results", nargs="+", default=None, metavar="FILE_OR_DIR",
+                        help="check: compare these results.json files (a recipe's run or a "
+                             "comparison; a directory: every results.json below it) with the "
+                             "recorded baseline of the same recipe, dataset and flags, without "
+                             "training (default: re-run the recipes)")
+    parser.add_argument("--recipe-file", default=None, metavar="PATH",
+                        help="check: run this edited copy of a recipe (named by --only NAME, "
+                             "or by its file name) with the recorded flags and seeds "
+                             "(default: the project's recipe)")
+    parser.add_argument("--seeds", type=_seed_list, default=None, metavar="S[,S]",
+                        help="check: only these of the recorded seeds (default: all)")
     args = parser.parse_args(argv)
     for name in args.only or []:
         recipes.recipe_path(name)  # an unknown name: one line listing the recipes
+    check_only = [flag for flag, value in (("--results", args.results),
+                                           ("--recipe-file", args.recipe_file),
+                                           ("--seeds", args.seeds)) if value]
+    if args.action != "check" and check_only:
+        raise UsageError(f"{check_only[0]} goes with baselines check, not {args.action}")
+    if args.results and (args.recipe_file or args.seeds or args.only or args.dataset):
+        raise UsageError("--results compares the files as they are (their recipe, dataset "
+                         "and seeds): give it without --recipe-file, --seeds, --only or "
+                         "--dataset")
     if args.action == "show":
         code = baselines.show()
+    elif args.action == "check" and args.results:
+        code = baselines.check_results(args.results)
     elif args.action == "check":
-        code = baselines.check(args.only, args.dataset)
+        code = baselines.check(args.only, args.dataset, seeds=args.seeds,
+                               recipe_file=args.recipe_file)
     else:
         tiers = ("fast", "full", "online") if args.tier == "all" else (args.tier,)
         code = baselines.record(args.only, args.dataset, tiers)

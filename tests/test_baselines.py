@@ -127,3 +127,166 @@ def test_show_lists_every_recorded_variant(run_cli):
     for recorded in RECORDED.values():
         for name in recorded["variants"]:
             assert f"| {name} |" in done.stdout
+
+
+# --- teachers' checks: students' results files, a student's recipe, a subset of seeds -----
+
+
+def test_tolerance_rule_is_stated_with_its_numbers():
+    rule = baselines.tolerance_rule({"std": 0.0}, 30)
+    assert rule.startswith("0.0333 = max(")
+    assert "2 x recorded std 0.0000 = 0.0000" in rule and "1/n_test 1/30 = 0.0333 <-" in rule
+    assert "2 x recorded std 0.0100 = 0.0200 <-" in baselines.tolerance_rule({"std": 0.01}, 1000)
+
+
+def test_expected_is_the_recorded_mean_over_the_same_seeds():
+    recorded = {**fake(0.94), "seeds": [0, 1, 2]}
+    recorded["variants"]["v"]["test_accuracy"] = [0.93, 0.95, 0.94]
+    row = baselines.compare_entry(recorded, {"seeds": [1], "variants": {
+        "v": {"mean": 0.95, "test_accuracy": [0.95]}}})[0]
+    assert row["expected"] == pytest.approx(0.95) and row["expected_seeds"] == "1"
+    assert row["verdict"] == "pass" and "<-" in row["rule"]
+    other = baselines.compare_entry(recorded, {"seeds": [7], "variants": {
+        "v": {"mean": 0.95, "test_accuracy": [0.95]}}})[0]
+    assert other["expected"] == pytest.approx(0.94) and other["expected_seeds"] == "0,1,2"
+
+
+@pytest.fixture(scope="module")
+def student_run(tmp_path_factory):
+    """A real run of iris_softmax with the recorded (default) flags, seed 0."""
+    from recipes import iris_softmax
+
+    out = tmp_path_factory.mktemp("student") / "alice"
+    iris_softmax.main(["--seed", "0", "--out", str(out)])
+    return json.loads((out / "results.json").read_text())
+
+
+def write_results(folder, results, **changes):
+    folder.mkdir(parents=True)
+    data = json.loads(json.dumps(results))
+    for name, value in changes.items():
+        if name in data["hyperparameters"]:
+            data["hyperparameters"][name] = value
+        else:
+            data[name] = value
+    (folder / "results.json").write_text(json.dumps(data))
+    return folder / "results.json"
+
+
+def test_results_of_a_folder_of_students_pass_with_the_rule_stated(run_cli, student_run,
+                                                                    tmp_path):
+    recorded = entry("iris_softmax", "iris")["variants"]["iris_softmax"]["test_accuracy"]
+    write_results(tmp_path / "students" / "alice", student_run)
+    write_results(tmp_path / "students" / "bob", student_run, seed=1,
+                  test_accuracy=recorded[1])
+    done = run_cli("-m", "recipes", "baselines", "check", "--results",
+                   str(tmp_path / "students"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 results file(s), 1 recorded entry" in done.stdout
+    assert "alice/results.json: seed 0" in done.stdout and "bob/results.json: seed 1" in done.stdout
+    assert "tol 0.0333 = max(2 x recorded std 0.0000 = 0.0000, 1/n_test 1/30 = 0.0333 <-" \
+        in done.stdout
+    assert "1 passed, 0 failed" in done.stdout
+
+
+def test_results_below_the_baseline_are_a_regression(run_cli, student_run, tmp_path):
+    good = write_results(tmp_path / "a", student_run)
+    poor = write_results(tmp_path / "b", student_run, seed=2, test_accuracy=0.5)
+    done = run_cli("-m", "recipes", "baselines", "check", "--results", str(good), str(poor))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "REGRESSION" in done.stdout and "0.7500" in done.stdout  # the mean of 1.0, 0.5
+
+
+def test_results_with_other_flags_or_data_are_refused_with_the_reason(run_cli, student_run,
+                                                                      tmp_path):
+    epochs = write_results(tmp_path / "e", student_run, epochs=3)
+    assert "differs: epochs 3, recorded 100" in one_line_error(
+        run_cli("-m", "recipes", "baselines", "check", "--results", str(epochs)))
+    quick = write_results(tmp_path / "q", student_run, quick=True)
+    assert "quick true, recorded false" in one_line_error(
+        run_cli("-m", "recipes", "baselines", "check", "--results", str(quick)))
+    other = write_results(tmp_path / "o", student_run, dataset="mnist-5k")
+    assert "no baseline recorded for iris_softmax@mnist-5k" in one_line_error(
+        run_cli("-m", "recipes", "baselines", "check", "--results", str(other)))
+    both = one_line_error(run_cli("-m", "recipes", "baselines", "check", "--results",
+                                  str(epochs), str(quick)))
+    assert "1 more file(s) refused" in both
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("{not json", "is not valid JSON"),
+    ('{"recipe": "iris_softmax"}', "'dataset' is a required property"),
+    ('{"partial": true, "config": {}, "rows": []}', "should be non-empty"),
+])
+def test_a_bad_results_file_is_one_line(run_cli, tmp_path, text, expected):
+    path = tmp_path / "results.json"
+    path.write_text(text)
+    assert expected in one_line_error(
+        run_cli("-m", "recipes", "baselines", "check", "--results", str(path)))
+
+
+def test_an_empty_folder_or_a_missing_file_is_one_line(run_cli, tmp_path):
+    assert "no results.json in that directory" in one_line_error(
+        run_cli("-m", "recipes", "baselines", "check", "--results", str(tmp_path)))
+    assert "no such file or directory" in one_line_error(
+        run_cli("-m", "recipes", "baselines", "check", "--results", str(tmp_path / "x.json")))
+
+
+def test_a_comparisons_results_are_matched_by_its_configuration(tmp_path, capsys):
+    recorded = entry("compare", "mnist-5k")
+    config = baselines.recorded_flags("compare", "mnist-5k", [])
+    config.update(dataset="mnist-5k", seeds=recorded["seeds"], steps_per_execution=32,
+                  data={"dataset": "mnist-5k", "data_source": recorded["data_source"],
+                        "n_train": 3500, "n_val": 500, "n_test": recorded["n_test"]})
+    config["batch_size"] = 128
+    rows = [{"variant": name, "seed": seed, "test_accuracy": value}
+            for name, v in recorded["variants"].items()
+            for seed, value in zip(recorded["seeds"], v["test_accuracy"])]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"partial": False, "config": config, "rows": rows}))
+    assert baselines.check_results([path]) == 0
+    assert f"{len(recorded['variants'])} passed, 0 failed" in capsys.readouterr().out
+    config["epochs"] = 2
+    path.write_text(json.dumps({"partial": False, "config": config, "rows": rows}))
+    with pytest.raises(UsageError, match="epochs 2, recorded 40"):
+        baselines.check_results([path])
+
+
+def test_a_students_recipe_file_runs_with_the_recorded_flags(tmp_path, capsys):
+    from recipes import recipe_path
+
+    source = recipe_path("iris_softmax").read_text()
+    copy = tmp_path / "iris_softmax.py"
+    copy.write_text(source)
+    assert baselines.check(recipe_file=copy, seeds=[0]) == 0
+    printed = capsys.readouterr().out
+    assert f"with {copy} (seeds [0]" in printed and "1 passed, 0 failed" in printed
+    # A student's mistake: training for one epoch. The check catches it.
+    broken = tmp_path / "mine.py"
+    broken.write_text(source.replace("    history = training.fit(model, data, args)",
+                                     "    args.epochs = 1\n"
+                                     "    history = training.fit(model, data, args)"))
+    assert baselines.check(["iris_softmax"], recipe_file=broken, seeds=[1]) == 1
+    assert "REGRESSION" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text, args, expected", [
+    ("x = (", ["--only", "iris_softmax"], "syntax error"),
+    ("x = 1", ["--only", "iris_softmax"], "defines no main(argv)"),
+    ("raise RuntimeError('boom')", ["--only", "iris_softmax"], "cannot be loaded: RuntimeError"),
+    ("def main(argv): return {}", [], "which recipe is it a copy of?"),
+    ("def main(argv): raise ValueError('oops')", ["--only", "iris_softmax"],
+     "failed: ValueError: oops"),
+])
+def test_a_recipe_file_that_cannot_run_is_one_line(run_cli, tmp_path, text, args, expected):
+    path = tmp_path / "mine.py"
+    path.write_text(text)
+    assert expected in one_line_error(run_cli("-m", "recipes", "baselines", "check",
+                                              "--recipe-file", str(path), *args))
+
+
+def test_seeds_must_be_recorded_ones(run_cli):
+    assert "recorded with seeds 0,1,2, not 5" in one_line_error(
+        run_cli("-m", "recipes", "baselines", "check", "--only", "iris_softmax", "--seeds", "5"))
+    assert "--results goes with baselines check, not show" in one_line_error(
+        run_cli("-m", "recipes", "baselines", "show", "--results", "x"))
