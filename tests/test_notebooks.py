@@ -1,9 +1,88 @@
-"""Every recipe in the lecture's order, and as a notebook that matches it."""
+"""Every recipe in the lecture's order, and as a notebook that matches it and runs.
+
+The notebooks in notebooks/ are made from the recipes by ``python notebooks/build.py``.
+The fast tests here fail when a committed notebook is out of date with its recipe; the
+``notebooks`` tests (``pytest -m notebooks``, a step of their own in CI) execute each
+committed notebook top to bottom, as a student would open it.
+"""
+
+import importlib.util
+import re
+
+import pytest
 
 import recipes
+from conftest import ROOT
+
+_spec = importlib.util.spec_from_file_location("notebook_build", ROOT / "notebooks" / "build.py")
+build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build)
+
+NAMES = recipes.recipe_names()
+
+
+def committed(name):
+    import nbformat
+
+    return nbformat.read(build.notebook_path(name), as_version=4)
 
 
 def test_every_recipe_has_its_place_in_the_lecture_order():
     found = sorted(p.stem for p in recipes.RECIPES_DIR.glob("*.py") if not p.stem.startswith("_"))
     assert sorted(recipes.LECTURE_ORDER) == found, "add a new recipe to recipes.LECTURE_ORDER"
     assert recipes.recipe_names() == list(recipes.LECTURE_ORDER)
+
+
+def test_one_notebook_per_recipe():
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks == sorted(NAMES), "python notebooks/build.py makes the missing ones"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_matches_its_recipe(name):
+    problem = build.stale(name)
+    assert problem is None, f"{problem}: run python notebooks/build.py {name}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_is_a_notebook_not_a_script(name):
+    notebook = committed(name)
+    kinds = [cell.cell_type for cell in notebook.cells]
+    assert kinds[0] == "markdown" and notebook.cells[0].source.startswith("# ")
+    assert kinds.count("markdown") >= 3, "prose and headings as Markdown cells"
+    parameters = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(parameters) == 1 and "NOTEBOOK_ARGS = " in parameters[0].source
+    assert all(not re.match(r'\s*"""', cell.source) for cell in notebook.cells
+               if cell.cell_type == "code"), "no docstring left as a code cell"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_notebook_ran_top_to_bottom(name):
+    """Committed with the outputs of a real run: every code cell executed in order, no
+    error, and the last cell printed what the recipe prints."""
+    code = [cell for cell in committed(name).cells if cell.cell_type == "code"]
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1))
+    outputs = [output for cell in code for output in cell.outputs]
+    assert not [output for output in outputs if output.output_type == "error"]
+    assert any(output.get("name") == "stdout" for output in code[-1].outputs)
+
+
+def test_notebooks_stay_small():
+    total = sum(p.stat().st_size for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert total < 3_000_000, f"{total:,} bytes of notebooks; keep figures and outputs few"
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_executes(name):
+    """The committed notebook, outputs cleared, run as Jupyter would run it (offline)."""
+    notebook = committed(name)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    build.execute(notebook)  # raises CellExecutionError, naming the cell, on an error
+    last = [cell for cell in notebook.cells if cell.cell_type == "code"][-1]
+    shown = any("image/png" in output.get("data", {}) for output in last.outputs)
+    was_shown = any("image/png" in output.get("data", {})
+                    for output in committed(name).cells[-1].get("outputs", []))
+    assert shown == was_shown, "the figures the committed notebook shows"
