@@ -72,6 +72,29 @@ def test_notebooks_stay_small():
     assert total < 3_000_000, f"{total:,} bytes of notebooks; keep figures and outputs few"
 
 
+def test_readme_lecture_map_names_every_recipe_its_notebook_exercise_and_tests():
+    """The README's lecture map: one row per recipe, in the lecture's order, and every
+    file it links to exists (the tests named do test that recipe)."""
+    text = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| [^|]+ \| \[`(\w+)`\]\(recipes/\1\.py\) \| "
+                      r"\[notebook\]\(notebooks/\1\.ipynb\) \| ([^|]+) \| ([^|]+) \|$",
+                      text, flags=re.M)
+    assert [name for name, _, _ in rows] == NAMES, "README's lecture map, in the lecture's order"
+    for name, exercises, tests in rows:
+        for path in re.findall(r"\((exercises/\w+\.py)\)", exercises):
+            assert (ROOT / path).exists(), (name, path)
+        for path in re.findall(r"tests/\w+\.py", tests):
+            assert (ROOT / path).exists() and name in (ROOT / path).read_text(), (name, path)
+
+
+def test_readme_loader_example_runs():
+    """The README's one-minute start shows a student the project's loader; it works."""
+    block, = re.findall(r"```python loader\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    namespace = {}
+    exec(block, namespace)
+    assert namespace["x_train"].shape == (3500, 28, 28) and namespace["data"].num_classes == 10
+
+
 @pytest.mark.notebooks
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_executes(name):
