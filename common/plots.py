@@ -108,3 +108,98 @@ def error_bars(intervals: dict[str, dict], path: Path, *, ylabel: str) -> Path:
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     return save(fig, path)
+
+
+def small_multiples(curves: dict[str, dict], path: Path, *, reference: str | None = None,
+                    marks: dict[str, float] | None = None, columns: int = 4,
+                    metric: str = "accuracy", scale: float = 100.0,
+                    ylabel: str = "accuracy (%)") -> Path:
+    """One small panel per name, on shared axes: training solid, validation dashed.
+
+    ``reference`` names the curves drawn faintly in every other panel (its validation
+    curve, grey), so each panel compares with it; ``marks`` maps a name to an epoch to
+    mark with a labelled dotted line (e.g. the mean stop epoch).
+    """
+    import math
+
+    plt = pyplot()
+    names = [n for n in curves if metric in curves[n]]
+    columns = max(1, min(columns, len(names)))
+    rows = math.ceil(len(names) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.0 * columns + 0.4, 2.5 * rows + 0.6),
+                             sharex=True, sharey=True, squeeze=False)
+    # Shared y range: what the curves span after their first epoch (the first epoch's
+    # low values would squeeze everything else into a sliver).
+    later = [v * scale for n in names for key in (metric, f"val_{metric}")
+             for v in curves[n].get(key, [])[1:] if v is not None and math.isfinite(v)]
+    low, high = (min(later), max(later)) if later else (0.0, scale)
+    margin = max((high - low) * 0.08, 0.5)
+    ref = curves.get(reference) if reference else None
+    for ax, name in zip(axes.flat, names):
+        history = curves[name]
+        epochs = range(1, len(history[metric]) + 1)
+        if ref is not None and name != reference and f"val_{metric}" in ref:
+            ax.plot(range(1, len(ref[f"val_{metric}"]) + 1),
+                    [v * scale for v in ref[f"val_{metric}"]], color="0.6", linewidth=1.2,
+                    linestyle="--", label=f"{reference} validation")
+        ax.plot(epochs, [v * scale for v in history[metric]], color="tab:blue",
+                label="training")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, [v * scale for v in history[f"val_{metric}"]], color="tab:orange",
+                    linestyle="--", label="validation")
+        if marks and name in marks:
+            ax.axvline(marks[name], color="tab:red", linestyle=":", linewidth=1.5)
+            ax.text(marks[name], low - margin * 0.6, f" mean stop\n epoch {marks[name]:.1f}",
+                    color="tab:red", fontsize="x-small", va="bottom")
+        ax.set_title(name, fontsize="medium")
+        ax.set_ylim(low - margin, high + margin)
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_tick_params(labelbottom=True)
+    # One legend for all panels: the lines of a panel that has them all.
+    legend_ax = next((ax for ax, n in zip(axes.flat, names) if n != reference), axes.flat[0])
+    handles, labels = legend_ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize="small",
+               bbox_to_anchor=(0.5, 1.0), frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+    return Path(path)
+
+
+def interval_plot(intervals: dict[str, dict], path: Path, *, ylabel: str,
+                  points: dict[str, list] | None = None, reference: str | None = None,
+                  scale: float = 100.0) -> Path:
+    """Means with 95% intervals (``stats.mean_ci`` dicts), each seed's value as a small
+    dot beside its mean, and a dashed horizontal line at ``reference``'s mean."""
+    import math
+
+    plt = pyplot()
+    names = list(intervals)
+    fig, ax = plt.subplots(figsize=(1.3 * len(names) + 2.5, 3.8))
+    if reference in intervals:
+        ax.axhline(intervals[reference]["mean"] * scale, color="0.4", linestyle="--",
+                   linewidth=1, label=f"{reference} mean", zorder=1)
+    for i, name in enumerate(names):
+        interval = intervals[name]
+        mean = interval["mean"] * scale
+        has_ci = math.isfinite(interval["ci_low"])
+        err = [[mean - interval["ci_low"] * scale], [interval["ci_high"] * scale - mean]] \
+            if has_ci else None
+        ax.errorbar([i], [mean], yerr=err, fmt="o", color="tab:blue", capsize=5, zorder=3,
+                    label="mean, 95% CI" if i == 0 else None)
+        values = [v * scale for v in (points or {}).get(name, [])]
+        if values:
+            ax.scatter([i + 0.18] * len(values), values, s=14, color="tab:orange", zorder=2,
+                       label="each seed" if i == 0 else None)
+    ax.set_xticks(range(len(names)), names, rotation=20)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="best")
+    return save(fig, path)

