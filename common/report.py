@@ -400,7 +400,7 @@ def zero_width_notes(summary, n_test) -> list[str]:
         if _zero_width(acc):
             p = acc["mean"]
             images = f" ({round(p * n_test)} of {n_test} test images each)" if n_test else ""
-            sampling = (f" and {n_test} test images alone leave about ±"
+            sampling = (f", and {n_test} test images alone leave about ±"
                         f"{1.96 * math.sqrt(p * (1 - p) / n_test) * 100:.2f} points of sampling "
                         "uncertainty (95%, binomial) around any one score" if n_test else "")
             notes.append(f"{variant}: all {acc['n']} seeds scored {p * 100:.2f}%{images}, so "
