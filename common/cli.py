@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib.util
 import math
 import os
 import signal
@@ -35,6 +36,60 @@ MAX_EPOCHS = MAX_BATCH_SIZE = MAX_COUNT
 MAX_SEEDS = 10_000
 
 
+# Keras backends the recipes run on (README, "Backends"). PyTorch is not offered: from
+# the package index it installs with its CUDA libraries, several GB on a CPU machine.
+BACKENDS = ("tensorflow", "jax")
+BACKEND_INSTALL = {
+    "tensorflow": "python3 -m pip install -r requirements.txt",
+    "jax": "python3 -m pip install -r requirements-jax.txt",
+}
+
+
+def default_backend() -> str:
+    """The backend Keras already runs on in this process, else ``KERAS_BACKEND``, else
+    TensorFlow (the default: see README, "Backends")."""
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "backend"):
+        return keras.backend.backend()
+    return os.environ.get("KERAS_BACKEND") or "tensorflow"
+
+
+def select_backend(name: str) -> str:
+    """Make Keras run on ``name``: sets ``KERAS_BACKEND``, which Keras reads once, at its
+    first import, so this must come before any ``import keras``. One-line errors (exit 2)
+    for an unknown backend, one that is not installed, and a process whose Keras already
+    runs on another backend."""
+    if name not in BACKENDS:
+        raise UsageError(f"backend '{name}' (from --backend or KERAS_BACKEND) is not one "
+                         f"of: {', '.join(BACKENDS)}")
+    if importlib.util.find_spec(name) is None:
+        raise UsageError(f"--backend {name}: {name} is not installed; install it with "
+                         f"{BACKEND_INSTALL[name]}")
+    keras = sys.modules.get("keras")
+    current = keras.backend.backend() if keras is not None and hasattr(keras, "backend") \
+        else None
+    if current is not None and current != name:
+        raise UsageError(f"--backend {name}: Keras already runs on {current} in this process "
+                         "(it picks its backend once, when first imported); start a new "
+                         f"process, or set KERAS_BACKEND={name} before importing keras")
+    os.environ["KERAS_BACKEND"] = name
+    return name
+
+
+def require_backend(args, backend: str, why: str) -> None:
+    """A recipe that only runs on ``backend`` refuses another in one line, saying why."""
+    if getattr(args, "backend", backend) != backend:
+        raise UsageError(f"--backend {args.backend}: this recipe runs on {backend} only "
+                         f"({why}); use --backend {backend}")
+
+
+def add_backend_flag(parser) -> None:
+    parser.add_argument("--backend", choices=BACKENDS, default=default_backend(),
+                        help="Keras backend: tensorflow, or jax (faster with Dropout and L2 "
+                             "on a CPU; README, \"Backends\"; needs requirements-jax.txt); "
+                             "KERAS_BACKEND sets the default")
+
+
 class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Ends every help line with its default, unless the help states it already."""
 
@@ -50,6 +105,12 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", _DefaultsFormatter)
         super().__init__(*args, **kwargs)
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        if getattr(parsed, "backend", None):  # before anything imports Keras
+            select_backend(parsed.backend)
+        return parsed
 
     def error(self, message):
         if "expected one argument" in message:
@@ -161,6 +222,7 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
                                  "(speed only)")
     parser.add_argument("--seed", type=seed, default=0,
                         help="random seed for weights, shuffling and dropout")
+    add_backend_flag(parser)
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="output directory (default: a new directory under runs/)")
     if epochs:

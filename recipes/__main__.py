@@ -22,7 +22,7 @@ import sys
 import textwrap
 
 import recipes
-from common.cli import Parser, console_main
+from common.cli import Parser, add_backend_flag, console_main
 from common.datasets import ALL_DATASETS
 from common.errors import UsageError
 
@@ -84,6 +84,7 @@ def baselines_main(argv) -> None:
                              "(default: the project's recipe)")
     parser.add_argument("--seeds", type=_seed_list, default=None, metavar="S[,S]",
                         help="check: only these of the recorded seeds (default: all)")
+    add_backend_flag(parser)  # the recipes then train on it, in this process
     args = parser.parse_args(argv)
     for name in args.only or []:
         recipes.recipe_path(name)  # an unknown name: one line listing the recipes
