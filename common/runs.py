@@ -215,9 +215,17 @@ def _jsonable(value):
 
 
 def library_versions() -> dict:
+    """Python, the Keras backend the run used and its version, TensorFlow, Keras, NumPy."""
+    import importlib
+
     import keras
     import numpy
     import tensorflow as tf
 
-    return {"python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": numpy.__version__}
+    backend = keras.backend.backend()
+    versions = {"python": platform.python_version(), "backend": backend,
+                "tensorflow": tf.__version__, "keras": keras.__version__,
+                "numpy": numpy.__version__}
+    if backend != "tensorflow":
+        versions[backend] = importlib.import_module(backend).__version__
+    return versions

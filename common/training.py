@@ -15,16 +15,20 @@ from common.errors import UsageError
 
 # Flags that say where and how loudly to run, not what the model is.
 _NOT_HYPERPARAMETERS = {"out", "verbose", "offline", "started", "dataset", "seed", "resume",
+                        "backend",
                         "run_dir", "argv", "recipe"}
 
 
 def seed_everything(seed: int) -> None:
-    """Same seed, same numbers: Python, NumPy and TensorFlow seeds (plus deterministic
-    ops on a GPU)."""
+    """Same seed, same numbers on every backend: Python, NumPy and Keras' seeds (and
+    TensorFlow's, with deterministic ops on a GPU, when Keras runs on TensorFlow)."""
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
+    if keras.backend.backend() != "tensorflow":
+        return  # JAX: every random number comes from Keras' seeded generator
+    import tensorflow as tf
+
     if tf.config.list_physical_devices("GPU"):
         # GPU kernels may sum in a different order each run. The CPU kernels these
         # recipes use already give identical numbers run after run (tested); forcing
@@ -132,10 +136,19 @@ def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_siz
     callbacks = [keras.callbacks.TerminateOnNaN(), *callbacks, guard]
     cli.INTERRUPTION.deferred = True
     try:
-        history = model.fit(as_tf_data(*data.train, batch_size, shuffle_seed=seed),
-                            validation_data=as_tf_data(*data.val, 1024),
-                            epochs=epochs, initial_epoch=done, callbacks=callbacks,
-                            shuffle=False, verbose=verbose)
+        if keras.backend.backend() == "tensorflow":
+            history = model.fit(as_tf_data(*data.train, batch_size, shuffle_seed=seed),
+                                validation_data=as_tf_data(*data.val, 1024),
+                                epochs=epochs, initial_epoch=done, callbacks=callbacks,
+                                shuffle=False, verbose=verbose)
+        else:
+            # JAX: NumPy arrays, shuffled by Keras from NumPy's generator (seeded by
+            # seed_everything). A tf.data pipeline works there too but is 2-5x slower
+            # per epoch: every batch crosses from TensorFlow to JAX.
+            history = model.fit(*data.train, batch_size=batch_size,
+                                validation_data=data.val, validation_batch_size=1024,
+                                epochs=epochs, initial_epoch=done, callbacks=callbacks,
+                                shuffle=True, verbose=verbose)
     finally:
         cli.INTERRUPTION.deferred = False
     if cli.INTERRUPTION.requested:
@@ -227,6 +240,7 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
         "data_note": data.note,
         **data.sizes(),
         "seed": args.seed,
+        "backend": runs.library_versions()["backend"],
         "hyperparameters": hyperparameters,
         "variant": main,
         **records[main],
