@@ -357,7 +357,7 @@ SUMMARY_COLUMNS = ("variant", "runs", "test accuracy, % (mean ± std)",
                    "gap, points (mean)", "mean best epoch", "mean stop epoch (runs stopped)",
                    "near-zero weights, % (mean)", "kernel l1 (mean)", "kernel l2 (mean)",
                    "seconds (mean)")
-ZERO_WIDTH = "zero width: all seeds equal, see note"
+ZERO_WIDTH = "zero width, see note"
 
 
 def _pct(value, digits=2):

@@ -137,7 +137,7 @@ def test_zero_width_intervals_are_explained_and_units_stated():
     text = report.markdown(report_config(), summary, found, [], False)
     for output in (page, text):
         assert "Zero-width intervals" in output and "942 of 1000 test images" in output
-        assert "zero width: all seeds equal, see note" in output
+        assert "(zero width, see note)" in output
         assert "percentage points" in output and "test accuracy, % (mean ± std)" in output
         assert "94.20 ± 0.00" in output
         assert "mean best epoch" in output and "mean stop epoch" in output
