@@ -53,8 +53,11 @@ from common.datasets import IMAGE_DATASETS
 
 
 def build_model(rate=0.2, input_shape=(28, 28), num_classes=10, hidden=(300, 100),
-                learning_rate=1e-3, steps_per_execution=1):
+                learning_rate=1e-3, steps_per_execution=1, decay_steps=None):
     import keras  # imported here so that the recipe's --help does not load TensorFlow
+
+    if decay_steps:  # the learning rate falls from learning_rate to 0 along a cosine
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
 
     model = keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten()])
     for units in hidden:
@@ -103,8 +106,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--dropout", type=cli.rate, default=0.2,
                         help="dropout rate p after each hidden layer, in [0, 1)")
     cli.add_mlp_flags(parser)
+    parser.add_argument("--cosine-decay", action="store_true",
+                        help="let the learning rate fall to 0 along a cosine over the epochs "
+                             "(default: constant)")
     args = training.parse_args(parser, argv)
     data = training.load_data(args)
+    steps = args.epochs * -(-len(data.y_train) // args.batch_size)  # ceil: the last batch
 
     training.seed_everything(args.seed)
     batch = dropout_on_a_batch(data.x_train[:64], args.dropout, args.seed)
@@ -116,7 +123,8 @@ def main(argv=None) -> dict:
     trained = training.train_variants(
         build_model, {"none": {"rate": 0.0}, "dropout": {"rate": args.dropout}}, data, args,
         input_shape=data.input_shape, num_classes=data.num_classes, hidden=args.hidden,
-        learning_rate=args.learning_rate, steps_per_execution=args.steps_per_execution)
+        learning_rate=args.learning_rate, steps_per_execution=args.steps_per_execution,
+        decay_steps=steps if args.cosine_decay else None)
     records = {name: record for name, (_, record) in trained.items()}
     print(f"\n{'variant':<10} {'fit accuracy, last epoch':>25} {'train re-evaluated':>19} "
           f"{'validation':>11}")
