@@ -9,9 +9,14 @@ training images), measured side by side in one run so that a busy machine slows 
 - the project's path, exactly as the recipes train: ``training.seed_everything`` and
   ``training.fit`` (a tf.data pipeline, ``steps_per_execution=32``) with the default
   batch size for this much data (``cli.default_batch_size``: 512 here);
-- the project's path compiled with XLA (``jit_compile=True``), to show where it helps;
+- the project's path compiled with XLA (``jit_compile=True``), to show where it helps
+  (TensorFlow only, with ``--xla``: JAX compiles every step with XLA anyway);
 
-each without and with Dropout(0.2) + L2(1e-4). For each it prints seconds per epoch
+each without and with Dropout(0.2) + L2(1e-4), on each Keras backend asked for
+(``--backend``; default: TensorFlow and JAX when JAX is installed), the backends'
+configurations interleaved. On JAX the project's path feeds NumPy arrays (as
+``training.fit`` does there); the matmul floor is measured on each backend, and the
+fraction of the floor is against the faster of the two. For each it prints seconds per epoch
 (the median of the epochs after the first, which pays for tracing and, with XLA,
 compiling, and is shown on its own; the fastest of ``--repeats`` fresh processes,
 since a busy machine only ever adds time), samples per second, GFLOP/s, the fraction
@@ -28,6 +33,7 @@ training.
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import resource
 import statistics
@@ -35,6 +41,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import importlib.util
+import os
 
 from common import cli
 
@@ -47,6 +56,20 @@ _MACS = INPUTS * HIDDEN[0] + HIDDEN[0] * HIDDEN[1] + HIDDEN[1] * CLASSES
 FLOPS_PER_SAMPLE = 2 * (2 * _MACS + HIDDEN[0] * HIDDEN[1] + HIDDEN[1] * CLASSES)
 PLAIN, PROJECT, PROJECT_XLA = "plain Keras defaults", "project default", "project default + XLA"
 PATHS = (PLAIN, PROJECT, PROJECT_XLA)
+BACKEND_NAMES = {"tensorflow": "TF", "jax": "JAX"}
+
+
+def backend_list(text):
+    """'tensorflow,jax' -> ['tensorflow', 'jax'], each a backend the recipes take."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names or any(name not in cli.BACKENDS for name in names):
+        raise argparse.ArgumentTypeError(f"must be comma-separated backends from "
+                                         f"{', '.join(cli.BACKENDS)}, got '{text}'")
+    return list(dict.fromkeys(names))
+
+
+def default_backends():
+    return [name for name in cli.BACKENDS if importlib.util.find_spec(name) is not None]
 REGULARIZED = " + Dropout + L2"
 
 
@@ -91,8 +114,9 @@ def time_training(path_name, regularized, epochs, seed, dataset):
     else:
         batch_size = cli.default_batch_size(len(data.y_train))
         training.seed_everything(seed)
+        # "auto": no XLA on a CPU with TensorFlow (as in the recipes); JAX always compiles.
         model = _build(regularized, cli.DEFAULT_STEPS_PER_EXECUTION,
-                       jit_compile=path_name == PROJECT_XLA)
+                       jit_compile=True if path_name == PROJECT_XLA else "auto")
         started = time.perf_counter()
         training.fit(model, data, callbacks=[clock], epochs=epochs, batch_size=batch_size,
                      seed=seed, verbose=0)
@@ -101,7 +125,8 @@ def time_training(path_name, regularized, epochs, seed, dataset):
     return {"epoch_seconds": statistics.median(per_epoch[1:] or per_epoch),
             "first_epoch_seconds": per_epoch[0], "samples": len(data.y_train),
             "batch_size": batch_size, "test_accuracy": test["accuracy"],
-            "peak_mib": _peak_mib(), "source": data.source}
+            "peak_mib": _peak_mib(), "source": data.source,
+            "backend": keras.backend.backend()}
 
 
 def matmul_peak(size=1024, repeats=50):
@@ -184,14 +209,49 @@ def matmul_floor(samples, batch_size=128):
     return min(times)
 
 
-def _worker(function, args, queue):
+def matmul_floor_jax(samples, batch_size=128):
+    """``matmul_floor`` on JAX: the same matrix products in one compiled loop."""
+    import jax
+    import jax.numpy as jnp
+
+    steps = samples // batch_size
+    keys = jax.random.split(jax.random.PRNGKey(0), 4)
+    x = jax.random.normal(keys[0], (steps, batch_size, INPUTS))
+    w1 = jax.random.normal(keys[1], (INPUTS, HIDDEN[0]))
+    w2 = jax.random.normal(keys[2], (HIDDEN[0], HIDDEN[1]))
+    w3 = jax.random.normal(keys[3], (HIDDEN[1], CLASSES))
+
+    @jax.jit
+    def epoch(x, w1, w2, w3):
+        def step(i, total):
+            xb = x[i]
+            h1 = xb @ w1
+            h2 = h1 @ w2
+            g3 = h2 @ w3  # stands in for the loss gradient: same shape, same cost
+            g2 = g3 @ w3.T
+            g1 = g2 @ w2.T
+            grads = (h2.T @ g3, h1.T @ g2, xb.T @ g1)
+            return total + sum(jnp.sum(g) for g in grads)
+        return jax.lax.fori_loop(0, steps, step, jnp.float32(0))
+
+    epoch(x, w1, w2, w3).block_until_ready()  # compile
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        epoch(x, w1, w2, w3).block_until_ready()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def _worker(function, args, queue, backend):
+    os.environ["KERAS_BACKEND"] = backend  # before the function imports Keras
     queue.put(function(*args))
 
 
-def in_fresh_process(function, *args):
+def in_fresh_process(function, *args, backend="tensorflow"):
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_worker, args=(function, args, queue))
+    process = context.Process(target=_worker, args=(function, args, queue, backend))
     process.start()
     result = queue.get()
     process.join()
@@ -224,6 +284,13 @@ def main(argv=None) -> dict:
     parser = cli.Parser(prog="python -m benchmarks.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="fashion_mnist",
                         choices=("fashion_mnist", "mnist", "mnist-5k"), help="data to train on")
+    parser.add_argument("--backend", dest="backends", type=backend_list,
+                        default=default_backends(),
+                        metavar="NAME[,NAME]",
+                        help="Keras backends to time side by side: tensorflow, jax or "
+                             "tensorflow,jax (default: those installed)")
+    parser.add_argument("--xla", action="store_true",
+                        help="also time TensorFlow's path with jit_compile=True")
     parser.add_argument("--epochs", type=cli.positive_int, default=6,
                         help="epochs per speed measurement (the first is not counted)")
     parser.add_argument("--repeats", type=cli.positive_int, default=2,
@@ -233,68 +300,103 @@ def main(argv=None) -> dict:
     parser.add_argument("--seeds", type=cli.positive_int, default=3,
                         help="seeds for the accuracy comparison")
     args = parser.parse_args(argv)
+    backends = args.backends
+    for backend in backends:
+        if importlib.util.find_spec(backend) is None:
+            cli.select_backend(backend)  # one line with the install command
+    if "tensorflow" not in backends:
+        backends = ["tensorflow", *backends]  # plain Keras on TensorFlow: the reference
+        print("(TensorFlow's plain Keras defaults are timed too: the speed-ups are "
+              "against them)")
 
     peak = in_fresh_process(matmul_peak)
     print(f"float32 matmul peak (1024x1024, compiled loop): {peak:.0f} GFLOP/s", flush=True)
     draw = in_fresh_process(dropout_draw_ms)
     print("dropout's random numbers, 512x300 draw: " + ", ".join(
         f"{name} {ms:.2f} ms" for name, ms in draw.items()), flush=True)
-    labels = [(path, regularized, path + (REGULARIZED if regularized else ""))
-              for regularized in (False, True) for path in PATHS]
-    speed, floors = {}, []
+
+    def label(backend, path, regularized):
+        return (f"{BACKEND_NAMES[backend]} {path}" + (REGULARIZED if regularized else ""))
+
+    plan = []
+    for regularized in (False, True):
+        for backend in backends:
+            paths = [PLAIN, PROJECT] + ([PROJECT_XLA] if args.xla and backend == "tensorflow"
+                                        else [])
+            if backend not in args.backends:
+                paths = [PLAIN]
+            plan += [(backend, path, regularized) for path in paths]
+    floor_functions = {"tensorflow": matmul_floor, "jax": matmul_floor_jax}
+    speed, floors = {}, {}
+    reference = label("tensorflow", PROJECT if "tensorflow" in args.backends else PLAIN, False)
     for repeat in range(args.repeats):  # interleaved, so a slow spell hits every path
-        for path, regularized, label in labels:
+        for backend, path, regularized in plan:
             result = in_fresh_process(time_training, path, regularized, args.epochs, 0,
-                                      args.dataset)
-            if label not in speed or result["epoch_seconds"] < speed[label]["epoch_seconds"]:
-                speed[label] = result
-            print(f"  [{repeat + 1}/{args.repeats}] {label}: "
+                                      args.dataset, backend=backend)
+            name = label(backend, path, regularized)
+            if name not in speed or result["epoch_seconds"] < speed[name]["epoch_seconds"]:
+                speed[name] = result
+            print(f"  [{repeat + 1}/{args.repeats}] {name}: "
                   f"{result['epoch_seconds']:.3f} s per epoch", flush=True)
-        floors.append(in_fresh_process(matmul_floor, speed[PROJECT]["samples"],
-                                       speed[PROJECT]["batch_size"]))
-        print(f"  [{repeat + 1}/{args.repeats}] matmul floor: {floors[-1]:.3f} s per epoch",
-              flush=True)
-    samples = speed[PROJECT]["samples"]
-    batch_size = speed[PROJECT]["batch_size"]
-    floor = min(floors)
+        samples = speed[reference]["samples"]
+        batch_size = cli.default_batch_size(samples)
+        for backend in args.backends:
+            seconds = in_fresh_process(floor_functions[backend], samples, batch_size,
+                                       backend=backend)
+            floors[backend] = min(seconds, floors.get(backend, seconds))
+            print(f"  [{repeat + 1}/{args.repeats}] {BACKEND_NAMES[backend]} matmul floor: "
+                  f"{seconds:.3f} s per epoch", flush=True)
+    samples = speed[reference]["samples"]
+    batch_size = cli.default_batch_size(samples)
+    floor = min(floors.values())
     floor_rate = samples / floor
-    print(f"\ndata: {args.dataset} from {speed[PROJECT]['source']}, {samples} training "
+    print(f"\ndata: {args.dataset} from {speed[reference]['source']}, {samples} training "
           f"samples; {FLOPS_PER_SAMPLE / 1e6:.2f} MFLOP per sample (forward + backward)")
     print(f"project default: batch {batch_size}, steps_per_execution "
-          f"{cli.DEFAULT_STEPS_PER_EXECUTION}, tf.data pipeline; plain: batch "
-          f"{speed[PLAIN]['batch_size']}")
-    print(f"matmul floor at batch {batch_size}: {floor:.3f} s per epoch "
-          f"({floor_rate:,.0f} samples/s)\n")
+          f"{cli.DEFAULT_STEPS_PER_EXECUTION}, a tf.data pipeline on TensorFlow, NumPy arrays "
+          f"on JAX; plain: batch 32, steps_per_execution 1, NumPy arrays")
+    print("matmul floor at batch " + str(batch_size) + ": " + ", ".join(
+        f"{BACKEND_NAMES[b]} {seconds:.3f} s per epoch" for b, seconds in floors.items())
+        + f"; 'of floor' is against the faster ({floor_rate:,.0f} samples/s)\n")
     print(f"{'configuration':<44} {'s/epoch':>8} {'1st epoch':>9} {'samples/s':>10} "
           f"{'GFLOP/s':>8} {'of peak':>8} {'of floor':>9} {'peak MiB':>9}")
-    for label, r in speed.items():
+    for name, r in speed.items():
         rate = r["samples"] / r["epoch_seconds"]
         gflops = rate * FLOPS_PER_SAMPLE / 1e9
         r.update(samples_per_second=rate, gflops=gflops, fraction_of_peak=gflops / peak,
                  fraction_of_floor=rate / floor_rate)
-        print(f"{label:<44} {r['epoch_seconds']:>8.3f} {r['first_epoch_seconds']:>9.3f} "
+        print(f"{name:<44} {r['epoch_seconds']:>8.3f} {r['first_epoch_seconds']:>9.3f} "
               f"{rate:>10,.0f} {gflops:>8.1f} {gflops / peak:>8.1%} "
               f"{rate / floor_rate:>9.1%} {r['peak_mib']:>9.0f}")
     speedups = {}
-    for suffix in ("", REGULARIZED):
-        for path in (PROJECT, PROJECT_XLA):
-            ratio = speed[PLAIN + suffix]["epoch_seconds"] / speed[path + suffix]["epoch_seconds"]
-            speedups[path + suffix] = ratio
-            print(f"speed-up of {path + (suffix or ' (no regularization)')}: {ratio:.1f}x")
+    for regularized in (False, True):
+        plain_tf = speed[label("tensorflow", PLAIN, regularized)]["epoch_seconds"]
+        for backend, path, reg in plan:
+            name = label(backend, path, regularized)
+            if reg != regularized or name == label("tensorflow", PLAIN, regularized):
+                continue
+            speedups[name] = plain_tf / speed[name]["epoch_seconds"]
+            print(f"speed-up over TF plain Keras defaults"
+                  f"{REGULARIZED if regularized else ''}: {name} {speedups[name]:.1f}x")
 
     accuracy = {}
     if args.accuracy_epochs:
         print(f"\ntest accuracy with Dropout + L2 after {args.accuracy_epochs} epochs, "
               f"seeds 0..{args.seeds - 1}:", flush=True)
-        for path in (PLAIN, PROJECT):
+        runs = [("tensorflow", PLAIN)] + [(backend, PROJECT) for backend in args.backends]
+        for backend, path in runs:
             values = [in_fresh_process(time_training, path, True, args.accuracy_epochs,
-                                       seed, args.dataset)["test_accuracy"]
+                                       seed, args.dataset, backend=backend)["test_accuracy"]
                       for seed in range(args.seeds)]
-            accuracy[path] = values
-            print(f"  {path:<22} {statistics.mean(values):.4f} "
+            name = label(backend, path, False)
+            accuracy[name] = values
+            print(f"  {name:<26} {statistics.mean(values):.4f} "
                   f"({', '.join(f'{v:.4f}' for v in values)})", flush=True)
-        gap = statistics.mean(accuracy[PROJECT]) - statistics.mean(accuracy[PLAIN])
-        print(f"  difference (project - plain): {gap * 100:+.2f} points")
+        plain = statistics.mean(accuracy[label("tensorflow", PLAIN, False)])
+        for backend in args.backends:
+            name = label(backend, PROJECT, False)
+            print(f"  difference ({name} - TF plain): "
+                  f"{(statistics.mean(accuracy[name]) - plain) * 100:+.2f} points")
 
     startup = {"list": command_seconds(["-m", "recipes", "list"]),
                "help": command_seconds(["-m", "recipes", "run", "mnist_mlp", "--help"]),
@@ -307,7 +409,7 @@ def main(argv=None) -> dict:
           f"run mnist_mlp --quick: " + (f"training starts after {trains_after:.1f} s"
                                         if trains_after is not None else
                                         "never started training (run it to see why)"))
-    return {"matmul_peak_gflops": peak, "matmul_floor_seconds": floor,
+    return {"matmul_peak_gflops": peak, "matmul_floor_seconds": floors,
             "dropout_draw_ms": draw, "speed": speed,
             "speedups": speedups, "accuracy": accuracy, "startup": startup}
 
