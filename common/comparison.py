@@ -10,14 +10,14 @@ skips the finished runs and trains the rest.
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from common import cli, report, runs, training, validate, weights
+from common import cli, report, runs, sweep, training, validate, weights
 from common.datasets import IMAGE_DATASETS, load_dataset
 from common.errors import UsageError
 
@@ -94,16 +94,22 @@ def _load_run(path: Path, variant: str, seed: int) -> dict | None:
     return record
 
 
-def _train_one(config, data, variant, seed, build_model, early_stopping, out_dir, verbose):
+def _train_one(config, build_model, early_stopping, out_dir, verbose, data, variant, seed):
+    """One cell of the comparison: train ``variant`` from ``seed``, return its record.
+
+    Runs in this process or in a Dask worker (``common.sweep``); everything it needs
+    comes in its arguments, and it seeds itself, so its numbers do not depend on where.
+    """
     import keras
 
     settings = dict(config["variants"][variant])
     stops_early = settings.pop("early_stopping", False)
     training.seed_everything(seed)
-    model = build_model(**settings, input_shape=data.input_shape,
-                        num_classes=data.num_classes,
-                        learning_rate=config.get("learning_rate", 1e-3),
-                        steps_per_execution=config["steps_per_execution"])
+    with sweep.private_python_random(seed):  # Keras' default seeds (see common.sweep)
+        model = build_model(**settings, input_shape=data.input_shape,
+                            num_classes=data.num_classes,
+                            learning_rate=config.get("learning_rate", 1e-3),
+                            steps_per_execution=config["steps_per_execution"])
     callbacks = []
     stopper = early_stopping(config["patience"]) if stops_early else None
     if stopper:
@@ -139,6 +145,9 @@ def run(args, variants: dict, build_model, early_stopping) -> dict:
     else:
         out = runs.check_out_dir(args.out)
         config = _config_from_args(args, variants)
+    if getattr(args, "scheduler", None) and config.get("tensorboard"):
+        raise UsageError("--tensorboard with --scheduler: the logs would be written on the "
+                         "worker machines; use --workers N, or leave out --tensorboard")
     data = load_dataset(config["dataset"], offline=args.offline or None, verbose=args.verbose)
     if config["train_size"] < len(data.y_train):
         data = data.head(config["train_size"], len(data.y_val))
@@ -172,34 +181,49 @@ def _run_in(out_dir, config, data, source, args, build_model, early_stopping) ->
     run_dir = out_dir / "runs"
     run_dir.mkdir(exist_ok=True)
     plan = [(variant, seed) for seed in config["seeds"] for variant in config["variants"]]
-    records, trained_seconds, trained = {}, 0.0, 0
-    stopped_by = None
+    records = {}
+    for done, (variant, seed) in enumerate(plan, start=1):
+        path = run_dir / f"{variant}-seed{seed}.json"
+        record = _load_run(path, variant, seed) if path.exists() else None
+        if record is not None:
+            records[(variant, seed)] = record
+            print(f"[{done}/{len(plan)}] {variant} seed {seed}: finished earlier, kept")
+    pending = [cell for cell in plan if cell not in records]
+    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    if pending and (workers or scheduler):
+        print(f"training {len(pending)} runs in {sweep.describe(workers, scheduler)}",
+              flush=True)
+    work = functools.partial(_train_one, config, build_model, early_stopping, out_dir,
+                             args.verbose and not (workers or scheduler))
+    trained_seconds, trained, failed, stopped_by = 0.0, 0, [], None
+    cells = sweep.run_cells(work, pending, shared=data, workers=workers, scheduler=scheduler)
     try:
-        for done, (variant, seed) in enumerate(plan, start=1):
-            path = run_dir / f"{variant}-seed{seed}.json"
-            record = _load_run(path, variant, seed) if path.exists() else None
-            if record is not None:
-                records[(variant, seed)] = record
-                print(f"[{done}/{len(plan)}] {variant} seed {seed}: finished earlier, kept")
+        for (variant, seed), record in cells:
+            if isinstance(record, sweep.CellFailed):
+                failed.append(f"{variant} seed {seed} ({record.error[:200]})")
+                print(f"FAILED {variant} seed {seed}: {record.error[:200]}", flush=True)
                 continue
-            record = _train_one(config, data, variant, seed, build_model, early_stopping,
-                                out_dir, args.verbose)
-            runs.write_json(path, record)
+            runs.write_json(run_dir / f"{variant}-seed{seed}.json", record)
             records[(variant, seed)] = record
             trained_seconds += record["seconds"]
             trained += 1
-            left = sum(1 for v, s in plan[done:] if (v, s) not in records)
-            eta = trained_seconds / trained * left
+            left = len(pending) - trained - len(failed)
+            eta = trained_seconds / trained * left / (workers or 1)
             outcome = ("DIVERGED" if record["diverged"]
                        else f"test {record['test_accuracy']:.4f}")
             stop = f", stopped at epoch {record['stopped_epoch']}" if record["stopped_epoch"] \
                 else ""
-            print(f"[{done}/{len(plan)}] {variant} seed {seed}: {outcome}{stop}, "
+            print(f"[{len(records)}/{len(plan)}] {variant} seed {seed}: {outcome}{stop}, "
                   f"{record['seconds']:.1f} s; about {eta / 60:.1f} min left", flush=True)
+        if failed:
+            raise UsageError(f"{len(failed)} of {len(plan)} runs failed: {'; '.join(failed)}; "
+                             f"the rest are saved; --resume {out_dir} trains the failed ones "
+                             "again")
     except (KeyboardInterrupt, Exception) as error:
+        cells.close()  # cancels the cells still queued on Dask workers
         stopped_by = error
         reason = ("interrupted" if isinstance(error, KeyboardInterrupt) else
-                  f"stopped by an error ({cli.os_error_line(error) if isinstance(error, OSError) else error})")
+                  f"stopped ({cli.os_error_line(error) if isinstance(error, OSError) else error})")
         print(f"{reason}: {len(records)} of {len(plan)} runs finished; writing a partial "
               f"report (continue with --resume {out_dir})", flush=True)
 

@@ -41,7 +41,7 @@ if importlib.util.find_spec("common") is None:
     here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
     sys.path.append(str(here.resolve().parent))
 
-from common import cli, comparison, notebook
+from common import cli, comparison, notebook, sweep
 from common.datasets import IMAGE_DATASETS
 
 # %% [markdown]
@@ -134,6 +134,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--resume", metavar="DIR", default=None,
                         help="continue the interrupted comparison in DIR "
                              "(default: start a new one)")
+    sweep.add_flags(parser)
     args = cli.parse_recipe_args(parser, argv)
     return comparison.run(args, VARIANTS, build_model, early_stopping)
 

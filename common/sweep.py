@@ -1,0 +1,140 @@
+"""Where a sweep's cells run: in this process, or through Dask's distributed scheduler.
+
+A sweep (a comparison's variants x seeds) is a list of independent cells. ``run_cells``
+trains them one after another in this process (no flag), on a local cluster of worker
+processes (``--workers N``), or on an existing Dask cluster (``--scheduler ADDRESS``),
+and yields each result the moment it is ready, so the caller saves it at once.
+
+Every cell seeds itself, so its numbers do not depend on where it runs (tested: the
+records from two local workers and from a real scheduler over TCP are identical to an
+in-process run). One thing had to be fixed for that: Keras draws the seeds of default
+initializers and Dropout layers from Python's global ``random`` module, and a Dask
+worker's own threads (heartbeats, retries with jitter) draw from it too, at moments that
+vary; ``private_python_random`` gives the training thread a stream of its own. A worker that dies mid-cell has its cell retried on another worker
+(``RETRIES``); a cell that still fails comes back as a ``CellFailed``, never missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import threading
+from dataclasses import dataclass
+
+from common import cli
+from common.errors import UsageError
+
+RETRIES = 2
+CONNECT_SECONDS = 5
+# One thread per worker: N workers share the machine's cores instead of fighting over
+# them. TensorFlow reads these when it starts, in the worker process.
+WORKER_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+              "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "1"}
+
+
+@dataclass
+class CellFailed:
+    """A cell that raised, or whose worker died more often than ``RETRIES`` allows."""
+
+    error: str
+
+
+# The module-level functions of ``random`` that draw numbers.
+_RANDOM_FUNCTIONS = ("random", "randint", "randrange", "getrandbits", "uniform", "choice",
+                     "choices", "shuffle", "sample", "gauss", "normalvariate")
+
+
+@contextlib.contextmanager
+def private_python_random(seed: int):
+    """Within the block, the calling thread draws from ``random`` seeded with ``seed``,
+    untouched by other threads, which go on drawing from the global stream.
+
+    The draws equal those after ``random.seed(seed)`` in a process with no other thread.
+    """
+    owner, private = threading.get_ident(), random.Random(seed)
+    saved = {name: getattr(random, name) for name in _RANDOM_FUNCTIONS}
+
+    def dispatch(name):
+        def draw(*args, **kwargs):
+            mine = threading.get_ident() == owner
+            return (getattr(private, name) if mine else saved[name])(*args, **kwargs)
+        return draw
+
+    for name in _RANDOM_FUNCTIONS:
+        setattr(random, name, dispatch(name))
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(random, name, function)
+
+
+def add_flags(parser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=cli.positive_int, default=None, metavar="N",
+                       help="train the cells in N local worker processes through Dask, one "
+                            "thread each (default: one after another in this process)")
+    group.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="send the cells to a running Dask scheduler, e.g. "
+                            "tcp://10.0.0.5:8786 (default: none)")
+
+
+def describe(workers=None, scheduler=None) -> str:
+    if scheduler:
+        return f"Dask scheduler {scheduler}"
+    if workers:
+        return f"{workers} local Dask worker process{'es' if workers > 1 else ''}"
+    return "this process"
+
+
+@contextlib.contextmanager
+def _client(workers, scheduler):
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError("--workers and --scheduler need Dask: python3 -m pip install "
+                         "'dask[distributed]'")
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=CONNECT_SECONDS)
+        except (OSError, TimeoutError) as error:
+            raise UsageError(f"--scheduler {scheduler}: no answer within {CONNECT_SECONDS} s "
+                             f"({type(error).__name__}); is `dask scheduler` running there?")
+        with client:
+            yield client
+        return
+    # The workers inherit this process's environment plus WORKER_ENV, so they import
+    # the project from where this process does.
+    env = {**WORKER_ENV, "PYTHONPATH": os.pathsep.join(
+        p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p)}
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None, env=env) as cluster, Client(cluster) as client:
+        yield client
+
+
+def run_cells(work, cells, *, shared=None, workers=None, scheduler=None):
+    """Yield ``(cell, work(shared, *cell))`` for every cell, in the order they finish.
+
+    ``shared`` (the data) goes to each worker once, not once per cell; workers need no
+    data of their own. A failed cell yields ``(cell, CellFailed(...))``. Closing the
+    generator early (Ctrl-C, an error while saving) cancels the cells not yet done.
+    """
+    if not workers and not scheduler:
+        for cell in cells:
+            yield cell, work(shared, *cell)
+        return
+    from dask.distributed import as_completed
+
+    with _client(workers, scheduler) as client:
+        [shared_on_workers] = client.scatter([shared], broadcast=True)
+        futures = {client.submit(work, shared_on_workers, *cell, pure=False,
+                                 retries=RETRIES): cell for cell in cells}
+        try:
+            for future in as_completed(futures):
+                try:
+                    yield futures[future], future.result()
+                except Exception as error:  # the cell's own error, or KilledWorker
+                    yield futures[future], CellFailed(f"{type(error).__name__}: {error}")
+        finally:
+            client.cancel(list(futures))
