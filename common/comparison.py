@@ -148,6 +148,8 @@ def run(args, variants: dict, build_model, early_stopping) -> dict:
     if getattr(args, "scheduler", None) and config.get("tensorboard"):
         raise UsageError("--tensorboard with --scheduler: the logs would be written on the "
                          "worker machines; use --workers N, or leave out --tensorboard")
+    if getattr(args, "scheduler", None):
+        sweep.check_scheduler(args.scheduler)
     data = load_dataset(config["dataset"], offline=args.offline or None, verbose=args.verbose)
     if config["train_size"] < len(data.y_train):
         data = data.head(config["train_size"], len(data.y_val))

@@ -88,6 +88,27 @@ def describe(workers=None, scheduler=None) -> str:
     return "this process"
 
 
+def check_scheduler(address: str) -> None:
+    """Refuse at once, before any data is loaded, a scheduler address that does not answer."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(address if "://" in address else f"tcp://{address}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        raise UsageError(f"--scheduler {address}: give an address such as "
+                         "tcp://10.0.0.5:8786")
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_SECONDS).close()
+    except OSError as error:
+        raise UsageError(f"--scheduler {address}: no answer within {CONNECT_SECONDS} s "
+                         f"({error.strerror or type(error).__name__}); is `dask scheduler` "
+                         "running there?")
+
+
 @contextlib.contextmanager
 def _client(workers, scheduler):
     try:

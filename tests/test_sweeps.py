@@ -1,0 +1,140 @@
+"""A comparison's cells through Dask: the same records wherever they run, none lost.
+
+These start the real engine: a local cluster (``--workers 2``), and a ``dask scheduler``
+with two ``dask worker`` processes over TCP on localhost, one of which is killed
+mid-sweep.
+"""
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from common import sweep
+from conftest import ROOT, one_line_error
+from recipes import compare
+
+pytest.importorskip("distributed")
+
+SMALL = ["--quick", "--dataset", "mnist-5k", "--variants", "baseline,dropout", "--seeds", "2",
+         "--train-size", "512", "--epochs", "2"]
+
+
+def records(out):
+    """Every run record without its timing, by file name."""
+    found = {}
+    for path in sorted((out / "runs").glob("*.json")):
+        record = json.loads(path.read_text())
+        record.pop("seconds")
+        found[path.name] = record
+    return found
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep") / "in-process"
+    compare.main([*SMALL, "--out", str(out)])
+    return records(out)
+
+
+def test_local_workers_give_the_same_records(in_process, tmp_path):
+    results = compare.main([*SMALL, "--workers", "2", "--out", str(tmp_path / "w")])
+    assert records(tmp_path / "w") == in_process
+    assert len(in_process) == 4 and results["partial"] is False
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A real scheduler and two workers, one thread each, over TCP on localhost."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **sweep.WORKER_ENV}
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    scheduler = subprocess.Popen([*dask, "--host", "127.0.0.1", "--port", str(port),
+                                  "--no-dashboard"], env=env, cwd=tmp_path,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    address = f"tcp://127.0.0.1:{port}"
+    workers = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                                 "--nthreads", "1", "--no-dashboard", "--no-nanny"],
+                                env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for _ in range(2)]
+    from dask.distributed import Client
+
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(2, timeout=120)
+    yield address, workers
+    for process in [*workers, scheduler]:
+        process.kill()
+        process.wait()
+
+
+def test_a_real_scheduler_gives_the_same_records(in_process, cluster, tmp_path):
+    address, _ = cluster
+    compare.main([*SMALL, "--scheduler", address, "--out", str(tmp_path / "s")])
+    assert records(tmp_path / "s") == in_process
+
+
+def test_a_worker_killed_mid_sweep_loses_no_cell(in_process, cluster, tmp_path):
+    address, workers = cluster
+    out = tmp_path / "k"
+
+    def kill_a_worker_once_a_run_is_saved():
+        deadline = time.monotonic() + 300
+        while not list((out / "runs").glob("*.json")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers[0].send_signal(signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_a_worker_once_a_run_is_saved)
+    killer.start()
+    results = compare.main([*SMALL, "--scheduler", address, "--out", str(out)])
+    killer.join()
+    assert workers[0].wait(timeout=10) == -signal.SIGKILL
+    assert records(out) == in_process  # every cell, each with the numbers it should have
+    assert results["partial"] is False
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line(run_cli):
+    # Dask's own default would keep trying for 30 s and more; a hang fails by timeout.
+    done = run_cli("-m", "recipes", "compare", *SMALL, "--scheduler",
+                   f"tcp://127.0.0.1:{free_port()}", timeout=120)
+    assert "no answer within 5 s" in one_line_error(done)
+
+
+def test_tensorboard_logs_are_refused_with_a_remote_scheduler(run_cli):
+    line = one_line_error(run_cli("-m", "recipes", "compare", "--quick", "--tensorboard",
+                                  "--scheduler", "tcp://127.0.0.1:1"))
+    assert "--tensorboard with --scheduler" in line
+
+
+def test_the_training_thread_draws_its_own_random_stream():
+    random.seed(0)
+    expected = [random.randint(1, 10**9) for _ in range(3)]
+    stop = threading.Event()
+
+    def other_thread_drawing():
+        while not stop.is_set():
+            random.random()
+
+    other = threading.Thread(target=other_thread_drawing)
+    with sweep.private_python_random(0):
+        other.start()
+        drawn = []
+        for _ in range(3):
+            time.sleep(0.01)  # the other thread draws in between
+            drawn.append(random.randint(1, 10**9))
+    stop.set()
+    other.join()
+    assert drawn == expected
+    assert random.randint.__self__ is random._inst  # the module is itself again
