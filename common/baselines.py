@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -26,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import cli, runs, validate
+from common import cli, runs, sweep, validate
 from common.datasets import ALL_DATASETS
 from common.errors import DatasetUnavailable, UsageError
 
@@ -122,12 +123,30 @@ def select(plan_items, only=None, dataset=None):
     return chosen
 
 
-def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS, main=None) -> dict:
+def _run_seed(recipe: str, argv: list[str], _shared, seed: int) -> dict:
+    """One seed of a recipe, in this process or in a Dask worker (``common.sweep``):
+    what ``run_entry`` needs of its results. The run's files go to a scratch directory
+    of the process that runs it."""
+    main = importlib.import_module(f"recipes.{recipe}").main
+    with tempfile.TemporaryDirectory() as scratch, sweep.private_python_random(seed):
+        results = _quiet(main, [*argv, "--seed", str(seed), "--out", f"{scratch}/r"])
+    variants = results.get("variants") or {recipe: results}
+    return {"test_accuracy": results["test_accuracy"], "data_source": results["data_source"],
+            "n_test": results["n_test"],
+            "variants": {name: record["test_accuracy"] for name, record in variants.items()}}
+
+
+def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS, main=None,
+              sweep_flags=()) -> dict:
     """Run ``recipe`` on ``dataset`` for each seed; per-variant test accuracies.
 
     ``main`` is the recipe's ``main(argv)``; by default the project's own recipe (``check
-    --recipe-file`` passes a student's copy)."""
+    --recipe-file`` passes a student's copy). ``sweep_flags`` (``--workers N`` or
+    ``--scheduler ADDRESS``) run the seeds, or a comparison's cells, through Dask."""
     started = time.perf_counter()
+    if sweep_flags and recipe != "compare" and main is None:
+        return _run_entry_through_dask(recipe, dataset, args, list(seeds), sweep_flags,
+                                       started)
     main = main or importlib.import_module(f"recipes.{recipe}").main
     per_variant: dict[str, list[float]] = {}
     seeds = list(seeds)
@@ -138,21 +157,50 @@ def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS, main=None
             consecutive = seeds == list(range(seeds[0], seeds[0] + len(seeds)))
             groups = [seeds] if consecutive else [[seed] for seed in seeds]
             for i, group in enumerate(groups):
-                results = _quiet(main, [*args, "--dataset", dataset, "--seed", str(group[0]),
-                                        "--seeds", str(len(group)), "--out", f"{scratch}/c{i}"])
+                results = _quiet(main, [*args, *sweep_flags, "--dataset", dataset,
+                                        "--seed", str(group[0]), "--seeds", str(len(group)),
+                                        "--out", f"{scratch}/c{i}"])
                 for row in results["rows"]:
                     per_variant.setdefault(row["variant"], []).append(row["test_accuracy"])
             data = results["config"]["data"]
         else:
             for seed in seeds:
-                results = _quiet(main, [*args, "--dataset", dataset, "--seed", str(seed),
-                                        "--out", f"{scratch}/{seed}"])
+                with sweep.private_python_random(seed):  # as in a Dask worker
+                    results = _quiet(main, [*args, "--dataset", dataset, "--seed",
+                                            str(seed), "--out", f"{scratch}/{seed}"])
                 variants = results.get("variants") or {recipe: results}
                 for name, record in variants.items():
                     per_variant.setdefault(name, []).append(record["test_accuracy"])
                 print(f"  {key(recipe, dataset)} seed {seed}: test "
                       f"{results['test_accuracy']:.4f}", flush=True)
             data = results
+    return _entry(recipe, dataset, args, seeds, data, per_variant, started)
+
+
+def _run_entry_through_dask(recipe, dataset, args, seeds, sweep_flags, started) -> dict:
+    workers = int(sweep_flags[1]) if sweep_flags[0] == "--workers" else None
+    scheduler = sweep_flags[1] if sweep_flags[0] == "--scheduler" else None
+    if scheduler:
+        sweep.check_scheduler(scheduler)
+    argv = [*args, "--dataset", dataset]
+    by_seed = {}
+    for (seed,), result in sweep.run_cells(functools.partial(_run_seed, recipe, argv),
+                                           [(seed,) for seed in seeds],
+                                           workers=workers, scheduler=scheduler):
+        if isinstance(result, sweep.CellFailed):
+            raise UsageError(f"{key(recipe, dataset)} seed {seed} failed on a worker: "
+                             f"{result.error[:200]}")
+        by_seed[seed] = result
+        print(f"  {key(recipe, dataset)} seed {seed}: test {result['test_accuracy']:.4f}",
+              flush=True)
+    per_variant: dict[str, list[float]] = {}
+    for seed in seeds:  # in seed order, whatever order the workers finished in
+        for name, value in by_seed[seed]["variants"].items():
+            per_variant.setdefault(name, []).append(value)
+    return _entry(recipe, dataset, args, seeds, by_seed[seeds[-1]], per_variant, started)
+
+
+def _entry(recipe, dataset, args, seeds, data, per_variant, started) -> dict:
     import numpy as np
 
     return {
@@ -273,7 +321,7 @@ def _finish(rows, notes) -> int:
 
 
 def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE, *,
-          seeds=None, recipe_file=None) -> int:
+          seeds=None, recipe_file=None, sweep_flags=()) -> int:
     """Re-run what is recorded; 0 when everything passes, 1 on any regression.
 
     ``seeds`` runs a subset of the recorded seeds (compared with the recorded mean over
@@ -299,7 +347,8 @@ def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE, *
               f"{' '.join(args) or 'the defaults'})", flush=True)
         try:
             fresh = run_entry(recipe, data_name, [*args, *extra_args], run_seeds,
-                              main=main and _guarded(main, recipe_file))
+                              main=main and _guarded(main, recipe_file),
+                              sweep_flags=sweep_flags)
         except DatasetUnavailable as error:
             notes.append(f"skipped {key(recipe, data_name)}: {error}")
             continue
@@ -573,14 +622,14 @@ def check_results(paths, path: Path = BASELINES_FILE) -> int:
 
 
 def record(only=None, dataset=None, tiers=("fast", "full", "online"),
-           path: Path = BASELINES_FILE) -> int:
+           path: Path = BASELINES_FILE, sweep_flags=()) -> int:
     """Run the plan and write each entry as it finishes, showing what changed."""
     load(path)  # a malformed file is refused before any training
     items = [item for tier in tiers for item in PLAN[tier]]
     for recipe, data_name, args in select(items, only, dataset):
         print(f"recording {key(recipe, data_name)} {' '.join(args)}", flush=True)
         try:
-            fresh = run_entry(recipe, data_name, args)
+            fresh = run_entry(recipe, data_name, args, sweep_flags=sweep_flags)
         except DatasetUnavailable as error:
             print(f"  skipped: {error}")
             continue

@@ -40,8 +40,9 @@ class CellFailed:
     error: str
 
 
-# The module-level functions of ``random`` that draw numbers.
-_RANDOM_FUNCTIONS = ("random", "randint", "randrange", "getrandbits", "uniform", "choice",
+# The module-level functions of ``random`` that seed it or draw numbers
+# (``keras.utils.set_random_seed`` calls ``random.seed``).
+_RANDOM_FUNCTIONS = ("seed", "random", "randint", "randrange", "getrandbits", "uniform", "choice",
                      "choices", "shuffle", "sample", "gauss", "normalvariate")
 
 

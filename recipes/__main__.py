@@ -56,7 +56,7 @@ def _seed_list(text):
 
 
 def baselines_main(argv) -> None:
-    from common import baselines
+    from common import baselines, sweep
 
     parser = Parser(prog="python -m recipes baselines",
                     description="Re-run the recorded accuracy baselines and compare, or "
@@ -85,7 +85,13 @@ def baselines_main(argv) -> None:
     parser.add_argument("--seeds", type=_seed_list, default=None, metavar="S[,S]",
                         help="check: only these of the recorded seeds (default: all)")
     add_backend_flag(parser)  # the recipes then train on it, in this process
+    sweep.add_flags(parser)  # seeds, or a comparison's cells, through Dask
     args = parser.parse_args(argv)
+    sweep_flags = (["--workers", str(args.workers)] if args.workers else
+                   ["--scheduler", args.scheduler] if args.scheduler else [])
+    if sweep_flags and (args.recipe_file or args.results or args.action == "show"):
+        raise UsageError(f"{sweep_flags[0]} goes with baselines check or record of the "
+                         "project's recipes; --recipe-file, --results and show run here")
     for name in args.only or []:
         recipes.recipe_path(name)  # an unknown name: one line listing the recipes
     check_only = [flag for flag, value in (("--results", args.results),
@@ -103,10 +109,10 @@ def baselines_main(argv) -> None:
         code = baselines.check_results(args.results)
     elif args.action == "check":
         code = baselines.check(args.only, args.dataset, seeds=args.seeds,
-                               recipe_file=args.recipe_file)
+                               recipe_file=args.recipe_file, sweep_flags=sweep_flags)
     else:
         tiers = ("fast", "full", "online") if args.tier == "all" else (args.tier,)
-        code = baselines.record(args.only, args.dataset, tiers)
+        code = baselines.record(args.only, args.dataset, tiers, sweep_flags=sweep_flags)
     if code:
         raise SystemExit(code)
 

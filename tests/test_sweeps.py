@@ -138,3 +138,15 @@ def test_the_training_thread_draws_its_own_random_stream():
     other.join()
     assert drawn == expected
     assert random.randint.__self__ is random._inst  # the module is itself again
+
+
+def test_baselines_record_through_workers_writes_what_a_sequential_record_writes(tmp_path):
+    from common import baselines
+
+    written = {}
+    for name, flags in (("sequential", ()), ("workers", ("--workers", "2"))):
+        path = tmp_path / f"{name}.json"
+        baselines.record(only=["iris_softmax"], tiers=("fast",), path=path, sweep_flags=flags)
+        entry = json.loads(path.read_text())["iris_softmax@iris"]
+        written[name] = {k: entry[k] for k in ("variants", "seeds", "data_source", "n_test")}
+    assert written["workers"] == written["sequential"]
