@@ -289,6 +289,18 @@ def print_rows(rows) -> None:
         print(f"  {r['entry']} {r['variant']}: tol {r['rule']}")
 
 
+def _provenance_notes(label: str, recorded: dict, fresh: dict) -> list[str]:
+    """Notes on where ``fresh`` differs from the recording in data source or versions."""
+    notes = []
+    if fresh["data_source"] != recorded["data_source"]:
+        notes.append(f"{label}: data from {fresh['data_source']}, recorded from "
+                     f"{recorded['data_source']}")
+    note = _version_note(recorded, fresh)
+    if note:
+        notes.append(f"{label}: {note}")
+    return notes
+
+
 def _version_note(recorded: dict, fresh: dict) -> str | None:
     old, new = recorded.get("versions", {}), fresh.get("versions", {})
     changed = [f"{lib} {old.get(lib)} -> {new.get(lib)}" for lib in ("tensorflow", "keras",
@@ -352,12 +364,7 @@ def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE, *
         except DatasetUnavailable as error:
             notes.append(f"skipped {key(recipe, data_name)}: {error}")
             continue
-        if fresh["data_source"] != entry["data_source"]:
-            notes.append(f"{key(recipe, data_name)}: data from {fresh['data_source']}, "
-                         f"recorded from {entry['data_source']}")
-        note = _version_note(entry, fresh)
-        if note:
-            notes.append(f"{key(recipe, data_name)}: {note}")
+        notes += _provenance_notes(key(recipe, data_name), entry, fresh)
         rows += compare_entry(entry, fresh)
     return _finish(rows, notes)
 
@@ -599,12 +606,7 @@ def check_results(paths, path: Path = BASELINES_FILE) -> int:
                                    for v, values in item["variants"].items())
             print(f"  {item['file']}: seed{'s' if len(item['seeds']) > 1 else ''} "
                   f"{','.join(map(str, item['seeds']))}: test {accuracies}")
-            if item["data_source"] != entry["data_source"]:
-                notes.append(f"{item['file']}: data from {item['data_source']}, recorded "
-                             f"from {entry['data_source']}")
-            note = _version_note(entry, item)
-            if note:
-                notes.append(f"{item['file']}: {note}")
+            notes += _provenance_notes(item["file"], entry, item)
         seeds = [seed for item in items for seed in item["seeds"]]
         unrecorded = sorted(set(seeds) - set(entry["seeds"]))
         if unrecorded:

@@ -10,7 +10,6 @@ the fix, never a traceback and never a half-used file.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import jsonschema
@@ -28,22 +27,17 @@ _Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator,
                                           type_checker=_STRICT_TYPES)
 
 
+def _bounded(kind: str, low=None, high=None) -> dict:
+    bounds = {"minimum": low, "maximum": high}
+    return {"type": kind, **{key: value for key, value in bounds.items() if value is not None}}
+
+
 def _int(low=None, high=None) -> dict:
-    schema = {"type": "integer"}
-    if low is not None:
-        schema["minimum"] = low
-    if high is not None:
-        schema["maximum"] = high
-    return schema
+    return _bounded("integer", low, high)
 
 
 def _number(low=None, high=None) -> dict:
-    schema = {"type": "number"}
-    if low is not None:
-        schema["minimum"] = low
-    if high is not None:
-        schema["maximum"] = high
-    return schema
+    return _bounded("number", low, high)
 
 
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
@@ -218,7 +212,3 @@ def load_json(path: Path, schema: dict, *, fix: str):
     except UsageError as error:
         raise UsageError(f"{error}; {fix}")
 
-
-def finite(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value)
