@@ -281,7 +281,7 @@ def test_nan_in_a_baselines_mean_fails_check(run_cli, tmp_path):
 def test_two_records_at_once_keep_both_entries(tmp_path, monkeypatch):
     path = tmp_path / "baselines.json"
 
-    def slow_entry(recipe, dataset, args, seeds=baselines.SEEDS):
+    def slow_entry(recipe, dataset, args, seeds=baselines.SEEDS, **options):
         time.sleep(0.3)  # both runs are training when either writes
         return baseline_entry(recipe=recipe, dataset=dataset)
 
