@@ -1,0 +1,167 @@
+"""Keras backends: the --backend flag and its errors, the model cells in plain Keras,
+the same numbers for the same seed on each backend, and the backends agreeing."""
+
+import importlib.util
+import json
+import sys
+
+import pytest
+
+import recipes
+from common import cli
+from common.errors import UsageError
+from conftest import one_line_error
+
+HAVE_JAX = importlib.util.find_spec("jax") is not None
+needs_jax = pytest.mark.skipif(not HAVE_JAX, reason="jax is not installed "
+                               "(python3 -m pip install -r requirements-jax.txt)")
+# Each backend the tests can run here.
+AVAILABLE = ["tensorflow", pytest.param("jax", marks=needs_jax)]
+
+# Recipes whose own code is TensorFlow's, and why (they refuse another backend).
+TENSORFLOW_ONLY = {"backprop"}
+
+
+def test_a_backend_that_is_not_installed_is_one_line_with_the_install_command(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "jax" else real(name, *a))
+    with pytest.raises(UsageError) as error:
+        cli.select_backend("jax")
+    assert "jax is not installed" in str(error.value)
+    assert "pip install -r requirements-jax.txt" in str(error.value)
+    assert error.value.exit_code == 2
+
+
+def test_another_backend_after_keras_is_imported_is_refused():
+    import keras
+
+    current = keras.backend.backend()
+    other = "jax" if current == "tensorflow" else "tensorflow"
+    if importlib.util.find_spec(other) is None:
+        pytest.skip(f"{other} is not installed")
+    with pytest.raises(UsageError, match="already runs on"):
+        cli.select_backend(other)
+    assert cli.select_backend(current) == current  # the one it runs on is fine
+    assert cli.default_backend() == current
+
+
+def test_an_unknown_backend_is_one_line(run_cli, tmp_path):
+    line = one_line_error(run_cli("-m", "recipes", "run", "softmax", "--backend", "torch"))
+    assert "invalid choice: 'torch'" in line
+    line = one_line_error(run_cli("-m", "recipes", "run", "softmax",
+                                  env={"KERAS_BACKEND": "torch"}))
+    assert "'torch'" in line and "tensorflow, jax" in line
+
+
+def test_every_recipe_compare_and_baselines_take_backend(run_cli):
+    for name in recipes.recipe_names():
+        completed = run_cli("-m", "recipes", "run", name, "--help")
+        assert "--backend {tensorflow,jax}" in completed.stdout, name
+    for command in (["compare", "--help"], ["baselines", "--help"], ["bench", "--help"]):
+        completed = run_cli("-m", "recipes", *command)
+        assert "--backend" in completed.stdout, command
+
+
+@pytest.mark.parametrize("name", recipes.recipe_names())
+def test_model_cells_are_plain_keras(name):
+    """What students copy uses keras and keras.ops, never TensorFlow itself, except in a
+    recipe that says it is TensorFlow-only (and refuses other backends)."""
+    cell = recipes.snippet(name)
+    uses_tensorflow = "import tensorflow" in cell or "tf." in cell
+    assert uses_tensorflow == (name in TENSORFLOW_ONLY), name
+
+
+@needs_jax
+def test_a_tensorflow_only_recipe_refuses_jax_saying_why(run_cli):
+    line = one_line_error(run_cli("-m", "recipes", "run", "backprop", "--backend", "jax"))
+    assert "tensorflow only" in line and "GradientTape" in line
+
+
+@pytest.fixture(scope="module")
+def dropout_runs(tmp_path_factory):
+    """``mnist_dropout --quick`` results by (backend, run number), each run once per module
+    in its own process: the determinism and agreement tests share them."""
+    import os
+    import subprocess
+
+    from conftest import ROOT
+
+    cache, where = {}, tmp_path_factory.mktemp("dropout")
+
+    def get(backend, number):
+        if (backend, number) not in cache:
+            out = where / f"{backend}-{number}"
+            completed = subprocess.run(
+                [sys.executable, "-m", "recipes", "run", "mnist_dropout", "--quick",
+                 "--dataset", "mnist-5k", "--backend", backend, "--out", str(out)],
+                cwd=where, capture_output=True, text=True, timeout=600,
+                stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            assert completed.returncode == 0, completed.stderr[-2000:]
+            cache[backend, number] = json.loads((out / "results.json").read_text())
+        return cache[backend, number]
+
+    return get
+
+
+@pytest.mark.parametrize("backend", AVAILABLE)
+def test_same_seed_same_numbers_on_each_backend(dropout_runs, backend):
+    """Dropout's random numbers, shuffling and initial weights, in two processes."""
+    first, second = dropout_runs(backend, 1), dropout_runs(backend, 2)
+    assert first["backend"] == first["versions"]["backend"] == backend
+    for variant in ("none", "dropout"):
+        a, b = first["variants"][variant], second["variants"][variant]
+        assert a["history"] == b["history"], variant
+        assert a["test_accuracy"] == b["test_accuracy"], variant
+
+
+@needs_jax
+def test_keras_backend_is_honoured_and_recorded(run_cli, tmp_path):
+    completed = run_cli("-m", "recipes", "run", "softmax", "--out", str(tmp_path / "s"),
+                        env={"KERAS_BACKEND": "jax"})
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    results = json.loads((tmp_path / "s" / "results.json").read_text())
+    assert results["versions"]["backend"] == "jax"
+    assert results["versions"]["jax"]
+
+
+@needs_jax
+def test_the_backends_agree_on_mnist_dropout(dropout_runs):
+    """A quick run (2 epochs, 2,048 images) on each backend: the same network from
+    different random numbers lands within a few points of each other. (The full check,
+    over 3 seeds at the recipe's defaults, is in README, "Backends".)"""
+    tf_run, jax_run = dropout_runs("tensorflow", 1), dropout_runs("jax", 1)
+    for variant in ("none", "dropout"):
+        a = tf_run["variants"][variant]["test_accuracy"]
+        b = jax_run["variants"][variant]["test_accuracy"]
+        assert abs(a - b) <= 0.03, (variant, a, b)
+
+
+@needs_jax
+def test_resume_state_is_written_and_read_on_jax(tmp_path):
+    """checkpoint's state (model and optimizer variables) on JAX arrays, in a fresh
+    process so that Keras starts on JAX."""
+    import subprocess
+
+    from conftest import ROOT
+
+    code = (
+        "import numpy as np, keras\n"
+        "from pathlib import Path\n"
+        "from common import checkpoint\n"
+        "from recipes.iris_softmax import build_model\n"
+        "keras.utils.set_random_seed(0)\n"
+        "x = np.random.rand(64, 4).astype('float32'); y = np.random.randint(0, 3, 64)\n"
+        "m = build_model()\n"
+        "cb = checkpoint.callback(Path('state'))\n"
+        "m.fit(x, y, epochs=2, verbose=0, callbacks=[cb])\n"
+        "n = build_model()\n"
+        "done, history = checkpoint.restore(n, Path('state'))\n"
+        "assert done == 2 and len(history['loss']) == 2\n"
+        "for a, b in zip(m.get_weights(), n.get_weights()): assert np.array_equal(a, b)\n"
+        "print('ok')\n")
+    completed = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, text=True,
+                               capture_output=True, timeout=300,
+                               env={**__import__("os").environ, "PYTHONPATH": str(ROOT),
+                                    "KERAS_BACKEND": "jax"})
+    assert completed.stdout.strip() == "ok", completed.stderr[-2000:]
