@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 os.environ["RECIPES_OFFLINE"] = "1"
+# An empty data cache: full MNIST fetched earlier from the package index must not turn
+# `auto` into full MNIST in tests that expect the offline fallback.
+os.environ["RECIPES_DATA_DIR"] = tempfile.mkdtemp(prefix="recipes-data-")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
