@@ -137,15 +137,15 @@ def _run_seed(recipe: str, argv: list[str], _shared, seed: int) -> dict:
 
 
 def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS, main=None,
-              sweep_flags=()) -> dict:
+              workers=None, scheduler=None) -> dict:
     """Run ``recipe`` on ``dataset`` for each seed; per-variant test accuracies.
 
     ``main`` is the recipe's ``main(argv)``; by default the project's own recipe (``check
-    --recipe-file`` passes a student's copy). ``sweep_flags`` (``--workers N`` or
+    --recipe-file`` passes a student's copy). ``workers`` or ``scheduler`` (``--workers N``,
     ``--scheduler ADDRESS``) run the seeds, or a comparison's cells, through Dask."""
     started = time.perf_counter()
-    if sweep_flags and recipe != "compare" and main is None:
-        return _run_entry_through_dask(recipe, dataset, args, list(seeds), sweep_flags,
+    if (workers or scheduler) and recipe != "compare" and main is None:
+        return _run_entry_through_dask(recipe, dataset, args, list(seeds), workers, scheduler,
                                        started)
     main = main or importlib.import_module(f"recipes.{recipe}").main
     per_variant: dict[str, list[float]] = {}
@@ -157,7 +157,8 @@ def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS, main=None
             consecutive = seeds == list(range(seeds[0], seeds[0] + len(seeds)))
             groups = [seeds] if consecutive else [[seed] for seed in seeds]
             for i, group in enumerate(groups):
-                results = _quiet(main, [*args, *sweep_flags, "--dataset", dataset,
+                results = _quiet(main, [*args, *sweep.argv(workers, scheduler),
+                                        "--dataset", dataset,
                                         "--seed", str(group[0]), "--seeds", str(len(group)),
                                         "--out", f"{scratch}/c{i}"])
                 for row in results["rows"]:
@@ -177,9 +178,8 @@ def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS, main=None
     return _entry(recipe, dataset, args, seeds, data, per_variant, started)
 
 
-def _run_entry_through_dask(recipe, dataset, args, seeds, sweep_flags, started) -> dict:
-    workers = int(sweep_flags[1]) if sweep_flags[0] == "--workers" else None
-    scheduler = sweep_flags[1] if sweep_flags[0] == "--scheduler" else None
+def _run_entry_through_dask(recipe, dataset, args, seeds, workers, scheduler,
+                            started) -> dict:
     if scheduler:
         sweep.check_scheduler(scheduler)
     argv = [*args, "--dataset", dataset]
@@ -333,7 +333,7 @@ def _finish(rows, notes) -> int:
 
 
 def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE, *,
-          seeds=None, recipe_file=None, sweep_flags=()) -> int:
+          seeds=None, recipe_file=None, workers=None, scheduler=None) -> int:
     """Re-run what is recorded; 0 when everything passes, 1 on any regression.
 
     ``seeds`` runs a subset of the recorded seeds (compared with the recorded mean over
@@ -360,7 +360,7 @@ def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE, *
         try:
             fresh = run_entry(recipe, data_name, [*args, *extra_args], run_seeds,
                               main=main and _guarded(main, recipe_file),
-                              sweep_flags=sweep_flags)
+                              workers=workers, scheduler=scheduler)
         except DatasetUnavailable as error:
             notes.append(f"skipped {key(recipe, data_name)}: {error}")
             continue
@@ -624,14 +624,15 @@ def check_results(paths, path: Path = BASELINES_FILE) -> int:
 
 
 def record(only=None, dataset=None, tiers=("fast", "full", "online"),
-           path: Path = BASELINES_FILE, sweep_flags=()) -> int:
+           path: Path = BASELINES_FILE, workers=None, scheduler=None) -> int:
     """Run the plan and write each entry as it finishes, showing what changed."""
     load(path)  # a malformed file is refused before any training
     items = [item for tier in tiers for item in PLAN[tier]]
     for recipe, data_name, args in select(items, only, dataset):
         print(f"recording {key(recipe, data_name)} {' '.join(args)}", flush=True)
         try:
-            fresh = run_entry(recipe, data_name, args, sweep_flags=sweep_flags)
+            fresh = run_entry(recipe, data_name, args, workers=workers,
+                              scheduler=scheduler)
         except DatasetUnavailable as error:
             print(f"  skipped: {error}")
             continue

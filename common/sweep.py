@@ -10,8 +10,10 @@ records from two local workers and from a real scheduler over TCP are identical 
 in-process run). One thing had to be fixed for that: Keras draws the seeds of default
 initializers and Dropout layers from Python's global ``random`` module, and a Dask
 worker's own threads (heartbeats, retries with jitter) draw from it too, at moments that
-vary; ``private_python_random`` gives the training thread a stream of its own. A worker that dies mid-cell has its cell retried on another worker
-(``RETRIES``); a cell that still fails comes back as a ``CellFailed``, never missing.
+vary; ``private_python_random`` gives the training thread a stream of its own.
+
+A worker that dies mid-cell has its cell retried on another worker (``RETRIES``); a
+cell that still fails comes back as a ``CellFailed``, never missing.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ class CellFailed:
 
 # The module-level functions of ``random`` that seed it or draw numbers
 # (``keras.utils.set_random_seed`` calls ``random.seed``).
-_RANDOM_FUNCTIONS = ("seed", "random", "randint", "randrange", "getrandbits", "uniform", "choice",
-                     "choices", "shuffle", "sample", "gauss", "normalvariate")
+_RANDOM_FUNCTIONS = ("seed", "random", "randint", "randrange", "getrandbits", "uniform",
+                     "choice", "choices", "shuffle", "sample", "gauss", "normalvariate")
 
 
 @contextlib.contextmanager
@@ -79,6 +81,13 @@ def add_flags(parser) -> None:
     group.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="send the cells to a running Dask scheduler, e.g. "
                             "tcp://10.0.0.5:8786 (default: none)")
+
+
+def argv(workers=None, scheduler=None) -> list[str]:
+    """The flags that pass the same choice on to another command (``compare``)."""
+    if workers:
+        return ["--workers", str(workers)]
+    return ["--scheduler", scheduler] if scheduler else []
 
 
 def describe(workers=None, scheduler=None) -> str:

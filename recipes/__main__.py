@@ -87,8 +87,7 @@ def baselines_main(argv) -> None:
     add_backend_flag(parser)  # the recipes then train on it, in this process
     sweep.add_flags(parser)  # seeds, or a comparison's cells, through Dask
     args = parser.parse_args(argv)
-    sweep_flags = (["--workers", str(args.workers)] if args.workers else
-                   ["--scheduler", args.scheduler] if args.scheduler else [])
+    sweep_flags = sweep.argv(args.workers, args.scheduler)
     if sweep_flags and (args.recipe_file or args.results or args.action == "show"):
         raise UsageError(f"{sweep_flags[0]} goes with baselines check or record of the "
                          "project's recipes; --recipe-file, --results and show run here")
@@ -109,10 +108,12 @@ def baselines_main(argv) -> None:
         code = baselines.check_results(args.results)
     elif args.action == "check":
         code = baselines.check(args.only, args.dataset, seeds=args.seeds,
-                               recipe_file=args.recipe_file, sweep_flags=sweep_flags)
+                               recipe_file=args.recipe_file, workers=args.workers,
+                               scheduler=args.scheduler)
     else:
         tiers = ("fast", "full", "online") if args.tier == "all" else (args.tier,)
-        code = baselines.record(args.only, args.dataset, tiers, sweep_flags=sweep_flags)
+        code = baselines.record(args.only, args.dataset, tiers, workers=args.workers,
+                                scheduler=args.scheduler)
     if code:
         raise SystemExit(code)
 

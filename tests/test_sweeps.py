@@ -144,9 +144,9 @@ def test_baselines_record_through_workers_writes_what_a_sequential_record_writes
     from common import baselines
 
     written = {}
-    for name, flags in (("sequential", ()), ("workers", ("--workers", "2"))):
+    for name, workers in (("sequential", None), ("workers", 2)):
         path = tmp_path / f"{name}.json"
-        baselines.record(only=["iris_softmax"], tiers=("fast",), path=path, sweep_flags=flags)
+        baselines.record(only=["iris_softmax"], tiers=("fast",), path=path, workers=workers)
         entry = json.loads(path.read_text())["iris_softmax@iris"]
         written[name] = {k: entry[k] for k in ("variants", "seeds", "data_source", "n_test")}
     assert written["workers"] == written["sequential"]
