@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import cli, runs, sweep, validate
+from common import cli, runs, sweep, tuning, validate
 from common.datasets import ALL_DATASETS
 from common.errors import DatasetUnavailable, UsageError
 
@@ -162,7 +162,9 @@ def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS, main=None
                                         "--seed", str(group[0]), "--seeds", str(len(group)),
                                         "--out", f"{scratch}/c{i}"])
                 for row in results["rows"]:
-                    per_variant.setdefault(row["variant"], []).append(row["test_accuracy"])
+                    if row["test_accuracy"] is not None:  # None: a tuning candidate
+                        per_variant.setdefault(row["variant"], []).append(
+                            row["test_accuracy"])
             data = results["config"]["data"]
         else:
             for seed in seeds:
@@ -473,9 +475,10 @@ def recorded_flags(recipe: str, dataset: str, args: list[str]):
         from common import comparison
 
         with contextlib.redirect_stderr(io.StringIO()):
-            config = comparison._config_from_args(namespace, module.VARIANTS)
+            config = comparison._config_from_args(namespace, module.VARIANTS,
+                                                  getattr(module, "GRID", None))
         return {k: config[k] for k in ("epochs", "batch_size", "train_size", "patience",
-                                       "quick", "learning_rate", "variants")}
+                                       "quick", "learning_rate", "variants", "tuning")}
     return {k: v for k, v in vars(namespace).items()
             if k not in training._NOT_HYPERPARAMETERS | _SPEED_ONLY}
 
@@ -526,7 +529,12 @@ def read_results(path: Path) -> dict:
             raise UsageError(f"{path}: a partial comparison (interrupted); finish it with "
                              "python -m recipes compare --resume DIR, then check it")
         per_variant = {}
+        compared = {*data["config"]["variants"],
+                    *(name + tuning.SUFFIX
+                      for name in ((data["config"].get("tuning") or {}).get("grid") or {}))}
         for r in data["rows"]:
+            if r["variant"] not in compared:
+                continue  # a tuning candidate: its test split is never read
             if r["test_accuracy"] is None:
                 raise UsageError(f"{path}: rows: {r['variant']} seed {r['seed']} has no test "
                                  "accuracy (diverged); it cannot match a baseline")

@@ -7,6 +7,7 @@ and other code; ``console_main`` turns them into one line on stderr and exit cod
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib.util
 import math
@@ -305,6 +306,21 @@ class _Interruption:
 
 
 INTERRUPTION = _Interruption()
+
+
+@contextlib.contextmanager
+def interruption_after():
+    """Ctrl-C or SIGTERM inside the block takes effect when it ends. Raised from inside
+    TensorFlow's evaluation loop, it was lost once: a comparison on a busy machine took
+    SIGINT during ``model.evaluate`` and ran to its end."""
+    INTERRUPTION.deferred = True
+    try:
+        yield
+    finally:
+        INTERRUPTION.deferred = False
+    if INTERRUPTION.requested:
+        INTERRUPTION.requested = False
+        raise KeyboardInterrupt
 
 
 # An OSError by errno: (what happened, what to do).

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import cli, report, runs, sweep, training, validate, weights
+from common import cli, report, runs, sweep, training, tuning, validate, weights
 from common.datasets import IMAGE_DATASETS, load_dataset
 from common.errors import UsageError
 
@@ -42,7 +42,35 @@ def variant_list(known: dict):
     return parse
 
 
-def _config_from_args(args, variants: dict) -> dict:
+def add_tuning_flags(parser, grid: dict) -> None:
+    rows = "; ".join(f"{name} {setting}: {','.join(f'{v:g}' for v in values)}"
+                     for name, row in grid.items() for setting, values in row.items())
+    parser.add_argument("--tune", action=argparse.BooleanOptionalAction, default=True,
+                        help="also train each regularizer at every strength of its grid and "
+                             "keep, per seed, the one the validation split picks "
+                             f"(default: on; grid: {rows})")
+    parser.add_argument("--grid", metavar="REGULARIZER=V1,V2,...", action="append",
+                        type=tuning.grid_flag(grid), default=[],
+                        help="replace one regularizer's grid, e.g. --grid l2=1e-5,1e-4,1e-3,1e-2 "
+                             "(repeat for others)")
+
+
+def _variants_from_args(args, variants: dict) -> dict:
+    chosen = {name: json_copy(variants[name]) for name in args.variants}
+    if args.patience is not None:
+        for variant in chosen.values():
+            if variant.get("early_stopping"):
+                variant["early_stopping"]["patience"] = args.patience
+    return chosen
+
+
+def json_copy(value):
+    import json
+
+    return json.loads(json.dumps(value))
+
+
+def _config_from_args(args, variants: dict, grid: dict | None = None) -> dict:
     quick = args.quick
     if args.seeds > cli.SENSIBLE_SEEDS:
         print(f"warning: {args.seeds} seeds is more than the differences here need; the "
@@ -52,15 +80,27 @@ def _config_from_args(args, variants: dict) -> dict:
     if last_seed > cli.MAX_SEED:
         raise UsageError(f"--seed {args.seed} --seeds {args.seeds}: the last seed would be "
                          f"{last_seed}, above NumPy's limit {cli.MAX_SEED}; lower --seed")
+    chosen = _variants_from_args(args, variants)
+    tuning_plan = None
+    if getattr(args, "tune", False) and grid:
+        grid = {**grid, **{name: {next(iter(grid[name])): values}
+                           for name, values in getattr(args, "grid", [])}}
+        tuning_plan = tuning.plan(chosen, grid)
+        if not tuning_plan["grid"]:
+            tuning_plan = None
+    elif getattr(args, "grid", []):
+        raise UsageError("--grid with --no-tune: the grid is used only when tuning; leave "
+                         "out one of them")
     return {
         "command": "compare",
         "dataset": args.dataset,
-        "variants": {name: variants[name] for name in args.variants},
+        "variants": chosen,
+        "tuning": tuning_plan,
         "seeds": list(range(args.seed, args.seed + args.seeds)),
         "epochs": min(args.epochs, cli.QUICK_EPOCHS) if quick else args.epochs,
         "batch_size": args.batch_size,
         "train_size": min(args.train_size, cli.QUICK_TRAIN_EXAMPLES) if quick else args.train_size,
-        "patience": args.patience,
+        "patience": args.patience,  # None: each variant's own
         "steps_per_execution": args.steps_per_execution,
         "quick": quick,
         "tensorboard": args.tensorboard,
@@ -77,6 +117,20 @@ def _load_config(out_dir: Path) -> dict:
     if config["dataset"] not in IMAGE_DATASETS:
         raise UsageError(f"{out_dir / 'config.json'}: dataset: '{config['dataset']}' is not "
                          f"one of {', '.join(IMAGE_DATASETS)}; start a new comparison")
+    for regularizer, row in ((config.get("tuning") or {}).get("grid") or {}).items():
+        where = f"{out_dir / 'config.json'}: tuning: {regularizer}"
+        expected = "patience" if regularizer == "early_stopping" else regularizer
+        variant = config["variants"].get(regularizer)
+        if row["setting"] != expected or variant is None or \
+                tuning.setting_of(variant, expected) is None:
+            raise UsageError(f"{where}: does not match the variant it tunes; start a new "
+                             "comparison")
+        for value in row["values"]:
+            try:
+                # str(): a patience of 5.5 is refused, not truncated to 5
+                tuning.parse_value(expected, str(value))
+            except argparse.ArgumentTypeError as error:
+                raise UsageError(f"{where}: {error}; start a new comparison")
     return config
 
 
@@ -94,24 +148,40 @@ def _load_run(path: Path, variant: str, seed: int) -> dict | None:
     return record
 
 
+def all_variants(config) -> dict:
+    """Every run's settings by name: the fixed variants and the tuning candidates."""
+    found = dict(config["variants"])
+    for runs_of_one in tuning.candidates(config["variants"], config.get("tuning")).values():
+        found.update({name: settings for name, _, settings in runs_of_one})
+    return found
+
+
+def _build(config, build_model, data, settings):
+    return build_model(**settings["model"], input_shape=data.input_shape,
+                       num_classes=data.num_classes,
+                       learning_rate=config.get("learning_rate", 1e-3),
+                       steps_per_execution=config["steps_per_execution"])
+
+
 def _train_one(config, build_model, early_stopping, out_dir, verbose, data, variant, seed):
     """One cell of the comparison: train ``variant`` from ``seed``, return its record.
 
     Runs in this process or in a Dask worker (``common.sweep``); everything it needs
     comes in its arguments, and it seeds itself, so its numbers do not depend on where.
+    A tuning candidate (a variant not compared on its own) is not evaluated on the test
+    split: its record carries its final weights instead, for the test evaluation that
+    follows only if the validation split chooses it.
     """
     import keras
 
-    settings = dict(config["variants"][variant])
-    stops_early = settings.pop("early_stopping", False)
+    settings = all_variants(config)[variant]
+    candidate = variant not in config["variants"]
     training.seed_everything(seed)
     with sweep.private_python_random(seed):  # Keras' default seeds (see common.sweep)
-        model = build_model(**settings, input_shape=data.input_shape,
-                            num_classes=data.num_classes,
-                            learning_rate=config.get("learning_rate", 1e-3),
-                            steps_per_execution=config["steps_per_execution"])
+        model = _build(config, build_model, data, settings)
     callbacks = []
-    stopper = early_stopping(config["patience"]) if stops_early else None
+    stopper = (early_stopping(**settings["early_stopping"])
+               if settings.get("early_stopping") else None)
     if stopper:
         callbacks.append(stopper)
     if config.get("tensorboard"):
@@ -121,7 +191,8 @@ def _train_one(config, build_model, early_stopping, out_dir, verbose, data, vari
     history = training.fit(model, data, callbacks=callbacks, epochs=config["epochs"],
                            batch_size=config["batch_size"], seed=seed,
                            verbose=1 if verbose else 0)
-    record = training.evaluate_model(model, data, history, monitor="val_cross_entropy")
+    record = training.evaluate_model(model, data, history, monitor="val_cross_entropy",
+                                     read_test=not candidate)
     if not record["diverged"]:
         record["weights"] = weights.kernel_stats(model)
         record["weight_histogram"] = np.histogram(
@@ -130,21 +201,23 @@ def _train_one(config, build_model, early_stopping, out_dir, verbose, data, vari
     if stopper:
         record["best_epoch"] = stopper.best_epoch + 1
     record.update({
-        "variant": variant, "seed": seed, "settings": config["variants"][variant],
+        "variant": variant, "seed": seed, "settings": settings,
         "stopped_epoch": (stopper.stopped_epoch + 1) if stopper and stopper.stopped_epoch
         else None,
         "seconds": round(time.perf_counter() - started, 2),
     })
+    if candidate:
+        record["final_weights"] = [np.asarray(w) for w in model.get_weights()]
     return record
 
 
-def run(args, variants: dict, build_model, early_stopping) -> dict:
+def run(args, variants: dict, build_model, early_stopping, grid: dict | None = None) -> dict:
     if args.resume:
         out_dir = Path(args.resume)
         config = _load_config(out_dir)
     else:
         out = runs.check_out_dir(args.out)
-        config = _config_from_args(args, variants)
+        config = _config_from_args(args, variants, grid)
     if getattr(args, "scheduler", None) and config.get("tensorboard"):
         raise UsageError("--tensorboard with --scheduler: the logs would be written on the "
                          "worker machines; use --workers N, or leave out --tensorboard")
@@ -182,11 +255,23 @@ def _run_in(out_dir, config, data, source, args, build_model, early_stopping) ->
 
     run_dir = out_dir / "runs"
     run_dir.mkdir(exist_ok=True)
-    plan = [(variant, seed) for seed in config["seeds"] for variant in config["variants"]]
+    names = list(all_variants(config))
+    plan = [(variant, seed) for seed in config["seeds"] for variant in names]
+    tuned = [(regularizer + tuning.SUFFIX, seed) for seed in config["seeds"]
+             for regularizer in (config.get("tuning") or {}).get("grid", {})]
     records = {}
+    for variant, seed in tuned:
+        path = run_dir / f"{variant}-seed{seed}.json"
+        record = _load_run(path, variant, seed) if path.exists() else None
+        if record is not None:
+            records[(variant, seed)] = record
     for done, (variant, seed) in enumerate(plan, start=1):
         path = run_dir / f"{variant}-seed{seed}.json"
         record = _load_run(path, variant, seed) if path.exists() else None
+        if record is not None and variant not in config["variants"] \
+                and not _weights_path(run_dir, variant, seed).is_file() \
+                and not _tuned_done(records, config, variant, seed):
+            record = None  # a candidate without its weights cannot be evaluated if chosen
         if record is not None:
             records[(variant, seed)] = record
             print(f"[{done}/{len(plan)}] {variant} seed {seed}: finished earlier, kept")
@@ -205,13 +290,19 @@ def _run_in(out_dir, config, data, source, args, build_model, early_stopping) ->
                 failed.append(f"{variant} seed {seed} ({record.error[:200]})")
                 print(f"FAILED {variant} seed {seed}: {record.error[:200]}", flush=True)
                 continue
+            final_weights = record.pop("final_weights", None)
+            if final_weights is not None:  # written first: a record means its weights exist
+                runs.atomic_write(_weights_path(run_dir, variant, seed),
+                                  functools.partial(_save_arrays, final_weights))
             runs.write_json(run_dir / f"{variant}-seed{seed}.json", record)
             records[(variant, seed)] = record
             trained_seconds += record["seconds"]
             trained += 1
             left = len(pending) - trained - len(failed)
             eta = trained_seconds / trained * left / (workers or 1)
-            outcome = ("DIVERGED" if record["diverged"]
+            outcome = ("DIVERGED" if record["diverged"] else
+                       f"validation {record['val_accuracy']:.4f} (a candidate: test not read)"
+                       if record["test_accuracy"] is None
                        else f"test {record['test_accuracy']:.4f}")
             stop = f", stopped at epoch {record['stopped_epoch']}" if record["stopped_epoch"] \
                 else ""
@@ -229,9 +320,17 @@ def _run_in(out_dir, config, data, source, args, build_model, early_stopping) ->
         print(f"{reason}: {len(records)} of {len(plan)} runs finished; writing a partial "
               f"report (continue with --resume {out_dir})", flush=True)
 
-    finished = [records[key] for key in plan if key in records]
     try:
-        results = report.write(out_dir, config, finished, partial=len(records) < len(plan))
+        _choose_strengths(config, data, records, run_dir, build_model)
+    except (KeyboardInterrupt, Exception) as error:
+        if stopped_by is None:
+            stopped_by = error
+            print(f"stopped while choosing strengths ({error}); writing a partial report "
+                  f"(continue with --resume {out_dir})", flush=True)
+    finished = [records[key] for key in plan + tuned if key in records]
+    try:
+        results = report.write(out_dir, config, finished,
+                               partial=len(finished) < len(plan) + len(tuned))
     except Exception:
         if stopped_by is None:
             raise
@@ -244,3 +343,72 @@ def _run_in(out_dir, config, data, source, args, build_model, early_stopping) ->
     if stopped_by is not None:
         raise stopped_by
     return results
+
+
+def _save_arrays(arrays, path: Path) -> None:
+    with open(path, "wb") as file:  # a file object: np.savez would add ".npz" to a name
+        np.savez(file, *arrays)
+
+
+def _weights_path(run_dir: Path, variant: str, seed: int) -> Path:
+    return run_dir / f"{variant}-seed{seed}.weights.npz"
+
+
+def _tuned_done(records, config, variant, seed) -> bool:
+    """Whether the tuned record that ``variant`` (a candidate) competes for is written."""
+    for regularizer, runs_of_one in tuning.candidates(config["variants"],
+                                                      config.get("tuning")).items():
+        if variant in (name for name, _, _ in runs_of_one):
+            return (regularizer + tuning.SUFFIX, seed) in records
+    return False
+
+
+def _choose_strengths(config, data, records, run_dir, build_model) -> None:
+    """For each tuned regularizer and seed whose candidates have all finished: keep the
+    one ``tuning.choose`` picks from their validation accuracies, read the test split
+    for it (a candidate's saved weights, or the fixed variant's record), and save it as
+    ``REGULARIZER_tuned``. The candidates' weight files are then removed."""
+    for regularizer, runs_of_one in tuning.candidates(config["variants"],
+                                                      config.get("tuning")).items():
+        setting = config["tuning"]["grid"][regularizer]["setting"]
+        for seed in config["seeds"]:
+            name = regularizer + tuning.SUFFIX
+            found = [records.get((run, seed)) for run, _, _ in runs_of_one]
+            if (name, seed) in records or any(r is None for r in found):
+                continue
+            best = tuning.choose([None if r["diverged"] else r["val_accuracy"]
+                                  for r in found])
+            run, value, settings = runs_of_one[best]
+            record = {key: value_ for key, value_ in found[best].items()}
+            if record["test_accuracy"] is None:
+                record.update(_evaluate_test(config, data, build_model, settings,
+                                             _weights_path(run_dir, run, seed)))
+            record.update({
+                "variant": name, "seed": seed, "chosen_run": run,
+                "chosen": {setting: value},
+                "candidates": [{"run": r, setting: v, "val_accuracy": found[i]["val_accuracy"],
+                                "diverged": found[i]["diverged"]}
+                               for i, (r, v, _) in enumerate(runs_of_one)],
+            })
+            runs.write_json(run_dir / f"{name}-seed{seed}.json", record)
+            records[(name, seed)] = record
+            print(f"{name} seed {seed}: validation chose {setting} {value:g} "
+                  f"({record['val_accuracy']:.4f}); test {record['test_accuracy']:.4f}",
+                  flush=True)
+            for run, _, _ in runs_of_one:  # their job is done; each is about 1 MB
+                _weights_path(run_dir, run, seed).unlink(missing_ok=True)
+
+
+def _evaluate_test(config, data, build_model, settings, path: Path) -> dict:
+    """The test metrics of the chosen candidate, from the weights it finished with."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        model = _build(config, build_model, data, settings)
+        model.set_weights(arrays)
+    except (OSError, ValueError, KeyError) as error:
+        raise UsageError(f"{path}: the chosen candidate's weights cannot be read ({error}); "
+                         f"delete it and {path.name.replace('.weights.npz', '.json')} beside "
+                         "it, then --resume trains that run again")
+    metrics = model.evaluate(*data.test, batch_size=1024, verbose=0, return_dict=True)
+    return {"test_accuracy": metrics["accuracy"], "test_loss": metrics["loss"]}

@@ -14,10 +14,10 @@ import math
 
 import numpy as np
 
-from common import plots, runs, stats
+from common import plots, runs, stats, tuning
 
 BASELINE = "baseline"
-ROW_KEYS = ("variant", "seed", "diverged", "epochs_run", "best_epoch", "stopped_epoch",
+ROW_KEYS = ("variant", "seed", "chosen", "diverged", "epochs_run", "best_epoch", "stopped_epoch",
             "train_accuracy", "val_accuracy", "test_accuracy", "gap", "train_loss",
             "val_loss", "test_loss", "near_zero_fraction", "kernel_l1", "kernel_l2",
             "max_abs_weight", "params", "seconds")
@@ -29,6 +29,8 @@ def row(record: dict) -> dict:
     w = record.get("weights", {})
     out = {key: record.get(key) for key in ROW_KEYS}
     out.update({
+        "chosen": ", ".join(f"{k}={v:g}" for k, v in record["chosen"].items())
+        if record.get("chosen") else None,
         "gap": _minus(record.get("train_accuracy"), record.get("val_accuracy")),
         "near_zero_fraction": w.get("near_zero_fraction"), "kernel_l1": w.get("l1"),
         "kernel_l2": w.get("l2"), "max_abs_weight": w.get("max_abs"),
@@ -91,6 +93,8 @@ def _ci_text(interval, scale=1.0, unit=""):
     """'+0.87 points (95% CI +0.35 to +1.38)': points (scale 100) to two decimals, other
     quantities to three significant digits."""
     number = "{:+.2f}" if scale == 100 else "{:+.3g}"
+    if not math.isfinite(interval["mean"]):
+        return "- (no seed where both finished)"
     if not math.isfinite(interval["ci_low"]):
         return f"{number.format(interval['mean'] * scale)}{unit} (one seed: no interval)"
     return (f"{number.format(interval['mean'] * scale)}{unit} (95% CI "
@@ -252,6 +256,90 @@ def _early_stopping_cost(rows) -> str:
                 "before the model learned noise also helped on the test set.")
     return (f"Test accuracy vs the baseline: {where}, no clear gain or cost at this number "
             "of seeds.")
+
+
+# --- Test accuracy: fixed strength or validation-chosen -------------------------------
+
+HELPS, COSTS, NO_CLEAR = "helps", "costs accuracy", "no clear difference"
+
+
+def describe(settings: dict) -> str:
+    """'l2=0.001, dropout=0.3, early stopping (patience 5)'; 'no regularization'."""
+    parts = [f"{key}={value:g}" for key, value in settings.get("model", {}).items()]
+    if settings.get("early_stopping"):
+        parts.append(f"early stopping (patience {settings['early_stopping']['patience']})")
+    return ", ".join(parts) or "no regularization"
+
+
+def tuned_names(config) -> list[str]:
+    return [name + tuning.SUFFIX for name in ((config.get("tuning") or {}).get("grid") or {})]
+
+
+def test_verdicts(rows, summary, config) -> list[dict]:
+    """For every regularized variant, fixed and validation-chosen: its paired test-accuracy
+    difference to the baseline and what that says (helps, costs, no clear difference),
+    over the seeds where both finished without diverging."""
+    finished = [r for r in rows if not r["diverged"]]
+    found = []
+    for name in [*config["variants"], *tuned_names(config)]:
+        if name == BASELINE or name not in summary or BASELINE not in summary:
+            continue
+        tuned = name.endswith(tuning.SUFFIX)
+        if tuned:
+            chosen = {r["seed"]: r["chosen"] for r in rows if r["variant"] == name}
+            strength = "chosen per seed: " + "; ".join(
+                f"seed {seed} {text}" for seed, text in sorted(chosen.items()))
+        else:
+            strength = describe(config["variants"][name])
+        d = _paired(finished, name, "test_accuracy")
+        verdict = {"above": HELPS, "below": COSTS}.get(stats.direction(d), NO_CLEAR)
+        if d["n"] < MIN_PAIRED_SEEDS:
+            verdict = WITHHELD
+        found.append({"variant": name,
+                      "regularizer": name[:-len(tuning.SUFFIX)] if tuned else name,
+                      "strength": "validation-chosen" if tuned else "fixed (the slide's)",
+                      "setting": strength, "test_accuracy_vs_baseline": d,
+                      "verdict": verdict})
+    return found
+
+
+def verdict_sentence(verdicts) -> str:
+    """What the test-accuracy verdicts say, in one sentence."""
+    def count(kind):
+        mine = [v for v in verdicts if v["strength"].startswith(kind)
+                and v["verdict"] != WITHHELD]
+        if not mine:
+            return None
+        n = len(mine)
+        helped, cost = (sum(v["verdict"] == k for v in mine) for k in (HELPS, COSTS))
+        return (f"{cost} of {n} regularized variants cost test accuracy, {helped} helped "
+                f"and {n - helped - cost} made no clear difference")
+    fixed, chosen = count("fixed"), count("validation")
+    if fixed is None and chosen is None:
+        return "Too few paired seeds for a verdict on test accuracy."
+    parts = []
+    if fixed:
+        parts.append(f"at the slide's fixed strengths, {fixed}")
+    if chosen:
+        parts.append(f"at validation-chosen strengths, {chosen}")
+    text = "; ".join(parts)
+    return (text[0].upper() + text[1:] + " (paired differences to the baseline, 95% "
+            "intervals over seeds).")
+
+
+def _verdict_rows(verdicts) -> list[list[str]]:
+    return [[v["regularizer"], v["strength"], v["setting"],
+             _ci_text(v["test_accuracy_vs_baseline"], 100),
+             v["verdict"]] for v in verdicts]
+
+
+VERDICT_COLUMNS = ("regularizer", "strength", "setting",
+                   "test vs baseline, points (paired mean, 95% CI)", "verdict on test accuracy")
+TUNING_NOTE = ("A regularizer's strength is a hyperparameter: at a strength that does not "
+               "suit the data it can look useless or harmful. The validation-chosen rows pick, "
+               "for each seed, one strength from a small grid by validation accuracy alone; the "
+               "test split is read once, for the chosen model, so their test accuracy is an "
+               "honest estimate.")
 
 
 def _num(value, digits=1):
@@ -426,8 +514,13 @@ def _markdown_table(header, rows) -> str:
 
 def _setup_lines(config) -> list[str]:
     data = config["data"]
-    variants = "; ".join(f"{name}: {settings or 'no regularization'}"
+    variants = "; ".join(f"{name}: {describe(settings)}"
                          for name, settings in config["variants"].items())
+    grid = (config.get("tuning") or {}).get("grid") or {}
+    tuned = ("Validation-chosen strengths: " + "; ".join(
+        f"{name} {row['setting']} from {', '.join(f'{v:g}' for v in row['values'])}"
+        for name, row in grid.items()) + f"; rule: {config['tuning']['rule']}"
+        if grid else "Validation-chosen strengths: not computed (--no-tune)")
     return [
         f"Data: {data['dataset']} from {data['data_source']}, {data['n_train']} training / "
         f"{data['n_val']} validation / {data['n_test']} test examples"
@@ -435,10 +528,11 @@ def _setup_lines(config) -> list[str]:
         f"Seeds: {', '.join(map(str, config['seeds']))} (paired: seed s gives every variant "
         "the same initial weights and batches)",
         f"Training: up to {config['epochs']} epochs, batch {config['batch_size']}, "
-        f"Adam {config.get('learning_rate', 1e-3):g}; "
-        f"early-stopping patience {config['patience']} on validation cross-entropy"
+        f"Adam {config.get('learning_rate', 1e-3):g}; early stopping on validation "
+        "cross-entropy, best epoch's weights restored"
         + (" (quick mode)" if config.get("quick") else ""),
-        f"Variants: {variants}",
+        f"Variants at the slide's strengths: {variants}",
+        tuned,
     ]
 
 
@@ -447,8 +541,13 @@ def _command(config) -> str:
             f"--variants {','.join(config['variants'])} --seeds {len(config['seeds'])} "
             f"--seed {config['seeds'][0]} --epochs {config['epochs']} "
             f"--train-size {config['train_size']} --batch-size {config['batch_size']} "
-            f"--patience {config['patience']} "
-            f"--learning-rate {config.get('learning_rate', 1e-3):g}"
+            + (f"--patience {config['patience']} " if config.get("patience") is not None
+               else "")
+            + f"--learning-rate {config.get('learning_rate', 1e-3):g}"
+            + "".join(f" --grid {name}={','.join(f'{v:g}' for v in row['values'])}"
+                      for name, row in ((config.get("tuning") or {}).get("grid")
+                                        or {}).items())
+            + ("" if config.get("tuning") else " --no-tune")
             + (" --quick" if config.get("quick") else ""))
 
 
@@ -468,7 +567,7 @@ def _claim_rows(found) -> list[list[str]]:
             for c in found]
 
 
-def markdown(config, summary, found, figure_names, partial) -> str:
+def markdown(config, summary, found, verdicts, figure_names, partial) -> str:
     parts = ["# Regularization comparison", ""]
     if partial:
         parts += ["**PARTIAL REPORT: the comparison was interrupted; only finished runs are "
@@ -480,6 +579,11 @@ def markdown(config, summary, found, figure_names, partial) -> str:
         parts += ["", f"The unregularized baseline ends at {b['train_accuracy']:.1%} training "
                   f"and {b['val_accuracy']:.1%} validation accuracy (means over seeds): a gap "
                   f"of {b['gap'] * 100:.1f} points, the overfitting the regularizers address."]
+    parts += ["", "## Test accuracy: the slide's strength or the validation's choice", "",
+              verdict_sentence(verdicts), "",
+              _markdown_table(VERDICT_COLUMNS, [[*r[:4], f"**{r[4]}**"]
+                                                for r in _verdict_rows(verdicts)]),
+              "", TUNING_NOTE]
     rows = [[*r[:3], f"**{r[3]}**"] for r in _claim_rows(found)]
     parts += ["", "## The lecture's claims", "", _markdown_table(CLAIM_COLUMNS, rows),
               "", CLAIMS_NOTE,
@@ -507,7 +611,10 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertica
 th { background: #f0f0f0; }
 .supported { color: #1a7f37; font-weight: bold; }
 .not-supported { color: #b42318; font-weight: bold; }
-.inconclusive, .not-measured, .withheld { color: #9a6700; font-weight: bold; }
+.inconclusive, .not-measured, .withheld, .no-clear-difference { color: #9a6700;
+  font-weight: bold; }
+.helps { color: #1a7f37; font-weight: bold; }
+.costs-accuracy { color: #b42318; font-weight: bold; }
 .partial { background: #fff4e5; border: 2px solid #b54708; padding: 0.8em; font-weight: bold; }
 img { max-width: 100%; display: block; margin: 1em 0 0.3em 0; }
 figure { margin: 1.5em 0; }
@@ -547,7 +654,7 @@ def _html_table(header, rows, verdict_column=None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def html_page(config, summary, found, figure_paths, partial) -> str:
+def html_page(config, summary, found, verdicts, figure_paths, partial) -> str:
     esc = html.escape
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
              "<title>Regularization comparison</title>", f"<style>{HTML_STYLE}</style>",
@@ -565,6 +672,10 @@ def html_page(config, summary, found, figure_paths, partial) -> str:
                      f"and {b['val_accuracy']:.1%} validation accuracy (means over seeds): a "
                      f"gap of {b['gap'] * 100:.1f} points, the overfitting the regularizers "
                      "address.</p>")
+    parts += ["<h2>Test accuracy: the slide's strength or the validation's choice</h2>",
+              f"<p><b>{esc(verdict_sentence(verdicts))}</b></p>",
+              _html_table(VERDICT_COLUMNS, _verdict_rows(verdicts), verdict_column=4),
+              f'<p class="note">{esc(TUNING_NOTE)}</p>']
     parts += ["<h2>The lecture's claims</h2>",
               _html_table(CLAIM_COLUMNS, _claim_rows(found), verdict_column=3),
               f'<p class="note">{esc(CLAIMS_NOTE)}</p>',
@@ -593,18 +704,30 @@ def write(out_dir, config, records, *, partial=False) -> dict:
     import pandas as pd
 
     rows = [row(r) for r in records]
-    summary = summarize(rows, config["variants"])
+    summary = summarize(rows, [*config["variants"], *tuned_names(config)])
     found = claims(rows, summary)
+    verdicts = test_verdicts(rows, summary, config)
     figure_paths = figures(out_dir, records, summary) if records else {}
+    chosen = {}
+    for r in records:
+        if r.get("chosen"):
+            chosen.setdefault(r["variant"], {})[str(r["seed"])] = r["chosen"]
     results = {"partial": partial, "config": config, "summary": summary, "claims": found,
-               "rows": rows, "versions": runs.library_versions()}
+               "test_verdicts": verdicts, "verdict": verdict_sentence(verdicts),
+               "chosen": chosen, "rows": rows, "versions": runs.library_versions()}
     frame = pd.DataFrame(rows, columns=ROW_KEYS)
     runs.atomic_write(out_dir / "results.csv", lambda tmp: frame.to_csv(tmp, index=False))
     runs.write_json(out_dir / "results.json", results)
-    text = markdown(config, summary, found, list(figure_paths), partial)
+    text = markdown(config, summary, found, verdicts, list(figure_paths), partial)
     runs.atomic_write(out_dir / "report.md", lambda tmp: tmp.write_text(text))
-    page = html_page(config, summary, found, figure_paths, partial)
+    page = html_page(config, summary, found, verdicts, figure_paths, partial)
     runs.atomic_write(out_dir / "report.html", lambda tmp: tmp.write_text(page))
     print()
     print(_markdown_table(("claim", "verdict"), [[c["claim"], c["verdict"]] for c in found]))
+    print()
+    print(_markdown_table(("variant", "strength", "test vs baseline, points", "verdict"),
+                          [[v["variant"], v["setting"],
+                            _ci_text(v["test_accuracy_vs_baseline"], 100), v["verdict"]]
+                           for v in verdicts]))
+    print(verdict_sentence(verdicts))
     return results

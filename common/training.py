@@ -169,12 +169,18 @@ def best_epoch(history: dict, monitor: str = "val_loss") -> int:
     return values.index(pick(finite)) + 1
 
 
-def evaluate_model(model, data: Dataset, history, *, monitor: str = "val_loss") -> dict:
-    """One trained model's record: final metrics on every split (test read here, once)."""
+def evaluate_model(model, data: Dataset, history, *, monitor: str = "val_loss",
+                   read_test: bool = True) -> dict:
+    """One trained model's record: final metrics on every split (test read here, once).
+
+    ``read_test=False``: a candidate that may not be chosen; its test metrics are None,
+    and the test split is read later only if it is chosen."""
     evaluate = lambda x, y: model.evaluate(x, y, batch_size=1024, verbose=0,  # noqa: E731
                                            return_dict=True)
-    train_metrics, val_metrics, test_metrics = (evaluate(*split) for split in
-                                                (data.train, data.val, data.test))
+    with cli.interruption_after():
+        train_metrics, val_metrics = evaluate(*data.train), evaluate(*data.val)
+        test_metrics = (evaluate(*data.test) if read_test else
+                        {"accuracy": None, "loss": None})
     curves = {key: [float(v) for v in values] for key, values in history.history.items()}
     diverged = not all(math.isfinite(v) for v in curves["loss"])
     if diverged:

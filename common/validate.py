@@ -60,11 +60,33 @@ STATE_SCHEMA = {
     },
 }
 
-VARIANT_SETTINGS = {
+_MODEL_SETTINGS = {
     "type": "object", "additionalProperties": False,
     "properties": {"l1": _number(0), "l2": _number(0),
-                   "dropout": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
-                   "early_stopping": {"type": "boolean"}},
+                   "dropout": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}},
+}
+_EARLY_STOPPING = {"type": "object", "additionalProperties": False, "required": ["patience"],
+                   "properties": {"patience": _int(0, cli.MAX_EPOCHS)}}
+VARIANT_SETTINGS = {
+    "type": "object", "additionalProperties": False, "required": ["model"],
+    "properties": {"model": _MODEL_SETTINGS,
+                   "early_stopping": {"anyOf": [{"type": "null"}, _EARLY_STOPPING]}},
+}
+_TUNING = {
+    "type": "object", "required": ["rule", "grid"],
+    "properties": {
+        "rule": {"type": "string"},
+        "grid": {"type": "object", "propertyNames": {"enum": ["l1", "l2", "dropout",
+                                                              "early_stopping"]},
+                 "additionalProperties": {
+                     "type": "object", "required": ["setting", "values"],
+                     "additionalProperties": False,
+                     "properties": {
+                         "setting": {"enum": ["l1", "l2", "dropout", "patience"]},
+                         "values": {"type": "array", "minItems": 1, "maxItems": 20,
+                                    "uniqueItems": True,
+                                    "items": {"type": "number", "minimum": 0}}}}},
+    },
 }
 
 COMPARE_CONFIG_SCHEMA = {
@@ -82,7 +104,8 @@ COMPARE_CONFIG_SCHEMA = {
         "epochs": _int(1, cli.MAX_EPOCHS),
         "batch_size": {"anyOf": [{"type": "null"}, _int(1, cli.MAX_BATCH_SIZE)]},
         "train_size": _int(1),
-        "patience": _int(0, cli.MAX_EPOCHS),
+        "patience": {"anyOf": [{"type": "null"}, _int(0, cli.MAX_EPOCHS)]},
+        "tuning": {"anyOf": [{"type": "null"}, _TUNING]},
         "steps_per_execution": _int(1, cli.MAX_BATCH_SIZE),
         "quick": {"type": "boolean"},
         "tensorboard": {"type": "boolean"},
@@ -103,7 +126,7 @@ RUN_RECORD_SCHEMA = {
         "stopped_epoch": {"anyOf": [{"type": "null"}, _int(1, cli.MAX_EPOCHS)]},
         **{f"{split}_accuracy": {"anyOf": [{"type": "null"}, _FRACTION]}
            for split in ("train", "val")},
-        "test_accuracy": _FRACTION,
+        "test_accuracy": {"anyOf": [{"type": "null"}, _FRACTION]},  # null: a candidate
         **{f"{split}_loss": _NULLABLE_NUMBER for split in ("train", "val", "test")},
         "history": {"type": "object",
                     "additionalProperties": {"type": "array", "items": _NULLABLE_NUMBER}},
@@ -150,7 +173,7 @@ RUN_RESULTS_SCHEMA = {
         "dataset": {"type": "string"}, "data_source": {"type": "string"},
         "n_train": _int(1), "n_test": _int(1), "seed": SEED,
         "hyperparameters": {"type": "object"},
-        "test_accuracy": _FRACTION,
+        "test_accuracy": {"anyOf": [{"type": "null"}, _FRACTION]},  # null: a candidate
         "variants": {"type": "object", "minProperties": 1,
                      "propertyNames": {"pattern": SAFE_NAME},
                      "additionalProperties": _RESULT_VARIANT},

@@ -91,18 +91,37 @@ def early_stopping(patience=5):
 
 # %% [markdown]
 # ## The variants
-# Each entry is the keyword arguments of one `build_model` call, plus whether early
-# stopping is on. The factors are the usual starting points for this network size.
+# Each entry holds the keyword arguments of one `build_model` call under `"model"`, and
+# the early-stopping settings, when it stops early, under `"early_stopping"`: any variant
+# pastes as `build_model(**variant["model"])`. These are the slide's strengths, the usual
+# starting points for this network size.
 
 # %%
 VARIANTS = {
-    "baseline": {},
-    "l1": {"l1": 1e-4},
-    "l2": {"l2": 1e-3},
-    "l1l2": {"l1": 1e-4, "l2": 1e-3},
-    "dropout": {"dropout": 0.3},
-    "early_stopping": {"early_stopping": True},
-    "combined": {"l2": 1e-3, "dropout": 0.3, "early_stopping": True},
+    "baseline": {"model": {}},
+    "l1": {"model": {"l1": 1e-4}},
+    "l2": {"model": {"l2": 1e-3}},
+    "l1l2": {"model": {"l1": 1e-4, "l2": 1e-3}},
+    "dropout": {"model": {"dropout": 0.3}},
+    "early_stopping": {"model": {}, "early_stopping": {"patience": 5}},
+    "combined": {"model": {"l2": 1e-3, "dropout": 0.3}, "early_stopping": {"patience": 5}},
+}
+
+# %% [markdown]
+# ## Strength is a hyperparameter
+# A fixed strength can be too strong or too weak for a given dataset, and then the
+# regularizer looks useless, or harmful, for the wrong reason. So each regularizer is also
+# trained at every strength in its row of `GRID`, and for each seed the strength with the
+# highest **validation** accuracy is kept (`l1_tuned`, ...): the test split is read only
+# for that chosen model. The slide's strength is one of the candidates, and its run is
+# shared with the fixed variant above.
+
+# %%
+GRID = {
+    "l1": {"l1": [1e-5, 1e-4, 1e-3]},
+    "l2": {"l2": [1e-4, 1e-3, 1e-2]},
+    "dropout": {"dropout": [0.1, 0.3, 0.5]},
+    "early_stopping": {"patience": [2, 5, 10]},
 }
 
 # %% [markdown]
@@ -125,8 +144,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--train-size", type=cli.positive_int, default=3500,
                         help="training examples used (the rest of the split is left out "
                              "so the baseline overfits; see the recipe's introduction)")
-    parser.add_argument("--patience", type=cli.non_negative_int, default=5,
-                        help="early-stopping patience, in epochs")
+    parser.add_argument("--patience", type=cli.non_negative_int, default=None,
+                        help="early-stopping patience, in epochs, of the fixed variants "
+                             "(default: theirs, 5)")
+    comparison.add_tuning_flags(parser, GRID)
     parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-3,
                         help="Adam learning rate, for every variant")
     parser.add_argument("--tensorboard", action="store_true",
@@ -136,7 +157,7 @@ def main(argv=None) -> dict:
                              "(default: start a new one)")
     sweep.add_flags(parser)
     args = cli.parse_recipe_args(parser, argv)
-    return comparison.run(args, VARIANTS, build_model, early_stopping)
+    return comparison.run(args, VARIANTS, build_model, early_stopping, GRID)
 
 
 # %% [markdown]

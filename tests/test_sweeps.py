@@ -47,7 +47,10 @@ def in_process(tmp_path_factory):
 def test_local_workers_give_the_same_records(in_process, tmp_path):
     results = compare.main([*SMALL, "--workers", "2", "--out", str(tmp_path / "w")])
     assert records(tmp_path / "w") == in_process
-    assert len(in_process) == 4 and results["partial"] is False
+    # 2 seeds x (baseline, dropout, two other dropout rates, the validation's choice):
+    # the tuning candidates and the choice go through the workers too.
+    assert len(in_process) == 10 and results["partial"] is False
+    assert {"dropout_tuned-seed0.json", "dropout-0p1-seed1.json"} <= set(in_process)
 
 
 def free_port():

@@ -1,0 +1,119 @@
+"""Validation-chosen strengths: each regularizer's grid of candidates, and the rule that
+picks one per seed.
+
+A variant is ``{"model": build_model keywords, "early_stopping": {"patience": N}}``
+(the second key only when it stops early). A grid names, for a regularizer, one of its
+settings and the values to try; the fixed variant's own value is always among them, so
+its run doubles as that candidate. ``choose`` sees validation accuracies and nothing
+else: the choice cannot depend on the test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+
+from common import cli
+
+SUFFIX = "_tuned"
+RULE = ("for each seed, the candidate with the highest validation accuracy (a tie goes to "
+        "the value listed first); the test split is not read for the choice, and is "
+        "evaluated once, for the chosen model")
+# What each tunable setting may be: its type and range (as the flags and build_model
+# accept them).
+SETTINGS = {"l1": (float, 0.0, None), "l2": (float, 0.0, None),
+            "dropout": (float, 0.0, 1.0), "patience": (int, 0, cli.MAX_EPOCHS)}
+
+
+def setting_of(variant: dict, setting: str):
+    """The value of ``setting`` in ``variant`` (patience lives in its early stopping)."""
+    if setting == "patience":
+        return (variant.get("early_stopping") or {}).get("patience")
+    return variant["model"].get(setting)
+
+
+def with_setting(variant: dict, setting: str, value) -> dict:
+    changed = copy.deepcopy(variant)
+    if setting == "patience":
+        changed["early_stopping"]["patience"] = value
+    else:
+        changed["model"][setting] = value
+    return changed
+
+
+def candidate_name(regularizer: str, value) -> str:
+    """'l1-1e-05', 'dropout-0p1', 'early_stopping-10': a run's (and file's) name."""
+    return f"{regularizer}-{value:g}".replace(".", "p").replace("+", "")
+
+
+def parse_value(setting: str, text: str):
+    kind, low, high = SETTINGS[setting]
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{setting} value {text!r} is not a{' whole' if kind is int else ''} number")
+    if not math.isfinite(value) or value < low or (high is not None and value >= high):
+        limits = f">= {low:g}" + (f" and < {high:g}" if high is not None else "")
+        raise argparse.ArgumentTypeError(f"{setting} value {text!r}: must be {limits}")
+    return value
+
+
+def plan(variants: dict, grid: dict, only: list[str] | None = None) -> dict:
+    """The tuning part of a comparison's configuration: for every regularizer that has a
+    grid and whose fixed variant is compared, its setting and the values to try (the
+    fixed value added if missing)."""
+    tuned = {}
+    for regularizer, row in grid.items():
+        if regularizer not in variants or (only is not None and regularizer not in only):
+            continue
+        (setting, values), = row.items()
+        fixed = setting_of(variants[regularizer], setting)
+        values = list(dict.fromkeys([*values, fixed] if fixed not in values else values))
+        tuned[regularizer] = {"setting": setting, "values": values}
+    return {"rule": RULE, "grid": tuned}
+
+
+def candidates(variants: dict, tuning: dict | None) -> dict[str, list[tuple[str, object, dict]]]:
+    """{regularizer: [(run name, value, variant settings), ...]} in grid order; the fixed
+    value's run name is the fixed variant's own."""
+    found = {}
+    for regularizer, row in ((tuning or {}).get("grid") or {}).items():
+        fixed = variants[regularizer]
+        found[regularizer] = [
+            (regularizer if value == setting_of(fixed, row["setting"])
+             else candidate_name(regularizer, value),
+             value, with_setting(fixed, row["setting"], value))
+            for value in row["values"]]
+    return found
+
+
+def choose(val_accuracies: list) -> int:
+    """Index of the highest validation accuracy (None or NaN: a diverged run, never
+    chosen unless all are); the first of equals."""
+    best = 0
+    for i, value in enumerate(val_accuracies):
+        if value is None or not math.isfinite(value):
+            continue
+        current = val_accuracies[best]
+        if current is None or not math.isfinite(current) or value > current:
+            best = i
+    return best
+
+
+def grid_flag(grid: dict):
+    """An argparse type for ``--grid REGULARIZER=V1,V2,...``."""
+
+    def parse(text):
+        name, _, values = text.partition("=")
+        name = name.strip()
+        if name not in grid or not values.strip():
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: write REGULARIZER=V1,V2,... with REGULARIZER one of "
+                f"{', '.join(grid)}")
+        (setting, _), = grid[name].items()
+        parsed = [parse_value(setting, v.strip()) for v in values.split(",") if v.strip()]
+        return name, list(dict.fromkeys(parsed))
+
+    return parse
