@@ -281,7 +281,10 @@ def test_verdicts(rows, summary, config) -> list[dict]:
     over the seeds where both finished without diverging."""
     finished = [r for r in rows if not r["diverged"]]
     found = []
-    for name in [*config["variants"], *tuned_names(config)]:
+    tuned_ones = set(tuned_names(config))
+    order = [n for fixed in config["variants"]
+             for n in (fixed, fixed + tuning.SUFFIX) if n == fixed or n in tuned_ones]
+    for name in order:  # each regularizer's fixed row, then its validation-chosen one
         if name == BASELINE or name not in summary or BASELINE not in summary:
             continue
         tuned = name.endswith(tuning.SUFFIX)
@@ -507,7 +510,8 @@ def zero_width_notes(summary, n_test) -> list[str]:
 def _markdown_table(header, rows) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     # Cells are text, never markup: escape HTML and the table's own separator.
-    lines += ["| " + " | ".join(html.escape(cell).replace("|", "\\|") for cell in r) + " |"
+    lines += ["| " + " | ".join(html.escape(cell, quote=False).replace("|", "\\|")
+                                for cell in r) + " |"
               for r in rows]
     return "\n".join(lines)
 
@@ -572,7 +576,8 @@ def markdown(config, summary, found, verdicts, figure_names, partial) -> str:
     if partial:
         parts += ["**PARTIAL REPORT: the comparison was interrupted; only finished runs are "
                   "counted. Continue it with `--resume`.**", ""]
-    parts += ["## Setup", ""] + [f"- {html.escape(line)}" for line in _setup_lines(config)]
+    parts += ["## Setup", ""] + [f"- {html.escape(line, quote=False)}"
+                                  for line in _setup_lines(config)]
     parts += ["", UNITS]
     if BASELINE in summary:
         b = summary[BASELINE]

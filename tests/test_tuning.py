@@ -2,6 +2,7 @@
 plays no part in the choice."""
 
 import dataclasses
+import html
 import json
 import shutil
 
@@ -128,12 +129,13 @@ def test_the_report_gives_a_test_accuracy_verdict_for_fixed_and_chosen(small):
                 "helps", "costs accuracy", "no clear difference")
     text = (out / "report.md").read_text()
     page = (out / "report.html").read_text()
-    for output in (text, page):
-        assert "Test accuracy: the slide&#x27;s strength" in output or \
-            "Test accuracy: the slide's strength" in output
-        assert results["verdict"].split(" (")[0].replace("'", "&#x27;") in output or \
-            results["verdict"].split(" (")[0] in output
+    for output in (text, html.unescape(page)):
+        assert "## Test accuracy: the slide's strength" in text
+        assert results["verdict"] in output
         assert "l2 l2 from 0.0001, 0.1, 0.001" in output
+    # Each regularizer's fixed row, then its validation-chosen one.
+    assert [v["variant"] for v in results["test_verdicts"]] == [
+        "l2", "l2_tuned", "dropout", "dropout_tuned", "early_stopping", "early_stopping_tuned"]
     assert results["verdict"].startswith("At the slide's fixed strengths, ")
     assert "at validation-chosen strengths, " in results["verdict"]
     assert "--grid l2=0.0001,0.1,0.001" in text
