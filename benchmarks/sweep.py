@@ -49,14 +49,18 @@ def main(argv=None) -> None:
     parser.add_argument("--dataset", default="mnist-5k", help="compare --dataset")
     parser.add_argument("--workers", default="1,2",
                         help="comma-separated worker counts to time besides in-process")
+    parser.add_argument("--tune", action=argparse.BooleanOptionalAction, default=True,
+                        help="compare --tune: the validation-chosen strengths' runs too")
     args = parser.parse_args(argv)
     common = ["--dataset", args.dataset, "--variants", args.variants, "--seeds",
-              str(args.seeds), "--epochs", str(args.epochs), "--offline"]
-    cells = len(args.variants.split(",")) * args.seeds
-    print(f"{cells} cells ({args.variants}; {args.seeds} seeds; {args.epochs} epochs on "
-          f"{args.dataset}); {os.cpu_count()} cores")
-    print(f"{'how':<22} {'seconds':>8} {'cells/min':>10} {'speed-up':>9}  same records")
+              str(args.seeds), "--epochs", str(args.epochs), "--offline",
+              "--tune" if args.tune else "--no-tune"]
     base_seconds, base_runs = run_compare([], common)
+    # A cell is one trained run; a validation-chosen record (NAME_tuned) trains nothing.
+    cells = sum(1 for name in base_runs if "_tuned-seed" not in name)
+    print(f"{cells} cells ({args.variants}{', tuned' if args.tune else ''}; {args.seeds} "
+          f"seeds; {args.epochs} epochs on {args.dataset}); {os.cpu_count()} cores")
+    print(f"{'how':<22} {'seconds':>8} {'cells/min':>10} {'speed-up':>9}  same records")
     print(f"{'in process':<22} {base_seconds:>8.1f} {cells / base_seconds * 60:>10.2f} "
           f"{1.0:>9.2f}  -", flush=True)
     for workers in (int(w) for w in args.workers.split(",")):

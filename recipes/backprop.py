@@ -113,7 +113,10 @@ def main(argv=None) -> dict:
 
     by_hand, with_fit = build_model(seed=args.seed), build_model(seed=args.seed)
     start = [w.copy() for w in by_hand.get_weights()]
-    assert all(np.array_equal(a, b) for a, b in zip(start, with_fit.get_weights()))
+    if not all(np.array_equal(a, b) for a, b in zip(start, with_fit.get_weights())):
+        # The comparison below means something only if both models start equal.
+        raise RuntimeError("the two models start from different weights: build_model "
+                           "must seed its initializers")
     hand_losses = train_by_hand(by_hand, x, y, args.epochs, args.batch_size, args.learning_rate)
     fit_losses = train_with_fit(with_fit, x, y, args.epochs, args.batch_size,
                                 args.learning_rate, args.steps_per_execution)

@@ -176,6 +176,15 @@ def test_hand_written_loop_equals_fit(tmp_path):
     assert results["loop_losses"][-1] < results["loop_losses"][0]
 
 
+def test_models_that_start_apart_are_an_error_not_a_comparison(tmp_path, monkeypatch):
+    """Also under ``python -O``, which would drop an assert."""
+    real = backprop.build_model
+    seeds = iter([1, 2])
+    monkeypatch.setattr(backprop, "build_model", lambda seed: real(seed=next(seeds)))
+    with pytest.raises(RuntimeError, match="start from different weights"):
+        backprop.main(["--epochs", "1", *out(tmp_path)])
+
+
 # --- bad numbers from the user ------------------------------------------------------
 
 
