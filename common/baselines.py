@@ -69,8 +69,36 @@ PLAN = {
 }
 
 
-def key(recipe: str, dataset: str) -> str:
-    return f"{recipe}@{dataset}"
+DEFAULT_BACKEND = "tensorflow"
+# Differences between the backends' recorded means that are understood: (recipe,
+# dataset, variant) -> why. Empty: every recorded variant agrees within tolerance.
+EXPLAINED_DIFFERENCES: dict[tuple[str, str, str], str] = {}
+
+
+def key(recipe: str, dataset: str, backend: str = DEFAULT_BACKEND) -> str:
+    """'mnist_mlp@mnist-5k' (TensorFlow, the default) or 'mnist_mlp@mnist-5k@jax'."""
+    return f"{recipe}@{dataset}" + ("" if backend == DEFAULT_BACKEND else f"@{backend}")
+
+
+def backend_of(entry: dict) -> str:
+    """The backend an entry was recorded on (entries from before JAX: TensorFlow)."""
+    return entry.get("backend") or entry.get("versions", {}).get("backend") or DEFAULT_BACKEND
+
+
+def running_backend() -> str:
+    import keras  # common.cli has set the backend from --backend or KERAS_BACKEND
+
+    return keras.backend.backend()
+
+
+def for_backend(recorded: dict, backend: str, path: Path) -> dict:
+    """The entries recorded on ``backend``, by their TensorFlow-style key."""
+    chosen = {key(e["recipe"], e["dataset"]): e for e in recorded.values()
+              if backend_of(e) == backend}
+    if recorded and not chosen:
+        raise UsageError(f"no baselines recorded for the {backend} backend in {path}; record "
+                         f"them: python -m recipes baselines record --backend {backend}")
+    return chosen
 
 
 def load(path: Path = BASELINES_FILE) -> dict:
@@ -88,8 +116,9 @@ def load(path: Path = BASELINES_FILE) -> dict:
             problem = f"recipe: unknown recipe '{entry['recipe']}'"
         elif entry["dataset"] not in ALL_DATASETS:
             problem = f"dataset: unknown dataset '{entry['dataset']}'"
-        elif name != key(entry["recipe"], entry["dataset"]):
-            problem = f"the key is not {key(entry['recipe'], entry['dataset'])}"
+        elif name != key(entry["recipe"], entry["dataset"], backend_of(entry)):
+            problem = (f"the key is not "
+                       f"{key(entry['recipe'], entry['dataset'], backend_of(entry))}")
         else:
             problem = next((f"variants.{variant}.test_accuracy: {len(v['test_accuracy'])} "
                             f"values for {len(entry['seeds'])} seeds"
@@ -213,6 +242,7 @@ def _entry(recipe, dataset, args, seeds, data, per_variant, started) -> dict:
         "variants": {name: {"test_accuracy": values, "mean": float(np.mean(values)),
                             "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
                      for name, values in per_variant.items()},
+        "backend": running_backend(),
         "versions": runs.library_versions(),
         "date": datetime.date.today().isoformat(),
         "seconds": round(time.perf_counter() - started, 1),
@@ -345,6 +375,7 @@ def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE, *
     if not recorded:
         raise UsageError(f"no baselines recorded in {path}; run: python -m recipes baselines "
                          "record")
+    recorded = for_backend(recorded, running_backend(), path)
     main = None
     if recipe_file is not None:
         only = [_recipe_of_file(recipe_file, only, recorded)]
@@ -543,7 +574,9 @@ def read_results(path: Path) -> dict:
         return {"file": path, "recipe": "compare", "dataset": source["dataset"],
                 "data_source": source["data_source"], "n_train": source["n_train"],
                 "seeds": sorted({r["seed"] for r in data["rows"]}), "variants": per_variant,
-                "flags": config, "versions": data.get("versions", {})}
+                "flags": config, "versions": data.get("versions", {}),
+                "backend": config.get("backend") or data.get("versions", {}).get("backend")
+                or DEFAULT_BACKEND}
     try:
         data = validate.check(data, validate.RUN_RESULTS_SCHEMA, where=str(path))
     except UsageError as error:
@@ -553,12 +586,13 @@ def read_results(path: Path) -> dict:
             "data_source": data["data_source"], "n_train": data["n_train"],
             "seeds": [data["seed"]],
             "variants": {name: [v["test_accuracy"]] for name, v in variants.items()},
-            "flags": data["hyperparameters"], "versions": data.get("versions", {})}
+            "flags": data["hyperparameters"], "versions": data.get("versions", {}),
+            "backend": data.get("backend") or DEFAULT_BACKEND}
 
 
 def _match(found: dict, recorded: dict, flags_cache: dict) -> str | None:
     """Why ``found`` cannot be compared with a recorded baseline, or None."""
-    name = key(found["recipe"], found["dataset"])
+    name = key(found["recipe"], found["dataset"], found["backend"])
     entry = recorded.get(name)
     if entry is None:
         return (f"no baseline recorded for {name} (recipe {found['recipe']} on "
@@ -601,7 +635,8 @@ def check_results(paths, path: Path = BASELINES_FILE) -> int:
                          f"baselines show){more}")
     groups: dict[str, list[dict]] = {}
     for item in found:
-        groups.setdefault(key(item["recipe"], item["dataset"]), []).append(item)
+        groups.setdefault(key(item["recipe"], item["dataset"], item["backend"]),
+                          []).append(item)
     print(f"{len(files)} results file(s), {len(groups)} recorded entr"
           f"{'y' if len(groups) == 1 else 'ies'}")
     rows, notes = [], []
@@ -644,14 +679,15 @@ def record(only=None, dataset=None, tiers=("fast", "full", "online"),
         except DatasetUnavailable as error:
             print(f"  skipped: {error}")
             continue
-        old = load(path).get(key(recipe, data_name))
-        for name, values in fresh["variants"].items():
-            before = old["variants"].get(name, {}).get("mean") if old else None
+        name = key(recipe, data_name, fresh["backend"])
+        old = load(path).get(name)
+        for variant, values in fresh["variants"].items():
+            before = old["variants"].get(variant, {}).get("mean") if old else None
             change = "new" if before is None else f"was {before:.4f} ({values['mean'] - before:+.4f})"
-            print(f"  {name:<15} {values['mean']:.4f} ± {values['std']:.4f}   {change}")
+            print(f"  {variant:<15} {values['mean']:.4f} ± {values['std']:.4f}   {change}")
         with _locked(path):
             recorded = load(path)
-            recorded[key(recipe, data_name)] = fresh
+            recorded[name] = fresh
             runs.write_json(path, dict(sorted(recorded.items())))
     return 0
 
@@ -659,14 +695,63 @@ def record(only=None, dataset=None, tiers=("fast", "full", "online"),
 def show(path: Path = BASELINES_FILE) -> int:
     """The recorded baselines as a Markdown table."""
     recorded = load(path)
-    print("| recipe | dataset (source) | flags | variant | test accuracy, mean ± std "
-          "(seeds 0-2) | per seed | recorded |")
-    print("|---|---|---|---|---|---|---|")
+    print("| recipe | dataset (source) | flags | variant | backend | test accuracy, mean ± "
+          "std (seeds 0-2) | per seed | recorded |")
+    print("|---|---|---|---|---|---|---|---|")
     for entry in recorded.values():
+        backend = backend_of(entry)
+        version = entry["versions"].get(backend)
         for name, variant in entry["variants"].items():
             seeds = ", ".join(f"{v:.4f}" for v in variant["test_accuracy"])
             print(f"| {entry['recipe']} | {entry['dataset']} ({entry['data_source']}) | "
-                  f"{' '.join(entry['args']) or '-'} | {name} | "
+                  f"{' '.join(entry['args']) or '-'} | {name} | {backend} | "
                   f"{variant['mean']:.4f} ± {variant['std']:.4f} | {seeds} | "
-                  f"{entry['date']}, TF {entry['versions'].get('tensorflow')} |")
+                  f"{entry['date']}, {backend} {version} |")
     return 0
+
+
+def agree(path: Path = BASELINES_FILE) -> int:
+    """Do the backends agree? For every entry recorded on both TensorFlow and another
+    backend, each variant's mean test accuracy over the same seeds, compared by the
+    tolerance rule (the larger of the two entries' tolerances). 0 when every variant
+    agrees or its difference is in ``EXPLAINED_DIFFERENCES``; 1 otherwise, or when an
+    entry is recorded on one backend only."""
+    recorded = load(path)
+    by_backend: dict[str, dict] = {}
+    for entry in recorded.values():
+        by_backend.setdefault(backend_of(entry), {})[key(entry["recipe"],
+                                                         entry["dataset"])] = entry
+    reference = by_backend.pop(DEFAULT_BACKEND, {})
+    if not by_backend:
+        raise UsageError(f"{path}: only {DEFAULT_BACKEND} baselines are recorded; record "
+                         "another backend's: python -m recipes baselines record --backend jax")
+    print(f"{'entry':<34} {'variant':<22} {'backend':<8} {DEFAULT_BACKEND:>10} {'other':>8} "
+          f"{'diff':>8} {'tol':>7}  verdict")
+    failed = 0
+    for backend, entries in sorted(by_backend.items()):
+        for name in sorted(set(reference) | set(entries)):
+            tf_entry, other = reference.get(name), entries.get(name)
+            if tf_entry is None or other is None:
+                failed += 1
+                print(f"{name:<34} {'-':<22} {backend:<8} recorded on "
+                      f"{backend if tf_entry is None else DEFAULT_BACKEND} only  MISSING")
+                continue
+            n_test = min(tf_entry["n_test"], other["n_test"])
+            for variant, expected in tf_entry["variants"].items():
+                got = other["variants"].get(variant)
+                if got is None:
+                    failed += 1
+                    print(f"{name:<34} {variant:<22} {backend:<8} not recorded  MISSING")
+                    continue
+                difference = got["mean"] - expected["mean"]
+                tol = max(tolerance(expected, n_test), tolerance(got, n_test))
+                why = EXPLAINED_DIFFERENCES.get((tf_entry["recipe"], tf_entry["dataset"],
+                                                 variant))
+                verdict = ("agree" if abs(difference) <= tol else
+                           f"differs, explained: {why}" if why else "DIFFER")
+                failed += verdict == "DIFFER"
+                print(f"{name:<34} {variant:<22} {backend:<8} {expected['mean']:>10.4f} "
+                      f"{got['mean']:>8.4f} {difference:>+8.4f} {tol:>7.4f}  {verdict}")
+    print(f"\ntol: the larger of the two entries' tolerances, max(2 x std over seeds, "
+          f"1/n_test, {MIN_TOLERANCE}); {failed} disagreement(s) or missing entries")
+    return 1 if failed else 0

@@ -221,8 +221,11 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
                             default=DEFAULT_STEPS_PER_EXECUTION,
                             help="training steps Keras runs per call into TensorFlow "
                                  "(speed only)")
+    computes_only = not datasets and not epochs  # the lecture-math recipes
     parser.add_argument("--seed", type=seed, default=0,
-                        help="random seed for weights, shuffling and dropout")
+                        help="unused here: this recipe computes with fixed numbers and draws "
+                             "nothing at random (every recipe takes --seed)"
+                        if computes_only else "random seed for weights, shuffling and dropout")
     add_backend_flag(parser)
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="output directory (default: a new directory under runs/)")
@@ -239,7 +242,11 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
         parser.add_argument("--offline", action="store_true",
                             help="never try the network for data (also: RECIPES_OFFLINE=1)")
     parser.add_argument("--verbose", action="store_true",
-                        help="show Keras' progress bar and where data comes from")
+                        help="unused here: this recipe prints every step it computes (every "
+                             "recipe takes --verbose)" if computes_only else
+                        "show Keras' progress bar (default: one line per epoch, or every few "
+                        "epochs in long runs)" + (" and where data comes from"
+                                                  if datasets else ""))
     return parser
 
 

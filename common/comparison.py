@@ -91,8 +91,11 @@ def _config_from_args(args, variants: dict, grid: dict | None = None) -> dict:
     elif getattr(args, "grid", []):
         raise UsageError("--grid with --no-tune: the grid is used only when tuning; leave "
                          "out one of them")
+    import keras  # the backend is fixed once Keras is imported (common.cli sets it)
+
     return {
         "command": "compare",
+        "backend": keras.backend.backend(),
         "dataset": args.dataset,
         "variants": chosen,
         "tuning": tuning_plan,
@@ -114,6 +117,12 @@ def _load_config(out_dir: Path) -> dict:
                          "give the directory of an earlier comparison")
     config = validate.load_json(out_dir / "config.json", validate.COMPARE_CONFIG_SCHEMA,
                                 fix="start a new comparison")
+    import keras
+
+    saved, running = config.get("backend"), keras.backend.backend()
+    if saved and saved != running:
+        raise UsageError(f"--resume {out_dir}: its runs were trained on the {saved} backend, "
+                         f"this process runs {running}; resume it with --backend {saved}")
     if config["dataset"] not in IMAGE_DATASETS:
         raise UsageError(f"{out_dir / 'config.json'}: dataset: '{config['dataset']}' is not "
                          f"one of {', '.join(IMAGE_DATASETS)}; start a new comparison")

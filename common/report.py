@@ -537,12 +537,23 @@ def _setup_lines(config) -> list[str]:
         + (" (quick mode)" if config.get("quick") else ""),
         f"Variants at the slide's strengths: {variants}",
         tuned,
+        _backend_line(config),
     ]
+
+
+def _backend_line(config) -> str:
+    """'Backend: JAX 0.10.2 (Keras 3.15.1)': what trained the runs."""
+    versions = runs.library_versions()
+    backend = config.get("backend") or versions["backend"]
+    name = {"tensorflow": "TensorFlow", "jax": "JAX"}.get(backend, backend)
+    return (f"Backend: {name} {versions.get(backend, '')} (Keras {versions['keras']}); "
+            f"the same seed gives the same numbers on one backend, not across backends")
 
 
 def _command(config) -> str:
     return (f"python -m recipes compare --dataset {config['dataset']} "
-            f"--variants {','.join(config['variants'])} --seeds {len(config['seeds'])} "
+            + (f"--backend {config['backend']} " if config.get("backend") else "")
+            + f"--variants {','.join(config['variants'])} --seeds {len(config['seeds'])} "
             f"--seed {config['seeds'][0]} --epochs {config['epochs']} "
             f"--train-size {config['train_size']} --batch-size {config['batch_size']} "
             + (f"--patience {config['patience']} " if config.get("patience") is not None

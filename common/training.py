@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import numbers
 import sys
 import time
 from pathlib import Path
@@ -123,8 +124,13 @@ def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_siz
     epochs = epochs if epochs is not None else args.epochs
     batch_size = batch_size if batch_size is not None else args.batch_size
     seed = seed if seed is not None else args.seed
-    verbose = verbose if verbose is not None else (1 if args.verbose else 2)
     import keras
+
+    every = progress_interval(epochs)
+    if verbose is None and not args.verbose and every > 1:
+        # Hundreds of epochs: a line every few epochs, not one each.
+        verbose, callbacks = 0, [*callbacks, progress_lines(every)]
+    verbose = verbose if verbose is not None else (1 if args.verbose else 2)
 
     backup, done, history_so_far = None, 0, {}
     run_dir = getattr(args, "run_dir", None)
@@ -157,6 +163,45 @@ def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_siz
     if backup is not None:  # the whole history, including epochs before an interruption
         history.history = guard.history
     return history
+
+
+MAX_PROGRESS_LINES = 20
+
+
+def progress_interval(epochs: int) -> int:
+    """Print every N-th epoch, so that a run prints at most about 20 epoch lines."""
+    return max(1, math.ceil(epochs / MAX_PROGRESS_LINES))
+
+
+def progress_lines(every: int):
+    """A Keras callback that prints the first epoch, every ``every``-th and the last
+    (also the one where early stopping halts), in the format of Keras' own lines."""
+    import keras
+
+    class ProgressLines(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.started = time.perf_counter()
+            self.last_printed, self.last = None, None
+            print(f"(a line every {every} epochs, and the last)", flush=True)
+
+        def on_epoch_end(self, epoch, logs=None):
+            number, total = epoch + 1, self.params.get("epochs")
+            self.last = (number, total, dict(logs or {}))
+            if number == 1 or number % every == 0 or number == total:
+                self._print(*self.last)
+
+        def on_train_end(self, logs=None):
+            if self.last and self.last_printed != self.last[0]:  # halted early
+                self._print(*self.last)
+
+        def _print(self, number, total, logs):
+            values = " - ".join(f"{key}: {float(value):.4f}" for key, value in logs.items()
+                                if isinstance(value, numbers.Real))
+            print(f"Epoch {number}/{total} - {time.perf_counter() - self.started:.1f} s "
+                  f"- {values}", flush=True)
+            self.last_printed = number
+
+    return ProgressLines()
 
 
 def best_epoch(history: dict, monitor: str = "val_loss") -> int:
@@ -269,6 +314,7 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
     checkpoint.discard(out_dir / "backup")
     runs.release(out_dir)
     results["out_dir"] = str(out_dir)
+    monitors = sorted({r.get("monitor") or "val_loss" for r in records.values()})
     print(f"{'variant':<15} {'train':>7} {'val':>7} {'test':>7} {'test loss':>10} "
           f"{'gap':>7} {'best/run':>9}")
     for name, r in records.items():
@@ -277,5 +323,7 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
               f"{r['train_accuracy'] - r['val_accuracy']:>7.4f} "
               f"{r['best_epoch'] or '-':>4}/{r['epochs_run']:<4}"
               + ("  DIVERGED" if r["diverged"] else ""))
+    print(f"best/run: the epoch with the best {' / '.join(monitors)}, of the epochs trained "
+          "(fewer than asked when early stopping halted); gap: train minus val accuracy")
     print(f"{results['seconds']:.1f} s; results: {out_dir / 'results.json'}")
     return results

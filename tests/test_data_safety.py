@@ -176,6 +176,17 @@ def test_a_crafted_config_is_refused_naming_the_field(tmp_path, change, field):
     assert files_under(tmp_path) == ["run", "run/config.json"]
 
 
+def test_a_comparison_is_not_resumed_on_another_backend(tmp_path):
+    """Its runs would mix two backends' numbers in one report."""
+    import keras
+
+    other = "jax" if keras.backend.backend() == "tensorflow" else "tensorflow"
+    run = resume_with(tmp_path, {**QUICK_CONFIG, "backend": other})
+    with pytest.raises(UsageError, match=f"trained on the {other} backend.*--backend {other}"):
+        compare.main(["--resume", str(run)])
+    assert files_under(tmp_path) == ["run", "run/config.json"]
+
+
 def test_nan_in_a_config_is_refused(tmp_path):
     text = json.dumps(QUICK_CONFIG).replace('"epochs": 1', '"epochs": NaN')
     with pytest.raises(UsageError, match="NaN is not a number JSON allows"):

@@ -220,3 +220,26 @@ def test_state_of_another_model_is_refused(iris, tmp_path):
     (tmp_path / "backup" / "model" / checkpoint.STATE_FILE).write_bytes(b"not a state")
     with pytest.raises(UsageError, match="damaged"):
         fit_small(small_model(), iris, tmp_path, epochs=2)
+
+
+def test_a_long_run_prints_a_line_every_few_epochs_and_the_last(capsys):
+    """Hundreds of epochs: about 20 epoch lines, the first, every N-th and the one where
+    training stopped, not one per epoch."""
+    import keras
+    import numpy as np
+
+    from common import training
+
+    assert training.progress_interval(10) == 1 and training.progress_interval(200) == 10
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((8, 2), "float32"), np.ones((8, 1), "float32")
+    model.fit(x, y, epochs=100, verbose=0, callbacks=[training.progress_lines(5)])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
+    assert [line.split(" - ")[0] for line in lines] == \
+        ["Epoch 1/100", *(f"Epoch {n}/100" for n in range(5, 101, 5))]
+    assert "loss: " in lines[-1]
+    stopper = keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10)
+    model.fit(x, y, epochs=100, verbose=0, callbacks=[stopper, training.progress_lines(5)])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
+    assert [line.split(" - ")[0] for line in lines] == ["Epoch 1/100", "Epoch 2/100"]
