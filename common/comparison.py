@@ -21,8 +21,6 @@ from common import cli, report, runs, sweep, training, tuning, validate, weights
 from common.datasets import IMAGE_DATASETS, load_dataset
 from common.errors import UsageError
 
-# Fixed bins for the kernel-weight histograms, so runs can be summed into one figure.
-HISTOGRAM_EDGES = np.linspace(-0.3, 0.3, 121)
 # What determines a comparison's data: a resumed comparison must see the same.
 DATA_IDENTITY = ("dataset", "data_source", "n_train", "n_val", "n_test")
 
@@ -204,9 +202,7 @@ def _train_one(config, build_model, early_stopping, out_dir, verbose, data, vari
                                      read_test=not candidate)
     if not record["diverged"]:
         record["weights"] = weights.kernel_stats(model)
-        record["weight_histogram"] = np.histogram(
-            np.clip(weights.flat_kernels(model), HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1]),
-            bins=HISTOGRAM_EDGES)[0].tolist()
+        record["weight_histogram"] = weights.histogram(model)
     if stopper:
         record["best_epoch"] = stopper.best_epoch + 1
     record.update({

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from common import plots, runs, stats, tuning
+from common import plots, runs, stats, tuning, weights
 
 BASELINE = "baseline"
 ROW_KEYS = ("variant", "seed", "chosen", "diverged", "epochs_run", "best_epoch", "stopped_epoch",
@@ -377,12 +377,11 @@ def figures(out_dir, records, summary) -> dict:
     shown = [v for v in (BASELINE, "l1", "l2")
              if any(r["variant"] == v and "weight_histogram" in r for r in records)]
     if shown:
-        edges = np.linspace(-0.3, 0.3, 121)
         counts = {v: np.sum([r["weight_histogram"] for r in records
                              if r["variant"] == v and "weight_histogram" in r], axis=0)
                   for v in shown}
         drawn["weights.png"] = plots.histogram_counts(
-            counts, edges, out_dir / "weights.png",
+            counts, weights.HISTOGRAM_EDGES, out_dir / "weights.png",
             title="Kernel weights, all seeds (values beyond +-0.3 in the end bins)")
     points = {v: [r["test_accuracy"] for r in records if r["variant"] == v
                   and not r.get("diverged") and r.get("test_accuracy") is not None]
@@ -507,6 +506,12 @@ def zero_width_notes(summary, n_test) -> list[str]:
     return notes
 
 
+def baseline_paragraph(b: dict) -> str:
+    return (f"The unregularized baseline ends at {b['train_accuracy']:.1%} training and "
+            f"{b['val_accuracy']:.1%} validation accuracy (means over seeds): a gap of "
+            f"{b['gap'] * 100:.1f} points, the overfitting the regularizers address.")
+
+
 def _markdown_table(header, rows) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     # Cells are text, never markup: escape HTML and the table's own separator.
@@ -591,10 +596,7 @@ def markdown(config, summary, found, verdicts, figure_names, partial) -> str:
                                   for line in _setup_lines(config)]
     parts += ["", UNITS]
     if BASELINE in summary:
-        b = summary[BASELINE]
-        parts += ["", f"The unregularized baseline ends at {b['train_accuracy']:.1%} training "
-                  f"and {b['val_accuracy']:.1%} validation accuracy (means over seeds): a gap "
-                  f"of {b['gap'] * 100:.1f} points, the overfitting the regularizers address."]
+        parts += ["", baseline_paragraph(summary[BASELINE])]
     parts += ["", "## Test accuracy: the slide's strength or the validation's choice", "",
               verdict_sentence(verdicts), "",
               _markdown_table(VERDICT_COLUMNS, [[*r[:4], f"**{r[4]}**"]
@@ -683,11 +685,7 @@ def html_page(config, summary, found, verdicts, figure_paths, partial) -> str:
     parts += [f"<li>{esc(line)}</li>" for line in _setup_lines(config)]
     parts += ["</ul>", f'<p class="note">{esc(UNITS)}</p>']
     if BASELINE in summary:
-        b = summary[BASELINE]
-        parts.append(f"<p>The unregularized baseline ends at {b['train_accuracy']:.1%} training "
-                     f"and {b['val_accuracy']:.1%} validation accuracy (means over seeds): a "
-                     f"gap of {b['gap'] * 100:.1f} points, the overfitting the regularizers "
-                     "address.</p>")
+        parts.append(f"<p>{esc(baseline_paragraph(summary[BASELINE]))}</p>")
     parts += ["<h2>Test accuracy: the slide's strength or the validation's choice</h2>",
               f"<p><b>{esc(verdict_sentence(verdicts))}</b></p>",
               _html_table(VERDICT_COLUMNS, _verdict_rows(verdicts), verdict_column=4),

@@ -7,6 +7,15 @@ import numpy as np
 # A weight this small contributes nothing visible to a unit's output; Adam keeps
 # L1-penalized weights jittering around zero at about this scale rather than exactly 0.
 NEAR_ZERO = 1e-3
+# Fixed bins for kernel-weight histograms, so that runs can be summed into one figure;
+# values beyond them are counted in the end bins.
+HISTOGRAM_EDGES = np.linspace(-0.3, 0.3, 121)
+
+
+def histogram(model) -> list[int]:
+    """Counts of the model's kernel weights in ``HISTOGRAM_EDGES``."""
+    clipped = np.clip(flat_kernels(model), HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1])
+    return np.histogram(clipped, bins=HISTOGRAM_EDGES)[0].tolist()
 
 
 def kernels(model) -> dict[str, np.ndarray]:
