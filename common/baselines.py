@@ -86,9 +86,9 @@ def backend_of(entry: dict) -> str:
 
 
 def running_backend() -> str:
-    import keras  # common.cli has set the backend from --backend or KERAS_BACKEND
-
-    return keras.backend.backend()
+    """The backend this process trains on (set by --backend or KERAS_BACKEND), found
+    without importing Keras, so that a bad flag is refused before TensorFlow loads."""
+    return cli.default_backend()
 
 
 def for_backend(recorded: dict, backend: str, path: Path) -> dict:

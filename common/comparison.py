@@ -89,11 +89,9 @@ def _config_from_args(args, variants: dict, grid: dict | None = None) -> dict:
     elif getattr(args, "grid", []):
         raise UsageError("--grid with --no-tune: the grid is used only when tuning; leave "
                          "out one of them")
-    import keras  # the backend is fixed once Keras is imported (common.cli sets it)
-
     return {
         "command": "compare",
-        "backend": keras.backend.backend(),
+        "backend": cli.default_backend(),  # set by --backend or KERAS_BACKEND
         "dataset": args.dataset,
         "variants": chosen,
         "tuning": tuning_plan,
@@ -115,9 +113,7 @@ def _load_config(out_dir: Path) -> dict:
                          "give the directory of an earlier comparison")
     config = validate.load_json(out_dir / "config.json", validate.COMPARE_CONFIG_SCHEMA,
                                 fix="start a new comparison")
-    import keras
-
-    saved, running = config.get("backend"), keras.backend.backend()
+    saved, running = config.get("backend"), cli.default_backend()
     if saved and saved != running:
         raise UsageError(f"--resume {out_dir}: its runs were trained on the {saved} backend, "
                          f"this process runs {running}; resume it with --backend {saved}")
