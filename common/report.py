@@ -527,7 +527,7 @@ def _setup_lines(config) -> list[str]:
                          for name, settings in config["variants"].items())
     grid = (config.get("tuning") or {}).get("grid") or {}
     tuned = ("Validation-chosen strengths: " + "; ".join(
-        f"{name} {row['setting']} from {', '.join(f'{v:g}' for v in row['values'])}"
+        f"{name}: {row['setting']} in {', '.join(f'{v:g}' for v in row['values'])}"
         for name, row in grid.items()) + f"; rule: {config['tuning']['rule']}"
         if grid else "Validation-chosen strengths: not computed (--no-tune)")
     return [
@@ -719,7 +719,9 @@ def write(out_dir, config, records, *, partial=False) -> dict:
 
     rows = [row(r) for r in records]
     summary = summarize(rows, [*config["variants"], *tuned_names(config)])
-    found = claims(rows, summary)
+    # The claims are the slide's, about its strengths: the fixed variants only.
+    found = claims(rows, {name: entry for name, entry in summary.items()
+                          if name in config["variants"]})
     verdicts = test_verdicts(rows, summary, config)
     figure_paths = figures(out_dir, records, summary) if records else {}
     chosen = {}

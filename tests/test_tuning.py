@@ -132,11 +132,14 @@ def test_the_report_gives_a_test_accuracy_verdict_for_fixed_and_chosen(small):
     for output in (text, html.unescape(page)):
         assert "## Test accuracy: the slide's strength" in text
         assert results["verdict"] in output
-        assert "l2 l2 from 0.0001, 0.1, 0.001" in output
+        assert "l2: l2 in 0.0001, 0.1, 0.001" in output
     # Each regularizer's fixed row, then its validation-chosen one.
     assert [v["variant"] for v in results["test_verdicts"]] == [
         "l2", "l2_tuned", "dropout", "dropout_tuned", "early_stopping", "early_stopping_tuned"]
     assert results["verdict"].startswith("At the slide's fixed strengths, ")
+    # The slide's claims are about its strengths: the tuned variants are not among them.
+    gap = next(c for c in results["claims"] if "narrows the gap" in c["claim"])
+    assert "_tuned" not in gap["evidence"] and "dropout" in gap["evidence"]
     assert "at validation-chosen strengths, " in results["verdict"]
     assert "--grid l2=0.0001,0.1,0.001" in text
 
