@@ -679,7 +679,7 @@ def record(only=None, dataset=None, tiers=("fast", "full", "online"),
         except DatasetUnavailable as error:
             print(f"  skipped: {error}")
             continue
-        name = key(recipe, data_name, fresh["backend"])
+        name = key(recipe, data_name, backend_of(fresh))
         old = load(path).get(name)
         for variant, values in fresh["variants"].items():
             before = old["variants"].get(variant, {}).get("mean") if old else None
