@@ -99,10 +99,11 @@ def test_check_catches_a_degraded_configuration(capsys):
 
 def test_check_exit_code_through_the_cli(run_cli, tmp_path):
     path = tmp_path / "baselines.json"
-    recorded = entry("iris_softmax", "iris")
-    degraded = json.loads(json.dumps(recorded))
+    backend = baselines.running_backend()  # the check runs on it and reads its entries
+    name = baselines.key("iris_softmax", "iris", backend)
+    degraded = json.loads(json.dumps(RECORDED[name]))
     degraded["args"] = ["--epochs", "1"]  # one epoch per seed falls far below the recorded 1.0
-    path.write_text(json.dumps({"iris_softmax@iris": degraded}))
+    path.write_text(json.dumps({name: degraded}))
     done = run_cli("-c", "import sys; from common import baselines; from pathlib import Path; "
                    f"sys.exit(baselines.check(path=Path({str(path)!r})))")
     assert done.returncode == 1

@@ -150,6 +150,7 @@ def test_baselines_record_through_workers_writes_what_a_sequential_record_writes
     for name, workers in (("sequential", None), ("workers", 2)):
         path = tmp_path / f"{name}.json"
         baselines.record(only=["iris_softmax"], tiers=("fast",), path=path, workers=workers)
-        entry = json.loads(path.read_text())["iris_softmax@iris"]
+        recorded_as = baselines.key("iris_softmax", "iris", baselines.running_backend())
+        entry = json.loads(path.read_text())[recorded_as]
         written[name] = {k: entry[k] for k in ("variants", "seeds", "data_source", "n_test")}
     assert written["workers"] == written["sequential"]
