@@ -560,9 +560,7 @@ def read_results(path: Path) -> dict:
             raise UsageError(f"{path}: a partial comparison (interrupted); finish it with "
                              "python -m recipes compare --resume DIR, then check it")
         per_variant = {}
-        compared = {*data["config"]["variants"],
-                    *(name + tuning.SUFFIX
-                      for name in ((data["config"].get("tuning") or {}).get("grid") or {}))}
+        compared = {*data["config"]["variants"], *tuning.tuned_names(data["config"])}
         for r in data["rows"]:
             if r["variant"] not in compared:
                 continue  # a tuning candidate: its test split is never read

@@ -10,6 +10,7 @@ skips the finished runs and trains the rest.
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import sys
 import time
@@ -54,18 +55,12 @@ def add_tuning_flags(parser, grid: dict) -> None:
 
 
 def _variants_from_args(args, variants: dict) -> dict:
-    chosen = {name: json_copy(variants[name]) for name in args.variants}
+    chosen = {name: copy.deepcopy(variants[name]) for name in args.variants}
     if args.patience is not None:
         for variant in chosen.values():
             if variant.get("early_stopping"):
                 variant["early_stopping"]["patience"] = args.patience
     return chosen
-
-
-def json_copy(value):
-    import json
-
-    return json.loads(json.dumps(value))
 
 
 def _config_from_args(args, variants: dict, grid: dict | None = None) -> dict:
@@ -120,7 +115,7 @@ def _load_config(out_dir: Path) -> dict:
     if config["dataset"] not in IMAGE_DATASETS:
         raise UsageError(f"{out_dir / 'config.json'}: dataset: '{config['dataset']}' is not "
                          f"one of {', '.join(IMAGE_DATASETS)}; start a new comparison")
-    for regularizer, row in ((config.get("tuning") or {}).get("grid") or {}).items():
+    for regularizer, row in tuning.grid_of(config).items():
         where = f"{out_dir / 'config.json'}: tuning: {regularizer}"
         expected = "patience" if regularizer == "early_stopping" else regularizer
         variant = config["variants"].get(regularizer)
@@ -258,8 +253,8 @@ def _run_in(out_dir, config, data, source, args, build_model, early_stopping) ->
     run_dir.mkdir(exist_ok=True)
     names = list(all_variants(config))
     plan = [(variant, seed) for seed in config["seeds"] for variant in names]
-    tuned = [(regularizer + tuning.SUFFIX, seed) for seed in config["seeds"]
-             for regularizer in (config.get("tuning") or {}).get("grid", {})]
+    tuned = [(name, seed) for seed in config["seeds"]
+             for name in tuning.tuned_names(config)]
     records = {}
     for variant, seed in tuned:
         path = run_dir / f"{variant}-seed{seed}.json"
@@ -380,7 +375,7 @@ def _choose_strengths(config, data, records, run_dir, build_model) -> None:
             best = tuning.choose([None if r["diverged"] else r["val_accuracy"]
                                   for r in found])
             run, value, settings = runs_of_one[best]
-            record = {key: value_ for key, value_ in found[best].items()}
+            record = dict(found[best])
             if record["test_accuracy"] is None:
                 record.update(_evaluate_test(config, data, build_model, settings,
                                              _weights_path(run_dir, run, seed)))

@@ -271,17 +271,13 @@ def describe(settings: dict) -> str:
     return ", ".join(parts) or "no regularization"
 
 
-def tuned_names(config) -> list[str]:
-    return [name + tuning.SUFFIX for name in ((config.get("tuning") or {}).get("grid") or {})]
-
-
 def test_verdicts(rows, summary, config) -> list[dict]:
     """For every regularized variant, fixed and validation-chosen: its paired test-accuracy
     difference to the baseline and what that says (helps, costs, no clear difference),
     over the seeds where both finished without diverging."""
     finished = [r for r in rows if not r["diverged"]]
     found = []
-    tuned_ones = set(tuned_names(config))
+    tuned_ones = set(tuning.tuned_names(config))
     order = [n for fixed in config["variants"]
              for n in (fixed, fixed + tuning.SUFFIX) if n == fixed or n in tuned_ones]
     for name in order:  # each regularizer's fixed row, then its validation-chosen one
@@ -525,7 +521,7 @@ def _setup_lines(config) -> list[str]:
     data = config["data"]
     variants = "; ".join(f"{name}: {describe(settings)}"
                          for name, settings in config["variants"].items())
-    grid = (config.get("tuning") or {}).get("grid") or {}
+    grid = tuning.grid_of(config)
     tuned = ("Validation-chosen strengths: " + "; ".join(
         f"{name}: {row['setting']} in {', '.join(f'{v:g}' for v in row['values'])}"
         for name, row in grid.items()) + f"; rule: {config['tuning']['rule']}"
@@ -565,8 +561,7 @@ def _command(config) -> str:
                else "")
             + f"--learning-rate {config.get('learning_rate', 1e-3):g}"
             + "".join(f" --grid {name}={','.join(f'{v:g}' for v in row['values'])}"
-                      for name, row in ((config.get("tuning") or {}).get("grid")
-                                        or {}).items())
+                      for name, row in tuning.grid_of(config).items())
             + ("" if config.get("tuning") else " --no-tune")
             + (" --quick" if config.get("quick") else ""))
 
@@ -718,7 +713,7 @@ def write(out_dir, config, records, *, partial=False) -> dict:
     import pandas as pd
 
     rows = [row(r) for r in records]
-    summary = summarize(rows, [*config["variants"], *tuned_names(config)])
+    summary = summarize(rows, [*config["variants"], *tuning.tuned_names(config)])
     # The claims are the slide's, about its strengths: the fixed variants only.
     found = claims(rows, {name: entry for name, entry in summary.items()
                           if name in config["variants"]})

@@ -140,8 +140,7 @@ def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_siz
     guard = checkpoint.callback(backup, history_so_far)
     # A learning rate that blows up gives NaN: stop at once instead of training on it.
     callbacks = [keras.callbacks.TerminateOnNaN(), *callbacks, guard]
-    cli.INTERRUPTION.deferred = True
-    try:
+    with cli.interruption_after():  # Ctrl-C stops at the next batch, raised after fit
         if keras.backend.backend() == "tensorflow":
             history = model.fit(as_tf_data(*data.train, batch_size, shuffle_seed=seed),
                                 validation_data=as_tf_data(*data.val, 1024),
@@ -155,11 +154,6 @@ def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_siz
                                 validation_data=data.val, validation_batch_size=1024,
                                 epochs=epochs, initial_epoch=done, callbacks=callbacks,
                                 shuffle=True, verbose=verbose)
-    finally:
-        cli.INTERRUPTION.deferred = False
-    if cli.INTERRUPTION.requested:
-        cli.INTERRUPTION.requested = False
-        raise KeyboardInterrupt
     if backup is not None:  # the whole history, including epochs before an interruption
         history.history = guard.history
     return history

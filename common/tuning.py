@@ -60,19 +60,29 @@ def parse_value(setting: str, text: str):
     return value
 
 
-def plan(variants: dict, grid: dict, only: list[str] | None = None) -> dict:
+def plan(variants: dict, grid: dict) -> dict:
     """The tuning part of a comparison's configuration: for every regularizer that has a
     grid and whose fixed variant is compared, its setting and the values to try (the
     fixed value added if missing)."""
     tuned = {}
     for regularizer, row in grid.items():
-        if regularizer not in variants or (only is not None and regularizer not in only):
+        if regularizer not in variants:
             continue
         (setting, values), = row.items()
         fixed = setting_of(variants[regularizer], setting)
-        values = list(dict.fromkeys([*values, fixed] if fixed not in values else values))
-        tuned[regularizer] = {"setting": setting, "values": values}
+        tuned[regularizer] = {"setting": setting,
+                              "values": list(dict.fromkeys([*values, fixed]))}
     return {"rule": RULE, "grid": tuned}
+
+
+def grid_of(config: dict) -> dict:
+    """A comparison configuration's grid, {} when it does not tune (``--no-tune``)."""
+    return (config.get("tuning") or {}).get("grid") or {}
+
+
+def tuned_names(config: dict) -> list[str]:
+    """'l1_tuned', ...: the validation-chosen variants of a comparison, in grid order."""
+    return [regularizer + SUFFIX for regularizer in grid_of(config)]
 
 
 def candidates(variants: dict, tuning: dict | None) -> dict[str, list[tuple[str, object, dict]]]:
