@@ -302,8 +302,12 @@ def _run_in(out_dir, config, data, source, args, build_model, early_stopping) ->
                        else f"test {record['test_accuracy']:.4f}")
             stop = f", stopped at epoch {record['stopped_epoch']}" if record["stopped_epoch"] \
                 else ""
-            print(f"[{len(records)}/{len(plan)}] {variant} seed {seed}: {outcome}{stop}, "
-                  f"{record['seconds']:.1f} s; about {eta / 60:.1f} min left", flush=True)
+            print(f"[{_finished(plan, records)}/{len(plan)}] {variant} seed {seed}: "
+                  f"{outcome}{stop}, {record['seconds']:.1f} s; about {eta / 60:.1f} min left",
+                  flush=True)
+            # A seed's choice as soon as its candidates are in: with Dask workers, the
+            # test evaluation then overlaps with the cells still training, not after them.
+            _choose_strengths(config, data, records, run_dir, build_model)
         if failed:
             raise UsageError(f"{len(failed)} of {len(plan)} runs failed: {'; '.join(failed)}; "
                              f"the rest are saved; --resume {out_dir} trains the failed ones "
@@ -313,8 +317,8 @@ def _run_in(out_dir, config, data, source, args, build_model, early_stopping) ->
         stopped_by = error
         reason = ("interrupted" if isinstance(error, KeyboardInterrupt) else
                   f"stopped ({cli.os_error_line(error) if isinstance(error, OSError) else error})")
-        print(f"{reason}: {len(records)} of {len(plan)} runs finished; writing a partial "
-              f"report (continue with --resume {out_dir})", flush=True)
+        print(f"{reason}: {_finished(plan, records)} of {len(plan)} runs finished; writing a "
+              f"partial report (continue with --resume {out_dir})", flush=True)
 
     try:
         _choose_strengths(config, data, records, run_dir, build_model)
@@ -332,13 +336,18 @@ def _run_in(out_dir, config, data, source, args, build_model, early_stopping) ->
             raise
         # The report could not be written either (a read-only or full disk): the runs
         # already saved under runs/ are intact, and the first error is the one to report.
-        print(f"no partial report: the {len(records)} finished runs are kept in {run_dir}",
-              flush=True)
+        print(f"no partial report: the {_finished(plan, records)} finished runs are kept in "
+              f"{run_dir}", flush=True)
         raise stopped_by
     print(f"report: {out_dir / 'report.html'} (also report.md, results.csv, results.json)")
     if stopped_by is not None:
         raise stopped_by
     return results
+
+
+def _finished(plan, records) -> int:
+    """How many of the runs to train are done (the tuned records train nothing)."""
+    return sum(cell in records for cell in plan)
 
 
 def _save_arrays(arrays, path: Path) -> None:
