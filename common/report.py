@@ -1,4 +1,4 @@
-"""The comparison report: per-run rows, per-variant summary, the lecture's claims tested.
+"""The comparison report: the rows, summary and claims of ``common.claims``, rendered.
 
 ``write(out_dir, config, records, partial)`` writes results.csv (one row per run),
 results.json (rows, summary, claims, configuration), report.md, and report.html (one
@@ -14,321 +14,11 @@ import math
 
 import numpy as np
 
-from common import plots, runs, stats, tuning, weights
-
-BASELINE = "baseline"
-ROW_KEYS = ("variant", "seed", "chosen", "diverged", "epochs_run", "best_epoch", "stopped_epoch",
-            "train_accuracy", "val_accuracy", "test_accuracy", "gap", "train_loss",
-            "val_loss", "test_loss", "near_zero_fraction", "kernel_l1", "kernel_l2",
-            "max_abs_weight", "params", "seconds")
-SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
-
-
-def row(record: dict) -> dict:
-    """One run as a flat row."""
-    w = record.get("weights", {})
-    out = {key: record.get(key) for key in ROW_KEYS}
-    out.update({
-        "chosen": ", ".join(f"{k}={v:g}" for k, v in record["chosen"].items())
-        if record.get("chosen") else None,
-        "gap": _minus(record.get("train_accuracy"), record.get("val_accuracy")),
-        "near_zero_fraction": w.get("near_zero_fraction"), "kernel_l1": w.get("l1"),
-        "kernel_l2": w.get("l2"), "max_abs_weight": w.get("max_abs"),
-    })
-    return out
-
-
-def _minus(a, b):
-    return None if a is None or b is None else a - b
-
-
-def _values(rows, variant, key):
-    """{seed: value} of finite values for one variant."""
-    found = {}
-    for r in rows:
-        value = r.get(key)
-        if r["variant"] == variant and value is not None and math.isfinite(value):
-            found[r["seed"]] = float(value)
-    return found
-
-
-def _paired(rows, variant, key, reference=BASELINE):
-    """Paired difference variant - reference over the seeds both have."""
-    a, b = _values(rows, variant, key), _values(rows, reference, key)
-    seeds = sorted(set(a) & set(b))
-    return stats.paired_difference([a[s] for s in seeds], [b[s] for s in seeds])
-
-
-def summarize(rows, variants) -> dict:
-    summary = {}
-    for variant in variants:
-        mine = [r for r in rows if r["variant"] == variant]
-        if not mine:
-            continue
-        def mean(key):
-            return stats.mean_ci(list(_values(rows, variant, key).values()))["mean"]
-
-        entry = {
-            "runs": len(mine),
-            "diverged": sum(1 for r in mine if r["diverged"]),
-            "test_accuracy": stats.mean_ci(list(_values(rows, variant, "test_accuracy").values())),
-            **{key: mean(key) for key in ("train_accuracy", "val_accuracy", "gap",
-                                          "train_loss", "val_loss", "best_epoch",
-                                          "near_zero_fraction", "kernel_l1", "kernel_l2",
-                                          "max_abs_weight", "params", "seconds")},
-            "stopped_epoch": mean("stopped_epoch"),
-            "stopped_runs": sum(1 for r in mine if r["stopped_epoch"]),
-        }
-        if variant != BASELINE and any(r["variant"] == BASELINE for r in rows):
-            entry["vs_baseline_test_accuracy"] = _paired(rows, variant, "test_accuracy")
-            entry["vs_baseline_gap"] = _paired(rows, variant, "gap")
-        summary[variant] = entry
-    return summary
-
-
-# --- The lecture's claims -------------------------------------------------------------
-
-
-def _ci_text(interval, scale=1.0, unit=""):
-    """'+0.87 points (95% CI +0.35 to +1.38)': points (scale 100) to two decimals, other
-    quantities to three significant digits."""
-    number = "{:+.2f}" if scale == 100 else "{:+.3g}"
-    if not math.isfinite(interval["mean"]):
-        return "- (no seed where both finished)"
-    if not math.isfinite(interval["ci_low"]):
-        return f"{number.format(interval['mean'] * scale)}{unit} (one seed: no interval)"
-    return (f"{number.format(interval['mean'] * scale)}{unit} (95% CI "
-            f"{number.format(interval['ci_low'] * scale)} to "
-            f"{number.format(interval['ci_high'] * scale)})")
-
-
-def _verdict(direction, good):
-    if direction == "unclear":
-        return INCONCLUSIVE
-    return SUPPORTED if direction == good else NOT_SUPPORTED
-
-
-def _absent(claim, *needed):
-    return {"claim": claim, "evidence": f"not measured: needs the variants {', '.join(needed)}",
-            "verdict": "not measured"}
-
-
-MIN_PAIRED_SEEDS = 2
-WITHHELD = "withheld"
-
-
-def claims(rows, summary) -> list[dict]:
-    """The lecture's claims, each with its evidence and verdict.
-
-    A verdict rests on paired seeds where the baseline and the variant both finished
-    without diverging; with fewer than ``MIN_PAIRED_SEEDS`` of them it is withheld, and
-    the report says so, rather than drawn from one seed or from diverged runs.
-    """
-    finished = [r for r in rows if not r["diverged"]]
-    found = _claims(finished, summary)
-    for claim, needed in zip(found, _CLAIM_VARIANTS):
-        # Beside every verdict, the number a student checks it against: the variant's
-        # test accuracy against the baseline's, paired over seeds.
-        claim["test_accuracy_vs_baseline"] = (
-            "-" if claim["verdict"] == "not measured" else
-            f"{needed[0]} - baseline: {_ci_text(_paired(finished, needed[0], 'test_accuracy'), 100, ' points')}"
-            if needed else "per variant: see the table below")
-        if claim["verdict"] == "not measured":
-            continue
-        needed = needed or [v for v in summary if v != BASELINE]
-        paired = min((len(set(_values(finished, v, "test_accuracy"))
-                          & set(_values(finished, BASELINE, "test_accuracy"))) for v in needed),
-                     default=0)
-        if paired < MIN_PAIRED_SEEDS:
-            claim["verdict"] = WITHHELD
-            claim["evidence"] = (f"only {paired} seed(s) where the baseline and the variant "
-                                 f"both finished without diverging; a verdict needs at least "
-                                 f"{MIN_PAIRED_SEEDS}")
-    return found
-
-
-# The variants each claim of ``_claims`` compares with the baseline, in order (None: all).
-_CLAIM_VARIANTS = (["l1"], ["l2"], ["dropout"], ["early_stopping"], None)
-
-
-def _claims(rows, summary) -> list[dict]:
-    present = set(summary)
-    found = []
-
-    claim = "L1 promotes sparsity, setting many weights to zero"
-    if {"l1", BASELINE} <= present:
-        d = _paired(rows, "l1", "near_zero_fraction")
-        found.append({"claim": claim, "verdict": _verdict(stats.direction(d), "above"),
-                      "evidence": f"near-zero weights (|w| < 1e-3), mean: baseline "
-                                  f"{summary[BASELINE]['near_zero_fraction']:.1%}, L1 "
-                                  f"{summary['l1']['near_zero_fraction']:.1%}; paired "
-                                  f"difference {_ci_text(d, 100, ' points')}"})
-    else:
-        found.append(_absent(claim, "l1", BASELINE))
-
-    claim = "L2 promotes small, distributed weights"
-    if {"l2", BASELINE} <= present:
-        # Small: a lower kernel norm than the baseline's. Distributed: fewer weights
-        # pushed to zero than L1 pushes, i.e. the weight stays spread over many inputs.
-        norm = _paired(rows, "l2", "kernel_l2")
-        directions = [stats.direction(norm)]
-        spread = ""
-        if "l1" in present:
-            zeroed = _paired(rows, "l2", "near_zero_fraction", reference="l1")
-            directions.append(stats.direction(zeroed))
-            spread = (f"; near-zero weights L2 {summary['l2']['near_zero_fraction']:.1%} vs "
-                      f"L1 {summary['l1']['near_zero_fraction']:.1%}, paired "
-                      f"{_ci_text(zeroed, 100, ' points')}")
-        verdict = (SUPPORTED if set(directions) == {"below"} else
-                   NOT_SUPPORTED if "above" in directions else INCONCLUSIVE)
-        found.append({"claim": claim, "verdict": verdict,
-                      "evidence": f"mean kernel l2 norm {summary[BASELINE]['kernel_l2']:.1f} -> "
-                                  f"{summary['l2']['kernel_l2']:.1f}, paired "
-                                  f"{_ci_text(norm)}; mean largest |w| "
-                                  f"{summary[BASELINE]['max_abs_weight']:.3f} -> "
-                                  f"{summary['l2']['max_abs_weight']:.3f}{spread}"})
-    else:
-        found.append(_absent(claim, "l2", BASELINE))
-
-    claim = "Dropout improves accuracy modestly, usually around 1 to 2%"
-    if {"dropout", BASELINE} <= present:
-        d = summary["dropout"]["vs_baseline_test_accuracy"]
-        verdict = _verdict(stats.direction(d), "above")
-        size = ""
-        if verdict == SUPPORTED:
-            size = ("; within the slide's 1-2 points" if 0.01 <= d["mean"] <= 0.02 else
-                    "; the size differs from the slide's 1-2 points")
-        found.append({"claim": claim, "verdict": verdict,
-                      "evidence": f"test accuracy, dropout - baseline: "
-                                  f"{_ci_text(d, 100, ' points')}{size}"})
-    else:
-        found.append(_absent(claim, "dropout", BASELINE))
-
-    claim = "Early stopping halts training before the model learns noise"
-    if {"early_stopping", BASELINE} <= present:
-        entry = summary["early_stopping"]
-        d = _paired(rows, "early_stopping", "val_loss")
-        stopped_all = entry["stopped_runs"] == entry["runs"]
-        direction = stats.direction(d)
-        verdict = (NOT_SUPPORTED if entry["stopped_runs"] == 0 or direction == "above" else
-                   SUPPORTED if stopped_all and direction == "below" else INCONCLUSIVE)
-        found.append({"claim": claim, "verdict": verdict,
-                      "evidence": f"stopped early in {entry['stopped_runs']} of {entry['runs']} "
-                                  f"runs (mean stop epoch {_num(entry['stopped_epoch'])}, mean "
-                                  f"best epoch {_num(entry['best_epoch'])}); final validation "
-                                  f"loss vs the baseline's after all epochs: {_ci_text(d)}. "
-                                  + _early_stopping_cost(rows)})
-    else:
-        found.append(_absent(claim, "early_stopping", BASELINE))
-
-    claim = "Regularization narrows the gap between training and validation accuracy"
-    others = [v for v in summary if v != BASELINE]
-    if others and BASELINE in present:
-        parts, directions = [], []
-        for variant in others:
-            d = summary[variant]["vs_baseline_gap"]
-            directions.append(stats.direction(d))
-            parts.append(f"{variant} {_ci_text(d, 100, ' points')}")
-        verdict = (SUPPORTED if all(x == "below" for x in directions) else
-                   NOT_SUPPORTED if "above" in directions else INCONCLUSIVE)
-        narrowed = directions.count("below")
-        found.append({"claim": claim, "verdict": verdict,
-                      "evidence": f"mean baseline gap {summary[BASELINE]['gap'] * 100:.2f} points; "
-                                  f"clearly narrower with {narrowed} of {len(others)} "
-                                  f"regularizers; paired change: " + "; ".join(parts)})
-    else:
-        found.append(_absent(claim, "baseline and one regularized variant"))
-    return found
-
-
-def _early_stopping_cost(rows) -> str:
-    """What stopping early did to test accuracy, beside the verdict on when it stopped."""
-    d = _paired(rows, "early_stopping", "test_accuracy")
-    where = _ci_text(d, 100, " points")
-    direction = stats.direction(d)
-    if direction == "below":
-        return (f"Cost: test accuracy {where} vs the baseline, significantly lower. The "
-                "verdict is about when training halts (before validation loss rises); halting "
-                "there did not make the model more accurate on the test set: validation loss "
-                "is lowest a few epochs before accuracy peaks.")
-    if direction == "above":
-        return (f"Gain: test accuracy {where} vs the baseline, significantly higher: halting "
-                "before the model learned noise also helped on the test set.")
-    return (f"Test accuracy vs the baseline: {where}, no clear gain or cost at this number "
-            "of seeds.")
-
-
-# --- Test accuracy: fixed strength or validation-chosen -------------------------------
-
-HELPS, COSTS, NO_CLEAR = "helps", "costs accuracy", "no clear difference"
-
-
-def describe(settings: dict) -> str:
-    """'l2=0.001, dropout=0.3, early stopping (patience 5)'; 'no regularization'."""
-    parts = [f"{key}={value:g}" for key, value in settings.get("model", {}).items()]
-    if settings.get("early_stopping"):
-        parts.append(f"early stopping (patience {settings['early_stopping']['patience']})")
-    return ", ".join(parts) or "no regularization"
-
-
-def test_verdicts(rows, summary, config) -> list[dict]:
-    """For every regularized variant, fixed and validation-chosen: its paired test-accuracy
-    difference to the baseline and what that says (helps, costs, no clear difference),
-    over the seeds where both finished without diverging."""
-    finished = [r for r in rows if not r["diverged"]]
-    found = []
-    tuned_ones = set(tuning.tuned_names(config))
-    order = [n for fixed in config["variants"]
-             for n in (fixed, fixed + tuning.SUFFIX) if n == fixed or n in tuned_ones]
-    for name in order:  # each regularizer's fixed row, then its validation-chosen one
-        if name == BASELINE or name not in summary or BASELINE not in summary:
-            continue
-        tuned = name.endswith(tuning.SUFFIX)
-        if tuned:
-            chosen = {r["seed"]: r["chosen"] for r in rows if r["variant"] == name}
-            strength = "chosen per seed: " + "; ".join(
-                f"seed {seed} {text}" for seed, text in sorted(chosen.items()))
-        else:
-            strength = describe(config["variants"][name])
-        d = _paired(finished, name, "test_accuracy")
-        verdict = {"above": HELPS, "below": COSTS}.get(stats.direction(d), NO_CLEAR)
-        if d["n"] < MIN_PAIRED_SEEDS:
-            verdict = WITHHELD
-        found.append({"variant": name,
-                      "regularizer": name[:-len(tuning.SUFFIX)] if tuned else name,
-                      "strength": "validation-chosen" if tuned else "fixed (the slide's)",
-                      "setting": strength, "test_accuracy_vs_baseline": d,
-                      "verdict": verdict})
-    return found
-
-
-def verdict_sentence(verdicts) -> str:
-    """What the test-accuracy verdicts say, in one sentence."""
-    def count(kind):
-        mine = [v for v in verdicts if v["strength"].startswith(kind)
-                and v["verdict"] != WITHHELD]
-        if not mine:
-            return None
-        n = len(mine)
-        helped, cost = (sum(v["verdict"] == k for v in mine) for k in (HELPS, COSTS))
-        return (f"{cost} of {n} regularized variants cost test accuracy, {helped} helped "
-                f"and {n - helped - cost} made no clear difference")
-    fixed, chosen = count("fixed"), count("validation")
-    if fixed is None and chosen is None:
-        return "Too few paired seeds for a verdict on test accuracy."
-    parts = []
-    if fixed:
-        parts.append(f"at the slide's fixed strengths, {fixed}")
-    if chosen:
-        parts.append(f"at validation-chosen strengths, {chosen}")
-    text = "; ".join(parts)
-    return (text[0].upper() + text[1:] + " (paired differences to the baseline, 95% "
-            "intervals over seeds).")
-
+from common import claims, plots, runs, tuning, weights
 
 def _verdict_rows(verdicts) -> list[list[str]]:
     return [[v["regularizer"], v["strength"], v["setting"],
-             _ci_text(v["test_accuracy_vs_baseline"], 100),
+             claims.ci_text(v["test_accuracy_vs_baseline"], 100),
              v["verdict"]] for v in verdicts]
 
 
@@ -340,9 +30,6 @@ TUNING_NOTE = ("A regularizer's strength is a hyperparameter: at a strength that
                "test split is read once, for the chosen model, so their test accuracy is an "
                "honest estimate.")
 
-
-def _num(value, digits=1):
-    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
 # --- Figures --------------------------------------------------------------------------
@@ -369,8 +56,8 @@ def figures(out_dir, records, summary) -> dict:
              if math.isfinite(summary[v]["stopped_epoch"] or math.nan)}
     drawn["learning_curves.png"] = plots.small_multiples(
         curves, out_dir / "learning_curves.png",
-        reference=BASELINE if BASELINE in curves else None, marks=marks)
-    shown = [v for v in (BASELINE, "l1", "l2")
+        reference=claims.BASELINE if claims.BASELINE in curves else None, marks=marks)
+    shown = [v for v in (claims.BASELINE, "l1", "l2")
              if any(r["variant"] == v and "weight_histogram" in r for r in records)]
     if shown:
         counts = {v: np.sum([r["weight_histogram"] for r in records
@@ -384,7 +71,7 @@ def figures(out_dir, records, summary) -> dict:
               for v in variants}
     drawn["accuracy.png"] = plots.interval_plot(
         {v: summary[v]["test_accuracy"] for v in variants}, out_dir / "accuracy.png",
-        ylabel="test accuracy (%)", points=points, reference=BASELINE)
+        ylabel="test accuracy (%)", points=points, reference=claims.BASELINE)
     return drawn
 
 
@@ -393,7 +80,7 @@ LOOK_FOR = "What to look for:"
 
 def captions(summary, config) -> dict:
     """Under each figure: what it shows, and what to look for in it."""
-    b = summary.get(BASELINE)
+    b = summary.get(claims.BASELINE)
     overfit = (f"the baseline's training accuracy reaches {b['train_accuracy']:.1%} while its "
                f"validation accuracy ends at {b['val_accuracy']:.1%}, a gap of "
                f"{b['gap'] * 100:.1f} points: overfitting. " if b and _finite(b["gap"]) else "")
@@ -401,9 +88,9 @@ def captions(summary, config) -> dict:
              "the first run stops, a curve averages only the runs still training. "
              if any(_finite(s["stopped_epoch"]) for s in summary.values()) else "")
     zero = ""
-    if {"l1", BASELINE} <= set(summary) and _finite(summary["l1"]["near_zero_fraction"]):
+    if {"l1", claims.BASELINE} <= set(summary) and _finite(summary["l1"]["near_zero_fraction"]):
         zero = (f" (mean near-zero fraction: L1 {summary['l1']['near_zero_fraction']:.1%}, "
-                f"baseline {summary[BASELINE]['near_zero_fraction']:.1%})")
+                f"baseline {summary[claims.BASELINE]['near_zero_fraction']:.1%})")
     return {
         "learning_curves.png":
             "Accuracy per epoch, mean over seeds, one panel per variant on the same axes: "
@@ -465,15 +152,15 @@ def summary_table(summary) -> list[list[str]]:
               + (f" ({ZERO_WIDTH})" if _zero_width(acc) else ""))
         versus = s.get("vs_baseline_test_accuracy")
         stopped = ("-" if not s["stopped_runs"] else
-                   f"{_num(s['stopped_epoch'])} ({s['stopped_runs']} of {s['runs']})")
+                   f"{claims.num(s['stopped_epoch'])} ({s['stopped_runs']} of {s['runs']})")
         table.append([
             variant + (f" ({s['diverged']} diverged)" if s["diverged"] else ""), str(s["runs"]),
             f"{_pct(acc['mean'])} ± {_pct(acc['std'])}", ci,
-            (_ci_text(versus, 100) + (f" ({ZERO_WIDTH})" if _zero_width(versus) else ""))
+            (claims.ci_text(versus, 100) + (f" ({ZERO_WIDTH})" if _zero_width(versus) else ""))
             if versus else "-",
             _pct(s["train_accuracy"]), _pct(s["val_accuracy"]), _pct(s["gap"]),
-            _num(s["best_epoch"]), stopped, _pct(s["near_zero_fraction"], 1),
-            _num(s["kernel_l1"], 0), _num(s["kernel_l2"], 2), _num(s["seconds"]),
+            claims.num(s["best_epoch"]), stopped, _pct(s["near_zero_fraction"], 1),
+            claims.num(s["kernel_l1"], 0), claims.num(s["kernel_l2"], 2), claims.num(s["seconds"]),
         ])
     return table
 
@@ -519,7 +206,7 @@ def _markdown_table(header, rows) -> str:
 
 def _setup_lines(config) -> list[str]:
     data = config["data"]
-    variants = "; ".join(f"{name}: {describe(settings)}"
+    variants = "; ".join(f"{name}: {claims.describe(settings)}"
                          for name, settings in config["variants"].items())
     grid = tuning.grid_of(config)
     tuned = ("Validation-chosen strengths: " + "; ".join(
@@ -590,10 +277,10 @@ def markdown(config, summary, found, verdicts, figure_names, partial) -> str:
     parts += ["## Setup", ""] + [f"- {html.escape(line, quote=False)}"
                                   for line in _setup_lines(config)]
     parts += ["", UNITS]
-    if BASELINE in summary:
-        parts += ["", baseline_paragraph(summary[BASELINE])]
+    if claims.BASELINE in summary:
+        parts += ["", baseline_paragraph(summary[claims.BASELINE])]
     parts += ["", "## Test accuracy: the slide's strength or the validation's choice", "",
-              verdict_sentence(verdicts), "",
+              claims.verdict_sentence(verdicts), "",
               _markdown_table(VERDICT_COLUMNS, [[*r[:4], f"**{r[4]}**"]
                                                 for r in _verdict_rows(verdicts)]),
               "", TUNING_NOTE]
@@ -679,10 +366,10 @@ def html_page(config, summary, found, verdicts, figure_paths, partial) -> str:
     parts += ["<h2>Setup</h2>", "<ul>"]
     parts += [f"<li>{esc(line)}</li>" for line in _setup_lines(config)]
     parts += ["</ul>", f'<p class="note">{esc(UNITS)}</p>']
-    if BASELINE in summary:
-        parts.append(f"<p>{esc(baseline_paragraph(summary[BASELINE]))}</p>")
+    if claims.BASELINE in summary:
+        parts.append(f"<p>{esc(baseline_paragraph(summary[claims.BASELINE]))}</p>")
     parts += ["<h2>Test accuracy: the slide's strength or the validation's choice</h2>",
-              f"<p><b>{esc(verdict_sentence(verdicts))}</b></p>",
+              f"<p><b>{esc(claims.verdict_sentence(verdicts))}</b></p>",
               _html_table(VERDICT_COLUMNS, _verdict_rows(verdicts), verdict_column=4),
               f'<p class="note">{esc(TUNING_NOTE)}</p>']
     parts += ["<h2>The lecture's claims</h2>",
@@ -712,21 +399,21 @@ def html_page(config, summary, found, verdicts, figure_paths, partial) -> str:
 def write(out_dir, config, records, *, partial=False) -> dict:
     import pandas as pd
 
-    rows = [row(r) for r in records]
-    summary = summarize(rows, [*config["variants"], *tuning.tuned_names(config)])
+    rows = [claims.row(r) for r in records]
+    summary = claims.summarize(rows, [*config["variants"], *tuning.tuned_names(config)])
     # The claims are the slide's, about its strengths: the fixed variants only.
-    found = claims(rows, {name: entry for name, entry in summary.items()
-                          if name in config["variants"]})
-    verdicts = test_verdicts(rows, summary, config)
+    found = claims.lecture_claims(rows, {name: entry for name, entry in summary.items()
+                                         if name in config["variants"]})
+    verdicts = claims.test_verdicts(rows, summary, config)
     figure_paths = figures(out_dir, records, summary) if records else {}
     chosen = {}
     for r in records:
         if r.get("chosen"):
             chosen.setdefault(r["variant"], {})[str(r["seed"])] = r["chosen"]
     results = {"partial": partial, "config": config, "summary": summary, "claims": found,
-               "test_verdicts": verdicts, "verdict": verdict_sentence(verdicts),
+               "test_verdicts": verdicts, "verdict": claims.verdict_sentence(verdicts),
                "chosen": chosen, "rows": rows, "versions": runs.library_versions()}
-    frame = pd.DataFrame(rows, columns=ROW_KEYS)
+    frame = pd.DataFrame(rows, columns=claims.ROW_KEYS)
     runs.atomic_write(out_dir / "results.csv", lambda tmp: frame.to_csv(tmp, index=False))
     runs.write_json(out_dir / "results.json", results)
     text = markdown(config, summary, found, verdicts, list(figure_paths), partial)
@@ -738,7 +425,7 @@ def write(out_dir, config, records, *, partial=False) -> dict:
     print()
     print(_markdown_table(("variant", "strength", "test vs baseline, points", "verdict"),
                           [[v["variant"], v["setting"],
-                            _ci_text(v["test_accuracy_vs_baseline"], 100), v["verdict"]]
+                            claims.ci_text(v["test_accuracy_vs_baseline"], 100), v["verdict"]]
                            for v in verdicts]))
-    print(verdict_sentence(verdicts))
+    print(claims.verdict_sentence(verdicts))
     return results

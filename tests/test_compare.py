@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from common import report, stats
+from common import claims, report, stats
 from conftest import one_line_error, start_cli
 from recipes import compare
 
@@ -75,8 +75,8 @@ def synthetic_rows(dropout_delta, seeds=3, l1_zero=0.3):
 
 
 def verdicts(rows):
-    summary = report.summarize(rows, ["baseline", "l1", "dropout"])
-    return {c["claim"].split()[0]: c["verdict"] for c in report.claims(rows, summary)}
+    summary = claims.summarize(rows, ["baseline", "l1", "dropout"])
+    return {c["claim"].split()[0]: c["verdict"] for c in claims.lecture_claims(rows, summary)}
 
 
 def test_claims_follow_the_evidence():
@@ -103,8 +103,8 @@ def with_early_stopping(rows, delta):
 
 
 def early_stopping_claim(rows):
-    summary = report.summarize(rows, ["baseline", "l1", "dropout", "early_stopping"])
-    return next(c for c in report.claims(rows, summary) if c["claim"].startswith("Early"))
+    summary = claims.summarize(rows, ["baseline", "l1", "dropout", "early_stopping"])
+    return next(c for c in claims.lecture_claims(rows, summary) if c["claim"].startswith("Early"))
 
 
 def test_early_stopping_verdict_sits_beside_its_test_accuracy_cost():
@@ -133,8 +133,8 @@ def test_zero_width_intervals_are_explained_and_units_stated():
     for r in rows:
         if r["variant"] == "dropout":
             r["test_accuracy"] = 0.942  # three seeds, 942 of 1000 each
-    summary = report.summarize(rows, ["baseline", "l1", "dropout"])
-    found = report.claims(rows, summary)
+    summary = claims.summarize(rows, ["baseline", "l1", "dropout"])
+    found = claims.lecture_claims(rows, summary)
     notes = report.zero_width_notes(summary, 1000)
     assert any("dropout: all 3 seeds scored 94.20% (942 of 1000 test images each)" in n
                and "not certainty" in n and "±1.45 points" in n for n in notes), notes
@@ -147,7 +147,7 @@ def test_zero_width_intervals_are_explained_and_units_stated():
         assert "94.20 ± 0.00" in output
         assert "mean best epoch" in output and "mean stop epoch" in output
     # No zero-width interval, no note.
-    plain = report.summarize(synthetic_rows(0.015), ["baseline", "l1", "dropout"])
+    plain = claims.summarize(synthetic_rows(0.015), ["baseline", "l1", "dropout"])
     assert report.zero_width_notes(plain, 1000) == []
     assert "Zero-width" not in report.markdown(report_config(), plain, found, [], [], False)
 

@@ -1,0 +1,323 @@
+"""The lecture's claims, judged: per-run rows, per-variant summaries, and the rules that
+turn paired differences over seeds into verdicts. Rendering them is ``common.report``'s job.
+"""
+
+from __future__ import annotations
+
+import math
+
+from common import stats, tuning
+
+BASELINE = "baseline"
+ROW_KEYS = ("variant", "seed", "chosen", "diverged", "epochs_run", "best_epoch", "stopped_epoch",
+            "train_accuracy", "val_accuracy", "test_accuracy", "gap", "train_loss",
+            "val_loss", "test_loss", "near_zero_fraction", "kernel_l1", "kernel_l2",
+            "max_abs_weight", "params", "seconds")
+SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
+
+
+def row(record: dict) -> dict:
+    """One run as a flat row."""
+    w = record.get("weights", {})
+    out = {key: record.get(key) for key in ROW_KEYS}
+    out.update({
+        "chosen": ", ".join(f"{k}={v:g}" for k, v in record["chosen"].items())
+        if record.get("chosen") else None,
+        "gap": _minus(record.get("train_accuracy"), record.get("val_accuracy")),
+        "near_zero_fraction": w.get("near_zero_fraction"), "kernel_l1": w.get("l1"),
+        "kernel_l2": w.get("l2"), "max_abs_weight": w.get("max_abs"),
+    })
+    return out
+
+
+def _minus(a, b):
+    return None if a is None or b is None else a - b
+
+
+def _values(rows, variant, key):
+    """{seed: value} of finite values for one variant."""
+    found = {}
+    for r in rows:
+        value = r.get(key)
+        if r["variant"] == variant and value is not None and math.isfinite(value):
+            found[r["seed"]] = float(value)
+    return found
+
+
+def _paired(rows, variant, key, reference=BASELINE):
+    """Paired difference variant - reference over the seeds both have."""
+    a, b = _values(rows, variant, key), _values(rows, reference, key)
+    seeds = sorted(set(a) & set(b))
+    return stats.paired_difference([a[s] for s in seeds], [b[s] for s in seeds])
+
+
+def summarize(rows, variants) -> dict:
+    summary = {}
+    for variant in variants:
+        mine = [r for r in rows if r["variant"] == variant]
+        if not mine:
+            continue
+        def mean(key):
+            return stats.mean_ci(list(_values(rows, variant, key).values()))["mean"]
+
+        entry = {
+            "runs": len(mine),
+            "diverged": sum(1 for r in mine if r["diverged"]),
+            "test_accuracy": stats.mean_ci(list(_values(rows, variant, "test_accuracy").values())),
+            **{key: mean(key) for key in ("train_accuracy", "val_accuracy", "gap",
+                                          "train_loss", "val_loss", "best_epoch",
+                                          "near_zero_fraction", "kernel_l1", "kernel_l2",
+                                          "max_abs_weight", "params", "seconds")},
+            "stopped_epoch": mean("stopped_epoch"),
+            "stopped_runs": sum(1 for r in mine if r["stopped_epoch"]),
+        }
+        if variant != BASELINE and any(r["variant"] == BASELINE for r in rows):
+            entry["vs_baseline_test_accuracy"] = _paired(rows, variant, "test_accuracy")
+            entry["vs_baseline_gap"] = _paired(rows, variant, "gap")
+        summary[variant] = entry
+    return summary
+
+
+# --- The lecture's claims -------------------------------------------------------------
+
+
+def ci_text(interval, scale=1.0, unit=""):
+    """'+0.87 points (95% CI +0.35 to +1.38)': points (scale 100) to two decimals, other
+    quantities to three significant digits."""
+    number = "{:+.2f}" if scale == 100 else "{:+.3g}"
+    if not math.isfinite(interval["mean"]):
+        return "- (no seed where both finished)"
+    if not math.isfinite(interval["ci_low"]):
+        return f"{number.format(interval['mean'] * scale)}{unit} (one seed: no interval)"
+    return (f"{number.format(interval['mean'] * scale)}{unit} (95% CI "
+            f"{number.format(interval['ci_low'] * scale)} to "
+            f"{number.format(interval['ci_high'] * scale)})")
+
+
+def _verdict(direction, good):
+    if direction == "unclear":
+        return INCONCLUSIVE
+    return SUPPORTED if direction == good else NOT_SUPPORTED
+
+
+def _absent(claim, *needed):
+    return {"claim": claim, "evidence": f"not measured: needs the variants {', '.join(needed)}",
+            "verdict": "not measured"}
+
+
+MIN_PAIRED_SEEDS = 2
+WITHHELD = "withheld"
+
+
+def lecture_claims(rows, summary) -> list[dict]:
+    """The lecture's claims, each with its evidence and verdict.
+
+    A verdict rests on paired seeds where the baseline and the variant both finished
+    without diverging; with fewer than ``MIN_PAIRED_SEEDS`` of them it is withheld, and
+    the report says so, rather than drawn from one seed or from diverged runs.
+    """
+    finished = [r for r in rows if not r["diverged"]]
+    found = _claims(finished, summary)
+    for claim, needed in zip(found, _CLAIM_VARIANTS):
+        # Beside every verdict, the number a student checks it against: the variant's
+        # test accuracy against the baseline's, paired over seeds.
+        claim["test_accuracy_vs_baseline"] = (
+            "-" if claim["verdict"] == "not measured" else
+            f"{needed[0]} - baseline: "
+            f"{ci_text(_paired(finished, needed[0], 'test_accuracy'), 100, ' points')}"
+            if needed else "per variant: see the table below")
+        if claim["verdict"] == "not measured":
+            continue
+        needed = needed or [v for v in summary if v != BASELINE]
+        paired = min((len(set(_values(finished, v, "test_accuracy"))
+                          & set(_values(finished, BASELINE, "test_accuracy"))) for v in needed),
+                     default=0)
+        if paired < MIN_PAIRED_SEEDS:
+            claim["verdict"] = WITHHELD
+            claim["evidence"] = (f"only {paired} seed(s) where the baseline and the variant "
+                                 f"both finished without diverging; a verdict needs at least "
+                                 f"{MIN_PAIRED_SEEDS}")
+    return found
+
+
+# The variants each claim of ``_claims`` compares with the baseline, in order (None: all).
+_CLAIM_VARIANTS = (["l1"], ["l2"], ["dropout"], ["early_stopping"], None)
+
+
+def _claims(rows, summary) -> list[dict]:
+    present = set(summary)
+    found = []
+
+    claim = "L1 promotes sparsity, setting many weights to zero"
+    if {"l1", BASELINE} <= present:
+        d = _paired(rows, "l1", "near_zero_fraction")
+        found.append({"claim": claim, "verdict": _verdict(stats.direction(d), "above"),
+                      "evidence": f"near-zero weights (|w| < 1e-3), mean: baseline "
+                                  f"{summary[BASELINE]['near_zero_fraction']:.1%}, L1 "
+                                  f"{summary['l1']['near_zero_fraction']:.1%}; paired "
+                                  f"difference {ci_text(d, 100, ' points')}"})
+    else:
+        found.append(_absent(claim, "l1", BASELINE))
+
+    claim = "L2 promotes small, distributed weights"
+    if {"l2", BASELINE} <= present:
+        # Small: a lower kernel norm than the baseline's. Distributed: fewer weights
+        # pushed to zero than L1 pushes, i.e. the weight stays spread over many inputs.
+        norm = _paired(rows, "l2", "kernel_l2")
+        directions = [stats.direction(norm)]
+        spread = ""
+        if "l1" in present:
+            zeroed = _paired(rows, "l2", "near_zero_fraction", reference="l1")
+            directions.append(stats.direction(zeroed))
+            spread = (f"; near-zero weights L2 {summary['l2']['near_zero_fraction']:.1%} vs "
+                      f"L1 {summary['l1']['near_zero_fraction']:.1%}, paired "
+                      f"{ci_text(zeroed, 100, ' points')}")
+        verdict = (SUPPORTED if set(directions) == {"below"} else
+                   NOT_SUPPORTED if "above" in directions else INCONCLUSIVE)
+        found.append({"claim": claim, "verdict": verdict,
+                      "evidence": f"mean kernel l2 norm {summary[BASELINE]['kernel_l2']:.1f} -> "
+                                  f"{summary['l2']['kernel_l2']:.1f}, paired "
+                                  f"{ci_text(norm)}; mean largest |w| "
+                                  f"{summary[BASELINE]['max_abs_weight']:.3f} -> "
+                                  f"{summary['l2']['max_abs_weight']:.3f}{spread}"})
+    else:
+        found.append(_absent(claim, "l2", BASELINE))
+
+    claim = "Dropout improves accuracy modestly, usually around 1 to 2%"
+    if {"dropout", BASELINE} <= present:
+        d = summary["dropout"]["vs_baseline_test_accuracy"]
+        verdict = _verdict(stats.direction(d), "above")
+        size = ""
+        if verdict == SUPPORTED:
+            size = ("; within the slide's 1-2 points" if 0.01 <= d["mean"] <= 0.02 else
+                    "; the size differs from the slide's 1-2 points")
+        found.append({"claim": claim, "verdict": verdict,
+                      "evidence": f"test accuracy, dropout - baseline: "
+                                  f"{ci_text(d, 100, ' points')}{size}"})
+    else:
+        found.append(_absent(claim, "dropout", BASELINE))
+
+    claim = "Early stopping halts training before the model learns noise"
+    if {"early_stopping", BASELINE} <= present:
+        entry = summary["early_stopping"]
+        d = _paired(rows, "early_stopping", "val_loss")
+        stopped_all = entry["stopped_runs"] == entry["runs"]
+        direction = stats.direction(d)
+        verdict = (NOT_SUPPORTED if entry["stopped_runs"] == 0 or direction == "above" else
+                   SUPPORTED if stopped_all and direction == "below" else INCONCLUSIVE)
+        found.append({"claim": claim, "verdict": verdict,
+                      "evidence": f"stopped early in {entry['stopped_runs']} of {entry['runs']} "
+                                  f"runs (mean stop epoch {num(entry['stopped_epoch'])}, mean "
+                                  f"best epoch {num(entry['best_epoch'])}); final validation "
+                                  f"loss vs the baseline's after all epochs: {ci_text(d)}. "
+                                  + _early_stopping_cost(rows)})
+    else:
+        found.append(_absent(claim, "early_stopping", BASELINE))
+
+    claim = "Regularization narrows the gap between training and validation accuracy"
+    others = [v for v in summary if v != BASELINE]
+    if others and BASELINE in present:
+        parts, directions = [], []
+        for variant in others:
+            d = summary[variant]["vs_baseline_gap"]
+            directions.append(stats.direction(d))
+            parts.append(f"{variant} {ci_text(d, 100, ' points')}")
+        verdict = (SUPPORTED if all(x == "below" for x in directions) else
+                   NOT_SUPPORTED if "above" in directions else INCONCLUSIVE)
+        narrowed = directions.count("below")
+        found.append({"claim": claim, "verdict": verdict,
+                      "evidence": f"mean baseline gap {summary[BASELINE]['gap'] * 100:.2f} points; "
+                                  f"clearly narrower with {narrowed} of {len(others)} "
+                                  f"regularizers; paired change: " + "; ".join(parts)})
+    else:
+        found.append(_absent(claim, "baseline and one regularized variant"))
+    return found
+
+
+def _early_stopping_cost(rows) -> str:
+    """What stopping early did to test accuracy, beside the verdict on when it stopped."""
+    d = _paired(rows, "early_stopping", "test_accuracy")
+    where = ci_text(d, 100, " points")
+    direction = stats.direction(d)
+    if direction == "below":
+        return (f"Cost: test accuracy {where} vs the baseline, significantly lower. The "
+                "verdict is about when training halts (before validation loss rises); halting "
+                "there did not make the model more accurate on the test set: validation loss "
+                "is lowest a few epochs before accuracy peaks.")
+    if direction == "above":
+        return (f"Gain: test accuracy {where} vs the baseline, significantly higher: halting "
+                "before the model learned noise also helped on the test set.")
+    return (f"Test accuracy vs the baseline: {where}, no clear gain or cost at this number "
+            "of seeds.")
+
+
+# --- Test accuracy: fixed strength or validation-chosen -------------------------------
+
+HELPS, COSTS, NO_CLEAR = "helps", "costs accuracy", "no clear difference"
+
+
+def describe(settings: dict) -> str:
+    """'l2=0.001, dropout=0.3, early stopping (patience 5)'; 'no regularization'."""
+    parts = [f"{key}={value:g}" for key, value in settings.get("model", {}).items()]
+    if settings.get("early_stopping"):
+        parts.append(f"early stopping (patience {settings['early_stopping']['patience']})")
+    return ", ".join(parts) or "no regularization"
+
+
+def test_verdicts(rows, summary, config) -> list[dict]:
+    """For every regularized variant, fixed and validation-chosen: its paired test-accuracy
+    difference to the baseline and what that says (helps, costs, no clear difference),
+    over the seeds where both finished without diverging."""
+    finished = [r for r in rows if not r["diverged"]]
+    found = []
+    tuned_ones = set(tuning.tuned_names(config))
+    order = [n for fixed in config["variants"]
+             for n in (fixed, fixed + tuning.SUFFIX) if n == fixed or n in tuned_ones]
+    for name in order:  # each regularizer's fixed row, then its validation-chosen one
+        if name == BASELINE or name not in summary or BASELINE not in summary:
+            continue
+        tuned = name.endswith(tuning.SUFFIX)
+        if tuned:
+            chosen = {r["seed"]: r["chosen"] for r in rows if r["variant"] == name}
+            strength = "chosen per seed: " + "; ".join(
+                f"seed {seed} {text}" for seed, text in sorted(chosen.items()))
+        else:
+            strength = describe(config["variants"][name])
+        d = _paired(finished, name, "test_accuracy")
+        verdict = {"above": HELPS, "below": COSTS}.get(stats.direction(d), NO_CLEAR)
+        if d["n"] < MIN_PAIRED_SEEDS:
+            verdict = WITHHELD
+        found.append({"variant": name,
+                      "regularizer": name[:-len(tuning.SUFFIX)] if tuned else name,
+                      "strength": "validation-chosen" if tuned else "fixed (the slide's)",
+                      "setting": strength, "test_accuracy_vs_baseline": d,
+                      "verdict": verdict})
+    return found
+
+
+def verdict_sentence(verdicts) -> str:
+    """What the test-accuracy verdicts say, in one sentence."""
+    def count(kind):
+        mine = [v for v in verdicts if v["strength"].startswith(kind)
+                and v["verdict"] != WITHHELD]
+        if not mine:
+            return None
+        n = len(mine)
+        helped, cost = (sum(v["verdict"] == k for v in mine) for k in (HELPS, COSTS))
+        return (f"{cost} of {n} regularized variants cost test accuracy, {helped} helped "
+                f"and {n - helped - cost} made no clear difference")
+    fixed, chosen = count("fixed"), count("validation")
+    if fixed is None and chosen is None:
+        return "Too few paired seeds for a verdict on test accuracy."
+    parts = []
+    if fixed:
+        parts.append(f"at the slide's fixed strengths, {fixed}")
+    if chosen:
+        parts.append(f"at validation-chosen strengths, {chosen}")
+    text = "; ".join(parts)
+    return (text[0].upper() + text[1:] + " (paired differences to the baseline, 95% "
+            "intervals over seeds).")
+
+
+def num(value, digits=1):
+    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
