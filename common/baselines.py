@@ -488,12 +488,12 @@ def recorded_flags(recipe: str, dataset: str, args: list[str]):
     from common import training
 
     module = importlib.import_module(f"recipes.{recipe}")
-    real = cli.parse_recipe_args
+    real = cli.RecipeParser.parse_args
 
-    def capture(parser, argv=None):
-        raise _Parsed(real(parser, argv))
+    def capture(parser, argv=None, namespace=None):  # the flags, then stop: no run
+        raise _Parsed(parser.parse_flags(argv))
 
-    cli.parse_recipe_args = capture
+    cli.RecipeParser.parse_args = capture
     try:
         module.main([*args, "--dataset", dataset])
     except _Parsed as parsed:
@@ -501,7 +501,7 @@ def recorded_flags(recipe: str, dataset: str, args: list[str]):
     else:
         raise UsageError(f"{recipe}: its flags cannot be read without running it")
     finally:
-        cli.parse_recipe_args = real
+        cli.RecipeParser.parse_args = real
     if recipe == "compare":
         from common import comparison
 

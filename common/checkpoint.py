@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import cli, runs, validate
+from common import runs, validate
 from common.errors import UsageError
 
 BACKUP_SECONDS = 10.0
@@ -102,9 +102,11 @@ def restore(model, backup_dir: Path) -> tuple[int, dict]:
     return state["epoch"], state["history"]
 
 
-def callback(backup_dir: Path | None = None, history: dict | None = None):
-    """A Keras callback that stops at the next batch on Ctrl-C or SIGTERM and, given
-    ``backup_dir``, keeps the state of the last finished epoch there (see above).
+def callback(backup_dir: Path | None = None, history: dict | None = None,
+             interruption=None):
+    """A Keras callback that, given ``backup_dir``, keeps the state of the last finished
+    epoch there (see above) and, given ``interruption`` (what ``cli.interruption_after``
+    yields), stops at the next batch on Ctrl-C or SIGTERM.
 
     ``history`` holds the epochs restored by ``restore``; the callback's ``history``
     attribute is then the whole run's, those epochs included.
@@ -120,7 +122,7 @@ def callback(backup_dir: Path | None = None, history: dict | None = None):
             self._cut_short = False
 
         def on_train_batch_end(self, batch, logs=None):
-            if cli.INTERRUPTION.requested:
+            if interruption is not None and interruption.requested:
                 steps = self.params.get("steps")  # per epoch; ``batch`` counts from 0
                 self._cut_short = steps is None or batch + 1 < steps
                 self.model.stop_training = True
@@ -130,12 +132,11 @@ def callback(backup_dir: Path | None = None, history: dict | None = None):
                 for key, value in (logs or {}).items():
                     self.history.setdefault(key, []).append(float(value))
                 self._snapshot = (epoch + 1, [v.numpy() for v in _variables(self.model)])
-            if cli.INTERRUPTION.requested:
+            if interruption is not None and interruption.requested:
                 # Raised here, after the last finished epoch is safe, and not as a
                 # KeyboardInterrupt from inside TensorFlow, which would leave no state.
                 self._write()
-                cli.INTERRUPTION.requested = False
-                raise KeyboardInterrupt
+                interruption.raise_if_requested()
             if time.monotonic() - self._written >= BACKUP_SECONDS:
                 self._write()
 

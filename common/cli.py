@@ -14,6 +14,8 @@ import math
 import os
 import signal
 import sys
+import time
+from pathlib import Path
 
 from common.errors import UsageError
 
@@ -192,9 +194,54 @@ def default_batch_size(n_train: int) -> int:
     return LARGE_BATCH_SIZE if n_train >= LARGE_DATA_EXAMPLES else DEFAULT_BATCH_SIZE
 
 
+class RecipeParser(Parser):
+    """A recipe's parser. ``parse_args`` is the one way a recipe reads its flags: it
+    applies ``--quick``, checks ``--out`` before any work (``args.out`` is then a checked
+    path or None), and, for a resumable recipe given ``--resume DIR``, parses the command
+    line the interrupted run in DIR was started with instead. It also sets ``args.recipe``,
+    ``args.argv`` (the flags in force), ``args.run_dir`` (DIR when resuming, else None
+    until ``training.run_dir`` claims one) and ``args.started`` (the run's clock)."""
+
+    def __init__(self, *args, resumable: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.resumable = resumable
+
+    def parse_flags(self, argv) -> argparse.Namespace:
+        """The flags alone, with ``--quick`` applied: nothing checked on disk."""
+        args = Parser.parse_args(self, argv)
+        if getattr(args, "quick", False):
+            args.epochs = min(args.epochs, QUICK_EPOCHS)
+        if getattr(args, "epochs", 0) > SENSIBLE_EPOCHS:
+            print(f"warning: {args.epochs} epochs is far more than these datasets need; "
+                  "early stopping or fewer epochs will give the same accuracy sooner",
+                  file=sys.stderr)
+        return args
+
+    def parse_args(self, args=None, namespace=None) -> argparse.Namespace:
+        from common import checkpoint, runs
+
+        argv = list(sys.argv[1:] if args is None else args)
+        parsed = self.parse_flags(argv)
+        recipe = self.prog.rsplit(".", 1)[-1]
+        run_dir = None
+        if getattr(parsed, "resume", None) is None:
+            parsed.out = runs.check_out_dir(getattr(parsed, "out", None))
+        elif self.resumable:
+            run_dir = Path(parsed.resume)
+            argv = runs.saved_argv(run_dir, recipe)
+            parsed = self.parse_flags(argv)
+            for state in sorted((run_dir / "backup").glob("*/")):
+                checkpoint.read_state(state)  # a damaged state is refused before any work
+            runs.claim(run_dir, resume=True)
+            print(f"resuming {run_dir}: {' '.join(argv)}")
+        parsed.run_dir, parsed.argv, parsed.recipe = run_dir, argv, recipe
+        parsed.started = time.perf_counter()
+        return parsed
+
+
 def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=None,
                   epochs: int | None = None, batch_size: int | None = None,
-                  resumable: bool = False) -> Parser:
+                  resumable: bool = False) -> RecipeParser:
     """A parser with the shared flags; the recipe adds its own hyperparameters.
 
     Recipes that read a dataset get ``--dataset`` and ``--offline``; recipes that train
@@ -203,9 +250,10 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
     ``default_batch_size`` picks it from the number of training examples.
     """
     header = header_fields(docstring)
-    parser = Parser(prog=f"python -m recipes.{name}",
-                    description=f"{header.get('title', name)}. {header.get('description', '')}",
-                    epilog=f"Slide topic: {header.get('slide topic', '-')}")
+    parser = RecipeParser(
+        prog=f"python -m recipes.{name}", resumable=resumable,
+        description=f"{header.get('title', name)}. {header.get('description', '')}",
+        epilog=f"Slide topic: {header.get('slide topic', '-')}")
     if datasets:
         parser.add_argument("--dataset", choices=datasets, default=default_dataset,
                             help="dataset to train on")
@@ -250,12 +298,25 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
     return parser
 
 
-def add_mlp_flags(parser, hidden=(300, 100), learning_rate=1e-3) -> None:
-    """--hidden and --learning-rate, for recipes built on the slides' MLP."""
-    parser.add_argument("--hidden", type=int_list, default=hidden,
+def model_defaults(build_model) -> dict:
+    """The keyword defaults of a recipe's ``build_model``. A recipe's flags for the same
+    settings take their defaults from here, so the model cell is the one place where a
+    default is written: change it there and the run changes."""
+    import inspect
+
+    return {name: parameter.default
+            for name, parameter in inspect.signature(build_model).parameters.items()
+            if parameter.default is not inspect.Parameter.empty}
+
+
+def add_mlp_flags(parser, build_model) -> None:
+    """--hidden and --learning-rate, for recipes built on the slides' MLP, with the
+    defaults of ``build_model``."""
+    defaults = model_defaults(build_model)
+    parser.add_argument("--hidden", type=int_list, default=defaults["hidden"],
                         help="hidden layer widths, comma-separated")
-    parser.add_argument("--learning-rate", type=positive_float, default=learning_rate,
-                        help="Adam learning rate")
+    parser.add_argument("--learning-rate", type=positive_float,
+                        default=defaults["learning_rate"], help="Adam learning rate")
 
 
 def number_rows(text: str) -> list[list[float]]:
@@ -283,17 +344,6 @@ def number_list(text: str) -> list[float]:
     return rows[0]
 
 
-def parse_recipe_args(parser: Parser, argv=None) -> argparse.Namespace:
-    args = parser.parse_args(argv)
-    if getattr(args, "quick", False):
-        args.epochs = min(args.epochs, QUICK_EPOCHS)
-    if getattr(args, "epochs", 0) > SENSIBLE_EPOCHS:
-        print(f"warning: {args.epochs} epochs is far more than these datasets need; "
-              "early stopping or fewer epochs will give the same accuracy sooner",
-              file=sys.stderr)
-    return args
-
-
 class _Interruption:
     """Ctrl-C and SIGTERM: raise KeyboardInterrupt at once, or, while training runs
     (``training.fit``), set ``requested`` so that training stops cleanly at the next
@@ -311,23 +361,30 @@ class _Interruption:
         else:
             raise KeyboardInterrupt
 
+    def raise_if_requested(self):
+        if self.requested:
+            self.requested = False
+            raise KeyboardInterrupt
 
+
+# The one handler of this process's SIGINT and SIGTERM (``console_main`` installs it).
+# Other modules never read it: ``interruption_after`` hands it to the code that asks.
 INTERRUPTION = _Interruption()
 
 
 @contextlib.contextmanager
 def interruption_after():
-    """Ctrl-C or SIGTERM inside the block takes effect when it ends. Raised from inside
-    TensorFlow's evaluation loop, it was lost once: a comparison on a busy machine took
-    SIGINT during ``model.evaluate`` and ran to its end."""
+    """Ctrl-C or SIGTERM inside the block takes effect when it ends; the block gets the
+    interruption (``requested``, ``raise_if_requested()``) to stop sooner where it can,
+    as the training-state callback does at the next batch. Raised from inside
+    TensorFlow's evaluation loop, Ctrl-C was lost once: a comparison on a busy machine
+    took SIGINT during ``model.evaluate`` and ran to its end."""
     INTERRUPTION.deferred = True
     try:
-        yield
+        yield INTERRUPTION
     finally:
         INTERRUPTION.deferred = False
-    if INTERRUPTION.requested:
-        INTERRUPTION.requested = False
-        raise KeyboardInterrupt
+    INTERRUPTION.raise_if_requested()
 
 
 # An OSError by errno: (what happened, what to do).

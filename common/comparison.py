@@ -212,7 +212,7 @@ def run(args, variants: dict, build_model, early_stopping, grid: dict | None = N
         out_dir = Path(args.resume)
         config = _load_config(out_dir)
     else:
-        out = runs.check_out_dir(args.out)
+        out = args.out  # checked by the parser
         config = _config_from_args(args, variants, grid)
     if getattr(args, "scheduler", None) and config.get("tensorboard"):
         raise UsageError("--tensorboard with --scheduler: the logs would be written on the "

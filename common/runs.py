@@ -155,15 +155,44 @@ def release(path: Path) -> None:
         os.close(fd)
 
 
-def save_results(name: str, out: Path | None, results: dict) -> Path:
-    """Stamp ``results`` with the library versions, write it as ``results.json`` in a new
-    (or the given) run directory, and say where."""
+def save_results(name: str, out: Path | None, results: dict, *, figures: dict | None = None,
+                 run_dir: Path | None = None) -> Path:
+    """The one writer of a recipe's results: draw ``figures`` (file name -> a function
+    that draws at the path it is given) and write ``results`` (stamped with the library
+    versions and the figures' names) as ``results.json``, last, in ``run_dir`` or a new
+    (or the given, empty) directory ``out``. Say where, and return the directory."""
+    out_dir = run_dir or make_run_dir(name, out)
+    for file_name, draw in (figures or {}).items():
+        draw(out_dir / file_name)
+    if figures:
+        results["figures"] = list(figures)
     results.setdefault("versions", library_versions())
-    out_dir = make_run_dir(name, out)
     write_json(out_dir / "results.json", results)
     release(out_dir)
-    print(f"results: {out_dir / 'results.json'}")
+    print(f"results: {out_dir / 'results.json'}"
+          + (f" (figures: {', '.join(figures)})" if figures else ""))
     return out_dir
+
+
+def saved_argv(run_dir: Path, recipe: str) -> list[str]:
+    """The command line an interrupted run of ``recipe`` in ``run_dir`` was started with."""
+    if not run_dir.is_dir():
+        raise UsageError(f"--resume {run_dir}: no such directory; give the directory of an "
+                         "interrupted run")
+    if (run_dir / "results.json").exists():
+        raise UsageError(f"--resume {run_dir}: that run has finished; its results.json is there")
+    if not (run_dir / "args.json").exists():
+        raise UsageError(f"--resume {run_dir}: no args.json there; give the directory of an "
+                         "interrupted run")
+    from common import validate
+
+    saved = validate.load_json(run_dir / "args.json", validate.ARGS_SCHEMA,
+                               fix="start a new run")
+    if saved["recipe"] != recipe:
+        raise UsageError(f"--resume {run_dir}: that directory holds a run of "
+                         f"{saved['recipe']}, not {recipe}; resume it with "
+                         f"python -m recipes run {saved['recipe']} --resume {run_dir}")
+    return saved["argv"]
 
 
 def atomic_write(path: Path, write) -> None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime
-import json
+import functools
 import math
 import numbers
 import sys
 import time
 from pathlib import Path
 
-from common import checkpoint, cli, runs, validate
+from common import checkpoint, cli, runs
 from common.datasets import Dataset, load_dataset
-from common.errors import UsageError
 
 # Flags that say where and how loudly to run, not what the model is.
 _NOT_HYPERPARAMETERS = {"out", "verbose", "offline", "started", "dataset", "seed", "resume",
@@ -40,48 +39,6 @@ def seed_everything(seed: int) -> None:
     tf.get_logger().setLevel("ERROR")
 
 
-def parse_args(parser, argv=None):
-    """Parse the flags, check ``--out`` (or the ``--resume`` directory) before any work,
-    and start the clock."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = cli.parse_recipe_args(parser, argv)
-    recipe = parser.prog.rsplit(".", 1)[-1]
-    resume = getattr(args, "resume", None)
-    if resume:
-        run_dir = Path(resume)
-        argv = _saved_argv(run_dir, recipe)
-        args = cli.parse_recipe_args(parser, argv)
-        for state in sorted((run_dir / "backup").glob("*/")):
-            checkpoint.read_state(state)  # a damaged state is refused before any work
-        runs.claim(run_dir, resume=True)
-        print(f"resuming {run_dir}: {' '.join(argv)}")
-    else:
-        args.out = runs.check_out_dir(args.out)
-        run_dir = None
-    args.run_dir, args.argv, args.recipe = run_dir, argv, recipe
-    args.started = time.perf_counter()
-    return args
-
-
-def _saved_argv(run_dir: Path, recipe: str) -> list[str]:
-    """The command line an interrupted run of ``recipe`` in ``run_dir`` was started with."""
-    if not run_dir.is_dir():
-        raise UsageError(f"--resume {run_dir}: no such directory; give the directory of an "
-                         "interrupted run")
-    if (run_dir / "results.json").exists():
-        raise UsageError(f"--resume {run_dir}: that run has finished; its results.json is there")
-    if not (run_dir / "args.json").exists():
-        raise UsageError(f"--resume {run_dir}: no args.json there; give the directory of an "
-                         "interrupted run")
-    saved = validate.load_json(run_dir / "args.json", validate.ARGS_SCHEMA,
-                               fix="start a new run")
-    if saved["recipe"] != recipe:
-        raise UsageError(f"--resume {run_dir}: that directory holds a run of "
-                         f"{saved['recipe']}, not {recipe}; resume it with "
-                         f"python -m recipes run {saved['recipe']} --resume {run_dir}")
-    return saved["argv"]
-
-
 def load_data(args) -> Dataset:
     data = load_dataset(args.dataset, offline=args.offline or None, verbose=args.verbose)
     if args.quick:
@@ -90,13 +47,20 @@ def load_data(args) -> Dataset:
         args.batch_size = cli.default_batch_size(len(data.y_train))
     print(f"data: {data.describe()}"
           + (f"; batch size {args.batch_size}" if hasattr(args, "batch_size") else ""))
-    if hasattr(args, "resume") and args.run_dir is None:
-        # A resumable run claims its directory once its data is there (a run that cannot
-        # get its data leaves nothing behind): it holds the command line and the training
-        # state that --resume continues from.
-        args.run_dir = runs.make_run_dir(args.recipe, args.out)
-        runs.write_json(args.run_dir / "args.json", {"recipe": args.recipe, "argv": args.argv})
     return data
+
+
+def run_dir(args) -> Path:
+    """The run's directory, claimed when it is first needed: by the first ``fit`` of a
+    resumable recipe, else by ``finish``. A run that stops before (no data, a bad flag)
+    leaves nothing behind. A resumable run's directory holds its command line from the
+    start, and the training state that ``--resume`` continues from."""
+    if getattr(args, "run_dir", None) is None:
+        args.run_dir = runs.make_run_dir(args.recipe, args.out)
+        if hasattr(args, "resume"):
+            runs.write_json(args.run_dir / "args.json", {"recipe": args.recipe,
+                                                         "argv": args.argv})
+    return args.run_dir
 
 
 def as_tf_data(x, y, batch_size: int, shuffle_seed: int | None = None):
@@ -133,14 +97,14 @@ def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_siz
     verbose = verbose if verbose is not None else (1 if args.verbose else 2)
 
     backup, done, history_so_far = None, 0, {}
-    run_dir = getattr(args, "run_dir", None)
-    if run_dir is not None:  # --resume goes on from the last finished epoch saved here
-        backup = run_dir / "backup" / name
+    if hasattr(args, "resume") or getattr(args, "run_dir", None) is not None:
+        # A resumable run keeps its state here; --resume goes on from its last epoch.
+        backup = run_dir(args) / "backup" / name
         done, history_so_far = checkpoint.restore(model, backup)
-    guard = checkpoint.callback(backup, history_so_far)
-    # A learning rate that blows up gives NaN: stop at once instead of training on it.
-    callbacks = [keras.callbacks.TerminateOnNaN(), *callbacks, guard]
-    with cli.interruption_after():  # Ctrl-C stops at the next batch, raised after fit
+    with cli.interruption_after() as interruption:  # Ctrl-C stops at the next batch
+        guard = checkpoint.callback(backup, history_so_far, interruption)
+        # A learning rate that blows up gives NaN: stop at once instead of training on it.
+        callbacks = [keras.callbacks.TerminateOnNaN(), *callbacks, guard]
         if keras.backend.backend() == "tensorflow":
             history = model.fit(as_tf_data(*data.train, batch_size, shuffle_seed=seed),
                                 validation_data=as_tf_data(*data.val, 1024),
@@ -276,6 +240,7 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
     from common import plots
 
     main = main or list(records)[-1]
+    versions = runs.library_versions()
     hyperparameters = {k: v for k, v in vars(args).items() if k not in _NOT_HYPERPARAMETERS}
     results = {
         "recipe": recipe,
@@ -285,28 +250,24 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
         "data_note": data.note,
         **data.sizes(),
         "seed": args.seed,
-        "backend": runs.library_versions()["backend"],
+        "backend": versions["backend"],
         "hyperparameters": hyperparameters,
         "variant": main,
         **records[main],
         **(extra or {}),
         "seconds": round(time.perf_counter() - args.started, 2),
-        "versions": runs.library_versions(),
+        "versions": versions,
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
     }
     if len(records) > 1:
         results["variants"] = records
-    out_dir = getattr(args, "run_dir", None) or runs.make_run_dir(recipe, args.out)
-    plots.learning_curves({name: r["history"] for name, r in records.items()},
-                          out_dir / "learning_curves.png", title=f"{recipe} on {data.name}",
-                          marks=marks)
-    for file_name, draw in (figures or {}).items():
-        draw(out_dir / file_name)
-    results["figures"] = ["learning_curves.png", *(figures or {})]
-    runs.write_json(out_dir / "results.json", results)
+    draw_curves = functools.partial(plots.learning_curves,
+                                    {name: r["history"] for name, r in records.items()},
+                                    title=f"{recipe} on {data.name}", marks=marks)
+    out_dir = runs.save_results(recipe, args.out, results, run_dir=run_dir(args),
+                                figures={"learning_curves.png": draw_curves, **(figures or {})})
     # Finished: nothing to resume. Only the state files this run wrote are removed.
     checkpoint.discard(out_dir / "backup")
-    runs.release(out_dir)
     results["out_dir"] = str(out_dir)
     monitors = sorted({r.get("monitor") or "val_loss" for r in records.values()})
     print(f"{'variant':<15} {'train':>7} {'val':>7} {'test':>7} {'test loss':>10} "
@@ -319,5 +280,5 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
               + ("  DIVERGED" if r["diverged"] else ""))
     print(f"best/run: the epoch with the best {' / '.join(monitors)}, of the epochs trained "
           "(fewer than asked when early stopping halted); gap: train minus val accuracy")
-    print(f"{results['seconds']:.1f} s; results: {out_dir / 'results.json'}")
+    print(f"{results['seconds']:.1f} s in all")
     return results

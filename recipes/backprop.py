@@ -105,7 +105,7 @@ def main(argv=None) -> dict:
                                epochs=5, batch_size=16)
     parser.add_argument("--learning-rate", type=cli.positive_float, default=0.1,
                         help="SGD learning rate")
-    args = training.parse_args(parser, argv)
+    args = parser.parse_args(argv)
     cli.require_backend(args, "tensorflow", "its backward pass is tf.GradientTape; Keras 3 has "
                         "no gradient call common to all backends")
     data = training.load_data(args)

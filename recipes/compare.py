@@ -148,7 +148,8 @@ def main(argv=None) -> dict:
                         help="early-stopping patience, in epochs, of the fixed variants "
                              "(default: theirs, 5)")
     comparison.add_tuning_flags(parser, GRID)
-    parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-3,
+    parser.add_argument("--learning-rate", type=cli.positive_float,
+                        default=cli.model_defaults(build_model)["learning_rate"],
                         help="Adam learning rate, for every variant")
     parser.add_argument("--tensorboard", action="store_true",
                         help="also write TensorBoard logs for every run")
@@ -156,7 +157,7 @@ def main(argv=None) -> dict:
                         help="continue the interrupted comparison in DIR "
                              "(default: start a new one)")
     sweep.add_flags(parser)
-    args = cli.parse_recipe_args(parser, argv)
+    args = parser.parse_args(argv)
     return comparison.run(args, VARIANTS, build_model, early_stopping, GRID)
 
 

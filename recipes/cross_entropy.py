@@ -140,7 +140,6 @@ def main(argv=None) -> dict:
     parser.add_argument("--label", type=cli.non_negative_int, default=None,
                         help="index of the true class for --probs (default: 1, Setosa)")
     args = parser.parse_args(argv)
-    out = runs.check_out_dir(args.out)
     slide = args.probs is None
     probs = SLIDE_PREDICTIONS if slide else args.probs
     label = SLIDE_LABEL if args.label is None else args.label
@@ -168,7 +167,7 @@ def main(argv=None) -> dict:
     results = {"recipe": "cross_entropy", "source": "slide" if slide else "user",
                "label": label, "probs": probs, "losses": losses.tolist(), "mean_loss": mean,
                "keras": in_keras, "zero_probability": {"by_hand": "inf", "keras": clipped}}
-    runs.save_results("cross_entropy", out, results)
+    runs.save_results("cross_entropy", args.out, results)
     return results
 
 

@@ -96,9 +96,10 @@ def main(argv=None) -> dict:
                         help="L1 penalty factor")
     parser.add_argument("--l2", type=cli.non_negative_float, default=0.01,
                         help="L2 penalty factor")
-    parser.add_argument("--hidden", type=cli.positive_int, default=16,
+    parser.add_argument("--hidden", type=cli.positive_int,
+                        default=cli.model_defaults(build_model)["hidden"],
                         help="units in the hidden layer")
-    args = training.parse_args(parser, argv)
+    args = parser.parse_args(argv)
     data = training.load_data(args)
 
     # The penalized loss is not comparable across variants; accuracy is.

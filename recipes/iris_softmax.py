@@ -62,11 +62,13 @@ def main(argv=None) -> dict:
     parser = cli.recipe_parser("iris_softmax", __doc__, datasets=("iris",),
                                default_dataset="iris", epochs=100, batch_size=16,
                                resumable=True)
-    parser.add_argument("--hidden", type=cli.positive_int, default=16,
+    defaults = cli.model_defaults(build_model)  # the model cell's, above
+    parser.add_argument("--hidden", type=cli.positive_int, default=defaults["hidden"],
                         help="units in the hidden layer")
-    parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-2,
+    parser.add_argument("--learning-rate", type=cli.positive_float,
+                        default=defaults["learning_rate"],
                         help="Adam learning rate")
-    args = training.parse_args(parser, argv)
+    args = parser.parse_args(argv)
     data = training.load_data(args)
     training.seed_everything(args.seed)
     model = build_model(data.input_shape[0], data.num_classes, args.hidden,

@@ -103,13 +103,14 @@ def dropout_on_a_batch(images, rate, seed=0):
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_dropout", __doc__, datasets=IMAGE_DATASETS,
                                default_dataset="auto", epochs=30, resumable=True)
-    parser.add_argument("--dropout", type=cli.rate, default=0.2,
+    parser.add_argument("--dropout", type=cli.rate,
+                        default=cli.model_defaults(build_model)["rate"],
                         help="dropout rate p after each hidden layer, in [0, 1)")
-    cli.add_mlp_flags(parser)
+    cli.add_mlp_flags(parser, build_model)  # the model cell's defaults
     parser.add_argument("--cosine-decay", action="store_true",
                         help="let the learning rate fall to 0 along a cosine over the epochs "
                              "(default: constant)")
-    args = training.parse_args(parser, argv)
+    args = parser.parse_args(argv)
     data = training.load_data(args)
     steps = args.epochs * -(-len(data.y_train) // args.batch_size)  # ceil: the last batch
 

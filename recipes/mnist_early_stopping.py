@@ -107,10 +107,11 @@ def main(argv=None) -> dict:
                         help="epochs without improvement before stopping")
     parser.add_argument("--min-delta", type=cli.non_negative_float, default=0.0,
                         help="smallest change that counts as an improvement")
-    parser.add_argument("--l2", type=cli.non_negative_float, default=0.0,
+    parser.add_argument("--l2", type=cli.non_negative_float,
+                        default=cli.model_defaults(build_model)["l2"],
                         help="optional L2 penalty on the hidden kernels")
-    cli.add_mlp_flags(parser)
-    args = training.parse_args(parser, argv)
+    cli.add_mlp_flags(parser, build_model)  # the model cell's defaults
+    args = parser.parse_args(argv)
     monitor = choose_monitor(args.monitor, args.l2)
     if args.monitor == "auto" and args.l2:
         print(f"monitoring {monitor}: the penalty is part of val_loss, not of the fit")

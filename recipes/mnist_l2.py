@@ -76,13 +76,15 @@ def build_model(l2=0.001, input_shape=(28, 28), num_classes=10, hidden=50,
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_l2", __doc__, datasets=IMAGE_DATASETS,
                                default_dataset="auto", epochs=40, resumable=True)
-    parser.add_argument("--l2", type=cli.non_negative_float, default=0.001,
+    defaults = cli.model_defaults(build_model)  # the model cell's, above
+    parser.add_argument("--l2", type=cli.non_negative_float, default=defaults["l2"],
                         help="L2 penalty factor on every kernel")
-    parser.add_argument("--hidden", type=cli.positive_int, default=50,
+    parser.add_argument("--hidden", type=cli.positive_int, default=defaults["hidden"],
                         help="units in the hidden layer")
-    parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-3,
+    parser.add_argument("--learning-rate", type=cli.positive_float,
+                        default=defaults["learning_rate"],
                         help="Adam learning rate")
-    args = training.parse_args(parser, argv)
+    args = parser.parse_args(argv)
     data = training.load_data(args)
     trained = training.train_variants(
         build_model, {"none": {"l2": 0.0}, "l2": {"l2": args.l2}}, data, args,

@@ -107,8 +107,8 @@ def slide_model_output_shape(input_shape=(28, 28)):
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_mlp", __doc__, datasets=IMAGE_DATASETS,
                                default_dataset="auto", epochs=10, resumable=True)
-    cli.add_mlp_flags(parser)
-    args = training.parse_args(parser, argv)
+    cli.add_mlp_flags(parser, build_model)  # the model cell's defaults
+    args = parser.parse_args(argv)
     data = training.load_data(args)
     training.seed_everything(args.seed)
     print(f"slide's model without Flatten outputs {slide_model_output_shape(data.input_shape)}"

@@ -73,7 +73,6 @@ def main(argv=None) -> dict:
     parser.add_argument("--activation", choices=list(ACTIVATIONS), default="relu",
                         help="the activation f")
     args = parser.parse_args(argv)
-    out = runs.check_out_dir(args.out)
     x, w = np.array(args.inputs), np.array(args.weights)
     if len(x) != len(w):
         raise UsageError(f"--weights: need one weight per input ({len(x)}), got {len(w)}")
@@ -92,7 +91,7 @@ def main(argv=None) -> dict:
     results = {"recipe": "neuron", "inputs": args.inputs, "weights": args.weights,
                "bias": args.bias, "activation": args.activation, "z": z, "a": a,
                "keras_a": keras_a}
-    runs.save_results("neuron", out, results)
+    runs.save_results("neuron", args.out, results)
     return results
 
 

@@ -98,7 +98,6 @@ def main(argv=None) -> dict:
     parser.add_argument("--beta", type=cli.non_negative_float, default=0.001,
                         help="l2 penalty factor beta")
     args = parser.parse_args(argv)
-    out = runs.check_out_dir(args.out)
 
     norms = {str(p): lp_norm(args.vector, p) for p in (1, 2, 3)}
     norms["inf"] = lp_norm(args.vector, np.inf)
@@ -142,7 +141,7 @@ def main(argv=None) -> dict:
                "slide_total": slide_total, "keras_total_by_hand": keras_total,
                "keras_penalty": penalty, "keras_reported_loss": reported,
                "bias_penalty_when_asked": bias_penalty}
-    runs.save_results("norms_penalties", out, results)
+    runs.save_results("norms_penalties", args.out, results)
     return results
 
 

@@ -156,7 +156,7 @@ def main(argv=None) -> dict:
     parser = cli.recipe_parser("output_layers", __doc__, datasets=("mnist-5k", "auto", "mnist"),
                                default_dataset="mnist-5k", epochs=10,
                                batch_size=32)
-    args = training.parse_args(parser, argv)
+    args = parser.parse_args(argv)
     iris = load_dataset("iris", offline=args.offline or None, verbose=args.verbose)
     digits = training.load_data(args)
     training.seed_everything(args.seed)

@@ -118,7 +118,6 @@ def main(argv=None) -> dict:
                         help="your own logits: comma-separated, rows separated by ';' "
                              "(default: the slide's table)")
     args = parser.parse_args(argv)
-    out = runs.check_out_dir(args.out)
     slide = args.logits is None
     logits = [z for z, _ in SLIDE_TABLE] if slide else args.logits
     if len({len(z) for z in logits}) > 1:
@@ -157,7 +156,7 @@ def main(argv=None) -> dict:
                             "naive": [v if np.isfinite(v) else None for v in naive.tolist()],
                             "stable": stable.tolist()},
                "keras_max_abs_difference": agreement}
-    runs.save_results("softmax", out, results)
+    runs.save_results("softmax", args.out, results)
     return results
 
 

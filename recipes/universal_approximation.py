@@ -104,7 +104,7 @@ def main(argv=None) -> dict:
     parser = cli.recipe_parser("universal_approximation", __doc__, epochs=1000, batch_size=32)
     parser.add_argument("--widths", type=cli.int_list, default=(1, 2, 4, 8, 16, 64),
                         help="hidden layer widths to try, comma-separated")
-    args = training.parse_args(parser, argv)
+    args = parser.parse_args(argv)
     if args.quick:
         args.epochs = 100
     train, grid = sine_data(args.seed)
@@ -129,18 +129,15 @@ def main(argv=None) -> dict:
         print(f"{width:>6} {fits[width]['params']:>11} {fits[width]['grid_mse']:>10.2e} "
               f"{fits[width]['max_abs_error']:>12.4f}")
 
-    out_dir = runs.make_run_dir("universal_approximation", args.out)
-    plot_fits(fits, grid, out_dir / "fits.png")
     results = {"recipe": "universal_approximation", "function": "sin(x) on [-pi, pi]",
                "train_points": TRAIN_POINTS, "grid_points": GRID_POINTS, "seed": args.seed,
                "hyperparameters": {k: v for k, v in vars(args).items()
                                    if k not in ("out", "started", "verbose")},
                "widths": {str(w): {k: v for k, v in fit.items() if k != "prediction"}
                           for w, fit in fits.items()},
-               "seconds": round(time.perf_counter() - args.started, 2),
-               "versions": runs.library_versions()}
-    runs.write_json(out_dir / "results.json", results)
-    print(f"results: {out_dir / 'results.json'}; figure: {out_dir / 'fits.png'}")
+               "seconds": round(time.perf_counter() - args.started, 2)}
+    runs.save_results("universal_approximation", args.out, results,
+                      figures={"fits.png": lambda path: plot_fits(fits, grid, path)})
     return results
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from common import runs
 from common.errors import UsageError
-from conftest import one_line_error
+from conftest import ROOT, one_line_error
 
 import recipes
 
@@ -147,7 +147,7 @@ def test_batch_size_follows_the_training_set_size_unless_given(n_train, flags, e
     monkeypatch.setattr(training, "load_dataset", lambda name, **kwargs: tiny_dataset(n_train))
     parser = cli.recipe_parser("example", "Title: example", datasets=["mnist-5k"],
                                default_dataset="mnist-5k", epochs=1)
-    args = training.parse_args(parser, [*flags, "--out", str(tmp_path / "r")])
+    args = parser.parse_args([*flags, "--out", str(tmp_path / "r")])
     assert args.batch_size == (int(flags[1]) if flags else None)
     training.load_data(args)
     assert args.batch_size == expected
@@ -161,7 +161,7 @@ def test_batch_size_on_real_data(dataset, expected, tmp_path, capsys):
 
     parser = cli.recipe_parser("example", "Title: example", datasets=[dataset],
                                default_dataset=dataset, epochs=1)
-    args = training.parse_args(parser, ["--out", str(tmp_path / "r")])
+    args = parser.parse_args(["--out", str(tmp_path / "r")])
     try:
         training.load_data(args)
     except DatasetUnavailable as error:  # Fashion-MNIST needs Debian's package offline
@@ -178,3 +178,49 @@ def test_the_lecture_math_recipes_say_what_seed_and_verbose_do_there(run_cli, re
     assert "--seed SEED unused here: this recipe computes with fixed numbers" in text
     assert "--verbose unused here: this recipe prints every step it computes" in text
     assert "dropout" not in text.split("--seed SEED")[1].split("--backend")[0]
+
+
+# A flag and the build_model parameter whose default it takes (cli.model_defaults).
+MODEL_CELL_DEFAULTS = [
+    ("iris_softmax", "hidden", "hidden", 5), ("iris_softmax", "learning_rate", "learning_rate", 0.5),
+    ("iris_l1_l2", "hidden", "hidden", 5), ("mnist_mlp", "hidden", "hidden", (64,)),
+    ("mnist_mlp", "learning_rate", "learning_rate", 0.5), ("mnist_dropout", "rate", "dropout", 0.4),
+    ("mnist_l2", "l2", "l2", 0.05), ("mnist_l2", "hidden", "hidden", 7),
+    ("mnist_early_stopping", "l2", "l2", 0.05), ("compare", "learning_rate", "learning_rate", 0.5),
+]
+
+
+@pytest.mark.parametrize("recipe, parameter, flag, value", MODEL_CELL_DEFAULTS)
+def test_a_flag_takes_its_default_from_the_model_cell(recipe, parameter, flag, value,
+                                                      monkeypatch):
+    import importlib
+    import inspect
+
+    from common import baselines
+
+    build_model = importlib.import_module(f"recipes.{recipe}").build_model
+    names = [name for name, p in inspect.signature(build_model).parameters.items()
+             if p.default is not inspect.Parameter.empty]
+    dataset = "iris" if recipe.startswith("iris") else "mnist-5k"
+    defaults = list(build_model.__defaults__)
+    assert baselines.recorded_flags(recipe, dataset, [])[flag] == defaults[names.index(parameter)]
+    defaults[names.index(parameter)] = value  # as if the cell's default were edited
+    monkeypatch.setattr(build_model, "__defaults__", tuple(defaults))
+    assert baselines.recorded_flags(recipe, dataset, [])[flag] == value
+
+
+def test_editing_the_model_cell_changes_the_run(tmp_path):
+    """The model cell's default, edited in a copy of the recipe, is what the run trains."""
+    import importlib.util
+
+    source = (ROOT / "recipes" / "iris_softmax.py").read_text()
+    edited = source.replace("hidden=16,", "hidden=5,", 1)
+    assert edited != source
+    path = tmp_path / "iris_softmax_edited.py"
+    path.write_text(edited)
+    spec = importlib.util.spec_from_file_location("iris_softmax_edited", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = module.main(["--quick", "--out", str(tmp_path / "run")])
+    assert results["hyperparameters"]["hidden"] == 5
+    assert results["params"] == 4 * 5 + 5 + 5 * 3 + 3

@@ -81,7 +81,7 @@ def test_damaged_tfds_directory_is_named_and_skipped(tmp_path, monkeypatch, caps
 
 def test_too_many_epochs_warns(capsys):
     parser = cli.recipe_parser("x", "", epochs=10)
-    cli.parse_recipe_args(parser, ["--epochs", "1000"])
+    parser.parse_args(["--epochs", "1000"])
     assert "1000 epochs is far more" in capsys.readouterr().err
 
 
