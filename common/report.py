@@ -195,13 +195,22 @@ def baseline_paragraph(b: dict) -> str:
             f"{b['gap'] * 100:.1f} points, the overfitting the regularizers address.")
 
 
-def _markdown_table(header, rows) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+def _frame(header, rows):
+    """A table, built once: Markdown, HTML and the console render the same frame."""
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=list(header), dtype=object)
+
+
+def _markdown_table(frame, verdict_column=None) -> str:
     # Cells are text, never markup: escape HTML and the table's own separator.
-    lines += ["| " + " | ".join(html.escape(cell, quote=False).replace("|", "\\|")
-                                for cell in r) + " |"
-              for r in rows]
-    return "\n".join(lines)
+    def text(cell):
+        return html.escape(str(cell), quote=False).replace("|", "\\|")
+
+    shown = frame.map(text).rename(columns=text)
+    if verdict_column is not None and len(shown):
+        shown.iloc[:, verdict_column] = "**" + shown.iloc[:, verdict_column] + "**"
+    return shown.to_markdown(index=False, tablefmt="pipe", disable_numparse=True)
 
 
 def _setup_lines(config) -> list[str]:
@@ -269,7 +278,15 @@ def _claim_rows(found) -> list[list[str]]:
             for c in found]
 
 
+def build_tables(summary, found, verdicts) -> dict:
+    """The report's three tables, each (frame, the column of verdicts or None)."""
+    return {"verdicts": (_frame(VERDICT_COLUMNS, _verdict_rows(verdicts)), 4),
+            "claims": (_frame(CLAIM_COLUMNS, _claim_rows(found)), 3),
+            "summary": (_frame(SUMMARY_COLUMNS, summary_table(summary)), None)}
+
+
 def markdown(config, summary, found, verdicts, figure_names, partial) -> str:
+    tables = build_tables(summary, found, verdicts)
     parts = ["# Regularization comparison", ""]
     if partial:
         parts += ["**PARTIAL REPORT: the comparison was interrupted; only finished runs are "
@@ -281,13 +298,10 @@ def markdown(config, summary, found, verdicts, figure_names, partial) -> str:
         parts += ["", baseline_paragraph(summary[claims.BASELINE])]
     parts += ["", "## Test accuracy: the slide's strength or the validation's choice", "",
               claims.verdict_sentence(verdicts), "",
-              _markdown_table(VERDICT_COLUMNS, [[*r[:4], f"**{r[4]}**"]
-                                                for r in _verdict_rows(verdicts)]),
-              "", TUNING_NOTE]
-    rows = [[*r[:3], f"**{r[3]}**"] for r in _claim_rows(found)]
-    parts += ["", "## The lecture's claims", "", _markdown_table(CLAIM_COLUMNS, rows),
+              _markdown_table(*tables["verdicts"]), "", TUNING_NOTE]
+    parts += ["", "## The lecture's claims", "", _markdown_table(*tables["claims"]),
               "", CLAIMS_NOTE,
-              "", "## Per variant", "", _markdown_table(SUMMARY_COLUMNS, summary_table(summary)),
+              "", "## Per variant", "", _markdown_table(*tables["summary"]),
               "", GAP_NOTE]
     notes = zero_width_notes(summary, config.get("data", {}).get("n_test"))
     if notes:
@@ -342,19 +356,21 @@ window.addEventListener("load", function () {
 """
 
 
-def _html_table(header, rows, verdict_column=None) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = []
-    for r in rows:
-        cells = []
-        for i, cell in enumerate(r):
-            css = f' class="{cell.replace(" ", "-")}"' if i == verdict_column else ""
-            cells.append(f"<td{css}>{html.escape(cell)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+def _html_table(frame, verdict_column=None) -> str:
+    """``frame`` as an HTML table, every cell and heading escaped; the cells of
+    ``verdict_column`` get their verdict as a CSS class (coloured by HTML_STYLE)."""
+    styler = (frame.style.hide(axis="index").format(escape="html")
+              .format_index(escape="html", axis=1))
+    if verdict_column is not None:
+        classes = frame.copy()
+        classes.loc[:, :] = ""
+        classes.iloc[:, verdict_column] = frame.iloc[:, verdict_column].str.replace(" ", "-")
+        styler = styler.set_td_classes(classes)
+    return styler.to_html()
 
 
 def html_page(config, summary, found, verdicts, figure_paths, partial) -> str:
+    tables = build_tables(summary, found, verdicts)
     esc = html.escape
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
              "<title>Regularization comparison</title>", f"<style>{HTML_STYLE}</style>",
@@ -370,13 +386,13 @@ def html_page(config, summary, found, verdicts, figure_paths, partial) -> str:
         parts.append(f"<p>{esc(baseline_paragraph(summary[claims.BASELINE]))}</p>")
     parts += ["<h2>Test accuracy: the slide's strength or the validation's choice</h2>",
               f"<p><b>{esc(claims.verdict_sentence(verdicts))}</b></p>",
-              _html_table(VERDICT_COLUMNS, _verdict_rows(verdicts), verdict_column=4),
+              _html_table(*tables["verdicts"]),
               f'<p class="note">{esc(TUNING_NOTE)}</p>']
     parts += ["<h2>The lecture's claims</h2>",
-              _html_table(CLAIM_COLUMNS, _claim_rows(found), verdict_column=3),
+              _html_table(*tables["claims"]),
               f'<p class="note">{esc(CLAIMS_NOTE)}</p>',
               "<h2>Per variant</h2>",
-              f'<div class="wide">{_html_table(SUMMARY_COLUMNS, summary_table(summary))}</div>',
+              f'<div class="wide">{_html_table(*tables["summary"])}</div>',
               f'<p class="note">{esc(GAP_NOTE)}</p>']
     notes = zero_width_notes(summary, config.get("data", {}).get("n_test"))
     if notes:
@@ -421,11 +437,12 @@ def write(out_dir, config, records, *, partial=False) -> dict:
     page = html_page(config, summary, found, verdicts, figure_paths, partial)
     runs.atomic_write(out_dir / "report.html", lambda tmp: tmp.write_text(page))
     print()
-    print(_markdown_table(("claim", "verdict"), [[c["claim"], c["verdict"]] for c in found]))
+    print(_markdown_table(_frame(("claim", "verdict"),
+                                 [[c["claim"], c["verdict"]] for c in found])))
     print()
-    print(_markdown_table(("variant", "strength", "test vs baseline, points", "verdict"),
-                          [[v["variant"], v["setting"],
-                            claims.ci_text(v["test_accuracy_vs_baseline"], 100), v["verdict"]]
-                           for v in verdicts]))
+    print(_markdown_table(_frame(("variant", "strength", "test vs baseline, points", "verdict"),
+                                 [[v["variant"], v["setting"],
+                                   claims.ci_text(v["test_accuracy_vs_baseline"], 100),
+                                   v["verdict"]] for v in verdicts])))
     print(claims.verdict_sentence(verdicts))
     return results

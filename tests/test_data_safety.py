@@ -431,8 +431,12 @@ def test_output_files_get_the_permissions_of_a_plain_open(tmp_path):
 def test_markdown_tables_carry_text_not_markup():
     from common import report
 
-    table = report._markdown_table(("name",), [["<img src=x onerror=alert(1)>|x"]])
+    frame = report._frame(("name", "verdict"), [["<img src=x onerror=alert(1)>|x", "helps"]])
+    table = report._markdown_table(frame, verdict_column=1)
     assert "<img" not in table and "&lt;img" in table and "\\|x" in table
+    assert "**helps**" in table
+    page = report._html_table(frame, verdict_column=1)
+    assert "<img" not in page and "&lt;img" in page and 'class="data row0 col1 helps"' in page
 
 
 def test_verdicts_are_withheld_when_every_run_diverged(tmp_path):
