@@ -7,15 +7,15 @@ training images), measured side by side in one run so that a busy machine slows 
 
 - plain Keras defaults: ``model.fit(x, y)`` on NumPy arrays, batch 32, one step per call;
 - the project's path, exactly as the recipes train: ``training.seed_everything`` and
-  ``training.fit`` (a tf.data pipeline, ``steps_per_execution=32``) with the default
+  ``training.fit`` (the recipes' training cell, ``model.fit`` on NumPy arrays, with
+  ``steps_per_execution=32``) with the default
   batch size for this much data (``cli.default_batch_size``: 512 here);
 - the project's path compiled with XLA (``jit_compile=True``), to show where it helps
   (TensorFlow only, with ``--xla``: JAX compiles every step with XLA anyway);
 
 each without and with Dropout(0.2) + L2(1e-4), on each Keras backend asked for
 (``--backend``; default: TensorFlow and JAX when JAX is installed), the backends'
-configurations interleaved. On JAX the project's path feeds NumPy arrays (as
-``training.fit`` does there); the matmul floor is measured on each backend, and the
+configurations interleaved. The matmul floor is measured on each backend, and the
 fraction of the floor is against the faster of the two. For each it prints seconds per epoch
 (the median of the epochs after the first, which pays for tracing and, with XLA,
 compiling, and is shown on its own; the fastest of ``--repeats`` fresh processes,
@@ -99,6 +99,7 @@ def time_training(path_name, regularized, epochs, seed, dataset):
 
     from common import training
     from common.datasets import load_dataset
+    from recipes.mnist_mlp import train
 
     data = load_dataset(dataset, offline=True)
     stamps = []
@@ -118,8 +119,8 @@ def time_training(path_name, regularized, epochs, seed, dataset):
         model = _build(regularized, cli.DEFAULT_STEPS_PER_EXECUTION,
                        jit_compile=True if path_name == PROJECT_XLA else "auto")
         started = time.perf_counter()
-        training.fit(model, data, callbacks=[clock], epochs=epochs, batch_size=batch_size,
-                     seed=seed, verbose=0)
+        training.fit(train, model, data, callbacks=[clock], epochs=epochs,
+                     batch_size=batch_size, verbose=0)
     per_epoch = [b - a for a, b in zip([started] + stamps, stamps)]
     test = model.evaluate(*data.test, batch_size=1024, verbose=0, return_dict=True)
     return {"epoch_seconds": statistics.median(per_epoch[1:] or per_epoch),

@@ -15,12 +15,23 @@ import functools
 import sys
 import time
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 from common import cli, report, runs, sweep, training, tuning, validate, weights
 from common.datasets import IMAGE_DATASETS, load_dataset
 from common.errors import UsageError
+
+
+class RecipeCells(NamedTuple):
+    """The comparison recipe's own cells, which every run is made of: a student reads
+    them there, and the comparison calls them as they are (in Dask workers too)."""
+
+    build_model: Callable
+    train: Callable
+    evaluate: Callable
+    early_stopping: Callable
 
 # What determines a comparison's data: a resumed comparison must see the same.
 DATA_IDENTITY = ("dataset", "data_source", "n_train", "n_val", "n_test")
@@ -154,14 +165,13 @@ def all_variants(config) -> dict:
     return found
 
 
-def _build(config, build_model, data, settings):
-    return build_model(**settings["model"], input_shape=data.input_shape,
-                       num_classes=data.num_classes,
-                       learning_rate=config.get("learning_rate", 1e-3),
-                       steps_per_execution=config["steps_per_execution"])
+def _build(config, cells, data, settings):
+    return cells.build_model(**settings["model"], input_shape=data.input_shape,
+                             num_classes=data.num_classes,
+                             learning_rate=config.get("learning_rate", 1e-3))
 
 
-def _train_one(config, build_model, early_stopping, out_dir, verbose, data, variant, seed):
+def _train_one(config, cells, out_dir, verbose, data, variant, seed):
     """One cell of the comparison: train ``variant`` from ``seed``, return its record.
 
     Runs in this process or in a Dask worker (``common.sweep``); everything it needs
@@ -176,9 +186,9 @@ def _train_one(config, build_model, early_stopping, out_dir, verbose, data, vari
     candidate = variant not in config["variants"]
     training.seed_everything(seed)
     with sweep.private_python_random(seed):  # Keras' default seeds (see common.sweep)
-        model = _build(config, build_model, data, settings)
+        model = _build(config, cells, data, settings)
     callbacks = []
-    stopper = (early_stopping(**settings["early_stopping"])
+    stopper = (cells.early_stopping(**settings["early_stopping"])
                if settings.get("early_stopping") else None)
     if stopper:
         callbacks.append(stopper)
@@ -186,10 +196,12 @@ def _train_one(config, build_model, early_stopping, out_dir, verbose, data, vari
         callbacks.append(keras.callbacks.TensorBoard(
             log_dir=str(out_dir / "tensorboard" / f"{variant}-seed{seed}")))
     started = time.perf_counter()
-    history = training.fit(model, data, callbacks=callbacks, epochs=config["epochs"],
-                           batch_size=config["batch_size"], seed=seed,
+    history = training.fit(cells.train, model, data, callbacks=callbacks,
+                           epochs=config["epochs"], batch_size=config["batch_size"],
+                           steps_per_execution=config["steps_per_execution"],
                            verbose=1 if verbose else 0)
-    record = training.evaluate_model(model, data, history, monitor="val_cross_entropy",
+    record = training.evaluate_model(cells.evaluate, model, data, history,
+                                     monitor="val_cross_entropy",
                                      read_test=not candidate)
     if not record["diverged"]:
         record["weights"] = weights.kernel_stats(model)
@@ -207,7 +219,7 @@ def _train_one(config, build_model, early_stopping, out_dir, verbose, data, vari
     return record
 
 
-def run(args, variants: dict, build_model, early_stopping, grid: dict | None = None) -> dict:
+def run(args, variants: dict, cells: RecipeCells, grid: dict | None = None) -> dict:
     if args.resume:
         out_dir = Path(args.resume)
         config = _load_config(out_dir)
@@ -237,12 +249,12 @@ def run(args, variants: dict, build_model, early_stopping, grid: dict | None = N
         # Claimed once the data is there: a comparison that cannot start leaves nothing.
         out_dir = runs.make_run_dir("compare", out)
     try:
-        return _run_in(out_dir, config, data, source, args, build_model, early_stopping)
+        return _run_in(out_dir, config, data, source, args, cells)
     finally:
         runs.release(out_dir)
 
 
-def _run_in(out_dir, config, data, source, args, build_model, early_stopping) -> dict:
+def _run_in(out_dir, config, data, source, args, cells) -> dict:
     config["data"] = source
     if config["batch_size"] is None:
         config["batch_size"] = cli.default_batch_size(len(data.y_train))
@@ -276,12 +288,12 @@ def _run_in(out_dir, config, data, source, args, build_model, early_stopping) ->
     if pending and (workers or scheduler):
         print(f"training {len(pending)} runs in {sweep.describe(workers, scheduler)}",
               flush=True)
-    work = functools.partial(_train_one, config, build_model, early_stopping, out_dir,
+    work = functools.partial(_train_one, config, cells, out_dir,
                              args.verbose and not (workers or scheduler))
     trained_seconds, trained, failed, stopped_by = 0.0, 0, [], None
-    cells = sweep.run_cells(work, pending, shared=data, workers=workers, scheduler=scheduler)
+    arriving = sweep.run_cells(work, pending, shared=data, workers=workers, scheduler=scheduler)
     try:
-        for (variant, seed), record in cells:
+        for (variant, seed), record in arriving:
             if isinstance(record, sweep.CellFailed):
                 failed.append(f"{variant} seed {seed} ({record.error[:200]})")
                 print(f"FAILED {variant} seed {seed}: {record.error[:200]}", flush=True)
@@ -307,13 +319,13 @@ def _run_in(out_dir, config, data, source, args, build_model, early_stopping) ->
                   flush=True)
             # A seed's choice as soon as its candidates are in: with Dask workers, the
             # test evaluation then overlaps with the cells still training, not after them.
-            _choose_strengths(config, data, records, run_dir, build_model)
+            _choose_strengths(config, data, records, run_dir, cells)
         if failed:
             raise UsageError(f"{len(failed)} of {len(plan)} runs failed: {'; '.join(failed)}; "
                              f"the rest are saved; --resume {out_dir} trains the failed ones "
                              "again")
     except (KeyboardInterrupt, Exception) as error:
-        cells.close()  # cancels the cells still queued on Dask workers
+        arriving.close()  # cancels the cells still queued on Dask workers
         stopped_by = error
         reason = ("interrupted" if isinstance(error, KeyboardInterrupt) else
                   f"stopped ({cli.os_error_line(error) if isinstance(error, OSError) else error})")
@@ -321,7 +333,7 @@ def _run_in(out_dir, config, data, source, args, build_model, early_stopping) ->
               f"partial report (continue with --resume {out_dir})", flush=True)
 
     try:
-        _choose_strengths(config, data, records, run_dir, build_model)
+        _choose_strengths(config, data, records, run_dir, cells)
     except (KeyboardInterrupt, Exception) as error:
         if stopped_by is None:
             stopped_by = error
@@ -368,7 +380,7 @@ def _tuned_done(records, config, variant, seed) -> bool:
     return False
 
 
-def _choose_strengths(config, data, records, run_dir, build_model) -> None:
+def _choose_strengths(config, data, records, run_dir, cells) -> None:
     """For each tuned regularizer and seed whose candidates have all finished: keep the
     one ``tuning.choose`` picks from their validation accuracies, read the test split
     for it (a candidate's saved weights, or the fixed variant's record), and save it as
@@ -386,7 +398,7 @@ def _choose_strengths(config, data, records, run_dir, build_model) -> None:
             run, value, settings = runs_of_one[best]
             record = dict(found[best])
             if record["test_accuracy"] is None:
-                record.update(_evaluate_test(config, data, build_model, settings,
+                record.update(_evaluate_test(config, data, cells, settings,
                                              _weights_path(run_dir, run, seed)))
             record.update({
                 "variant": name, "seed": seed, "chosen_run": run,
@@ -404,16 +416,16 @@ def _choose_strengths(config, data, records, run_dir, build_model) -> None:
                 _weights_path(run_dir, run, seed).unlink(missing_ok=True)
 
 
-def _evaluate_test(config, data, build_model, settings, path: Path) -> dict:
+def _evaluate_test(config, data, cells, settings, path: Path) -> dict:
     """The test metrics of the chosen candidate, from the weights it finished with."""
     try:
         with np.load(path, allow_pickle=False) as saved:
             arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-        model = _build(config, build_model, data, settings)
+        model = _build(config, cells, data, settings)
         model.set_weights(arrays)
     except (OSError, ValueError, KeyError) as error:
         raise UsageError(f"{path}: the chosen candidate's weights cannot be read ({error}); "
                          f"delete it and {path.name.replace('.weights.npz', '.json')} beside "
                          "it, then --resume trains that run again")
-    metrics = model.evaluate(*data.test, batch_size=1024, verbose=0, return_dict=True)
+    metrics = cells.evaluate(model, {"test": data.test})["test"]
     return {"test_accuracy": metrics["accuracy"], "test_loss": metrics["loss"]}

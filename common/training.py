@@ -63,31 +63,24 @@ def run_dir(args) -> Path:
     return args.run_dir
 
 
-def as_tf_data(x, y, batch_size: int, shuffle_seed: int | None = None):
-    """A batched tf.data pipeline over in-memory arrays, shuffled each epoch if seeded.
-
-    Keras' own handling of NumPy arrays costs about 0.1 s per epoch on this kind of
-    machine, whatever the data size: on Iris that is most of the training time. A
-    pipeline built once and reused costs a fraction of that and changes no result.
-    """
-    import tensorflow as tf
-
-    pipeline = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle_seed is not None:
-        pipeline = pipeline.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_size=None,
-        seed=None, verbose=None, name="model"):
-    """``model.fit`` on the training split, validating on the validation split.
+def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
+        batch_size=None, steps_per_execution=None, verbose=None, name="model"):
+    """Train ``model`` with the recipe's own training cell, ``train(model, x_train,
+    y_train, x_val, y_val, epochs=, batch_size=, callbacks=, **fit_options)``, which
+    calls ``model.fit``; this adds what a recipe's reader need not see: stopping on NaN
+    and cleanly on Ctrl-C, the state ``--resume`` goes on from (``initial_epoch``), and a
+    line every few epochs on long runs, and ``steps_per_execution`` (a speed setting,
+    the same numbers: batches per call into the backend), which the copied cells leave
+    at Keras' default.
 
     Settings come from the parsed flags ``args`` unless given as keywords; ``verbose``
     is Keras' (0 silent, 1 progress bar, 2 one line per epoch).
     """
     epochs = epochs if epochs is not None else args.epochs
     batch_size = batch_size if batch_size is not None else args.batch_size
-    seed = seed if seed is not None else args.seed
+    steps_per_execution = steps_per_execution or getattr(args, "steps_per_execution", None)
+    if steps_per_execution:
+        model.steps_per_execution = steps_per_execution
     import keras
 
     every = progress_interval(epochs)
@@ -105,19 +98,8 @@ def fit(model, data: Dataset, args=None, callbacks=(), *, epochs=None, batch_siz
         guard = checkpoint.callback(backup, history_so_far, interruption)
         # A learning rate that blows up gives NaN: stop at once instead of training on it.
         callbacks = [keras.callbacks.TerminateOnNaN(), *callbacks, guard]
-        if keras.backend.backend() == "tensorflow":
-            history = model.fit(as_tf_data(*data.train, batch_size, shuffle_seed=seed),
-                                validation_data=as_tf_data(*data.val, 1024),
-                                epochs=epochs, initial_epoch=done, callbacks=callbacks,
-                                shuffle=False, verbose=verbose)
-        else:
-            # JAX: NumPy arrays, shuffled by Keras from NumPy's generator (seeded by
-            # seed_everything). A tf.data pipeline works there too but is 2-5x slower
-            # per epoch: every batch crosses from TensorFlow to JAX.
-            history = model.fit(*data.train, batch_size=batch_size,
-                                validation_data=data.val, validation_batch_size=1024,
-                                epochs=epochs, initial_epoch=done, callbacks=callbacks,
-                                shuffle=True, verbose=verbose)
+        history = train(model, *data.train, *data.val, epochs=epochs, batch_size=batch_size,
+                        callbacks=callbacks, initial_epoch=done, verbose=verbose)
     if backup is not None:  # the whole history, including epochs before an interruption
         history.history = guard.history
     return history
@@ -172,18 +154,21 @@ def best_epoch(history: dict, monitor: str = "val_loss") -> int:
     return values.index(pick(finite)) + 1
 
 
-def evaluate_model(model, data: Dataset, history, *, monitor: str = "val_loss",
+def evaluate_model(evaluate, model, data: Dataset, history, *, monitor: str = "val_loss",
                    read_test: bool = True) -> dict:
-    """One trained model's record: final metrics on every split (test read here, once).
+    """One trained model's record: final metrics on every split, scored by the recipe's
+    evaluation cell, ``evaluate(model, {split name: (x, y)})``, which calls
+    ``model.evaluate`` (the test split is read here, once).
 
     ``read_test=False``: a candidate that may not be chosen; its test metrics are None,
     and the test split is read later only if it is chosen."""
-    evaluate = lambda x, y: model.evaluate(x, y, batch_size=1024, verbose=0,  # noqa: E731
-                                           return_dict=True)
+    splits = {"train": data.train, "validation": data.val}
+    if read_test:
+        splits["test"] = data.test
     with cli.interruption_after():
-        train_metrics, val_metrics = evaluate(*data.train), evaluate(*data.val)
-        test_metrics = (evaluate(*data.test) if read_test else
-                        {"accuracy": None, "loss": None})
+        scores = evaluate(model, splits)
+    train_metrics, val_metrics = scores["train"], scores["validation"]
+    test_metrics = scores.get("test", {"accuracy": None, "loss": None})
     curves = {key: [float(v) for v in values] for key, values in history.history.items()}
     diverged = not all(math.isfinite(v) for v in curves["loss"])
     if diverged:
@@ -205,9 +190,10 @@ def evaluate_model(model, data: Dataset, history, *, monitor: str = "val_loss",
     }
 
 
-def train_variants(build_model, variants: dict[str, dict], data: Dataset, args, *,
-                   monitor: str = "val_loss", callbacks=lambda: [], **model_kwargs):
-    """Train ``build_model(**variant, **model_kwargs)`` for each named variant.
+def train_variants(build_model, train, evaluate, variants: dict[str, dict], data: Dataset,
+                   args, *, monitor: str = "val_loss", callbacks=lambda: [], **model_kwargs):
+    """Train ``build_model(**variant, **model_kwargs)`` for each named variant, with the
+    recipe's training and evaluation cells (see ``fit`` and ``evaluate_model``).
 
     Every variant starts from the same seed, so variants that share an architecture
     share their initial weights: a paired comparison. Returns ``{name: (model, record)}``.
@@ -219,8 +205,8 @@ def train_variants(build_model, variants: dict[str, dict], data: Dataset, args, 
         print(f"--- {name}: {variant or 'no regularization'}")
         seed_everything(args.seed)
         model = build_model(**variant, **model_kwargs)
-        history = fit(model, data, args, callbacks(), name=name)
-        record = evaluate_model(model, data, history, monitor=monitor)
+        history = fit(train, model, data, args, callbacks(), name=name)
+        record = evaluate_model(evaluate, model, data, history, monitor=monitor)
         record["settings"] = variant
         record["weights"] = weights.kernel_stats(model)
         trained[name] = (model, record)

@@ -14,7 +14,23 @@ from common.cli import header_fields
 from common.errors import UsageError
 
 RECIPES_DIR = Path(__file__).parent
-SNIPPET_CELL = "# %% Model"
+COPY_CELL = "(copy this cell)"  # the end of the title line of every cell a student copies
+
+# What `show` adds after a training recipe's cells (data, model, training, evaluation):
+# the lines that call them, so that the whole of it trains in an empty notebook.
+END_TO_END = """\
+# %% Train and evaluate
+import keras
+
+keras.utils.set_random_seed(0)  # the same seed gives the same numbers
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = load_data()
+model = build_model()
+history = train(model, x_train, y_train, x_val, y_val{callbacks})
+scores = evaluate(model, {{"train": (x_train, y_train), "validation": (x_val, y_val),
+                          "test": (x_test, y_test)}})
+for split, metrics in scores.items():
+    print(f"{{split:<10}}", "  ".join(f"{{name}} {{value:.4f}}" for name, value in metrics.items()))
+"""
 
 # The order of the slides: `recipes list`, the README's lecture map and the notebooks
 # follow it. A recipe missing here is listed after these, alphabetically.
@@ -54,17 +70,35 @@ def recipe_info(name: str) -> dict:
     return header_fields(ast.get_docstring(ast.parse(recipe_path(name).read_text())))
 
 
-def snippet(name: str) -> str:
-    """The recipe's copyable model cell(s): every cell whose title starts with 'Model'."""
-    cells, current = [], None
+def copy_cells(name: str) -> dict[str, str]:
+    """The recipe's cells to copy, by title (e.g. "Model"), in the recipe's order."""
+    cells, current = {}, None
     for line in recipe_path(name).read_text().splitlines():
         if line.startswith("# %%"):
-            current = [] if line.startswith(SNIPPET_CELL) else None
+            title = line.removeprefix("# %%").strip()
+            current = [] if title.endswith(COPY_CELL) else None
             if current is not None:
-                cells.append(current)
+                cells[title.removesuffix(COPY_CELL).strip()] = current
             continue
         if current is not None:
             current.append(line)
-    if not cells:
+    return {title: "\n".join(lines).strip() for title, lines in cells.items()}
+
+
+def trains_end_to_end(name: str) -> bool:
+    """Whether the recipe has data, training and evaluation cells besides its model."""
+    return {"Data", "Model", "Training", "Evaluation"} <= set(copy_cells(name))
+
+
+def snippet(name: str) -> str:
+    """What ``show`` prints: the recipe's cells to copy, each under its ``# %%`` title,
+    and for a training recipe the lines that call them, so that pasted into an empty
+    notebook they load the data, build, train and evaluate a model."""
+    cells = copy_cells(name)
+    if "Model" not in cells:
         raise UsageError(f"recipe '{name}' has no model cell to show")
-    return "\n\n".join("\n".join(cell).strip() for cell in cells) + "\n"
+    text = "\n\n\n".join(f"# %% {title}\n{body}" for title, body in cells.items()) + "\n"
+    if trains_end_to_end(name):
+        callbacks = ", callbacks=[early_stopping()]" if "Callbacks" in cells else ""
+        text += "\n\n" + END_TO_END.format(callbacks=callbacks)
+    return text

@@ -45,9 +45,28 @@ from common import cli, comparison, notebook, sweep
 from common.datasets import IMAGE_DATASETS
 
 # %% [markdown]
-# ## The cell to copy
-# It runs on its own: paste it into your own notebook, or print it with
-# `python -m recipes show compare`.
+# ## The cells to copy
+# Data, model, training and evaluation: plain Keras, nothing from this project, and
+# what `main` below trains with. Pasted into an empty notebook they train a model end
+# to end: `python -m recipes show compare` prints them with the lines that call them.
+
+# %% Data (copy this cell)
+# MNIST from Keras (downloaded once, 11 MB), pixels scaled to 0-1. Validation comes out
+# of the training split: 5,000 of its 60,000 images, every digit in proportion. The test
+# split is read once, at the end. The recipe itself loads through `common.datasets`: the
+# same arrays, a local copy when offline, and the other `--dataset` choices.
+
+
+def load_data(seed=0):
+    import keras
+    from sklearn.model_selection import train_test_split
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_train, y_train, test_size=len(x_train) // 12, stratify=y_train, random_state=seed)
+    x_train, x_val, x_test = (x.astype("float32") / 255 for x in (x_train, x_val, x_test))
+    return (x_train, y_train), (x_val, y_val), (x_test, y_test)
+
 
 # %% Model (copy this cell)
 # One builder for every variant: each keyword switches one regularizer on. Early stopping
@@ -55,7 +74,7 @@ from common.datasets import IMAGE_DATASETS
 
 
 def build_model(l1=0.0, l2=0.0, dropout=0.0, input_shape=(28, 28), num_classes=10,
-                hidden=(300, 100), learning_rate=1e-3, steps_per_execution=1):
+                hidden=(300, 100), learning_rate=1e-3):
     import keras  # imported here so that the recipe's --help does not load TensorFlow
 
     if l1 and l2:
@@ -76,7 +95,6 @@ def build_model(l1=0.0, l2=0.0, dropout=0.0, input_shape=(28, 28), num_classes=1
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
                  keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")],
-        steps_per_execution=steps_per_execution,
     )
     return model
 
@@ -87,6 +105,33 @@ def early_stopping(patience=5):
     # The unpenalized validation cross-entropy: the same for every variant.
     return keras.callbacks.EarlyStopping(monitor="val_cross_entropy", patience=patience,
                                          restore_best_weights=True)
+
+
+# %% Training (copy this cell)
+# `fit` trains on the training split and scores the validation split after every epoch;
+# callbacks (early stopping, a checkpoint, ...) hook into it. `fit_options` passes any
+# other `fit` argument through, e.g. `initial_epoch` to go on from a saved state.
+# batch_size=512 suits the full 55,000 training images; 128 suits a few thousand (the
+# recipe picks by size: see its --batch-size).
+
+
+def train(model, x_train, y_train, x_val, y_val, epochs=40, batch_size=512,
+          callbacks=(), **fit_options):
+    return model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+                     batch_size=batch_size, shuffle=True, callbacks=list(callbacks),
+                     validation_batch_size=1024,  # scoring needs no small batches
+                     **fit_options)
+
+
+# %% Evaluation (copy this cell)
+# `evaluate` runs the model in inference mode (a Dropout layer does nothing there) and
+# returns the loss and the compiled metrics of each split it is given. The test split
+# goes in once, after every choice has been made on validation.
+
+
+def evaluate(model, splits):
+    return {name: model.evaluate(x, y, batch_size=1024, verbose=0, return_dict=True)
+            for name, (x, y) in splits.items()}
 
 
 # %% [markdown]
@@ -133,7 +178,8 @@ GRID = {
 # %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("compare", __doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto", epochs=40)
+                               default_dataset="auto",
+                               epochs=cli.model_defaults(train)["epochs"])
     parser.prog = "python -m recipes compare"
     parser.add_argument("--variants", type=comparison.variant_list(VARIANTS),
                         default=list(VARIANTS),
@@ -158,7 +204,8 @@ def main(argv=None) -> dict:
                              "(default: start a new one)")
     sweep.add_flags(parser)
     args = parser.parse_args(argv)
-    return comparison.run(args, VARIANTS, build_model, early_stopping, GRID)
+    cells = comparison.RecipeCells(build_model, train, evaluate, early_stopping)
+    return comparison.run(args, VARIANTS, cells, GRID)
 
 
 # %% [markdown]

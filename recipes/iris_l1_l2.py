@@ -36,9 +36,33 @@ if importlib.util.find_spec("common") is None:
 from common import cli, notebook, plots, training, weights
 
 # %% [markdown]
-# ## The cell to copy
-# It runs on its own: paste it into your own notebook, or print it with
-# `python -m recipes show iris_l1_l2`.
+# ## The cells to copy
+# Data, model, training and evaluation: plain Keras, nothing from this project, and
+# what `main` below trains with. Pasted into an empty notebook they train a model end
+# to end: `python -m recipes show iris_l1_l2` prints them with the lines that call them.
+
+# %% Data (copy this cell)
+# Iris from scikit-learn: 150 flowers, 4 measurements each. 30 go to the test split and
+# 24 of the rest to validation, every species in proportion. The features are
+# standardized with the training split's mean and standard deviation only, so nothing
+# about validation or test leaks into training. The recipe itself loads through
+# `common.datasets`: the same arrays (from tfds instead, where it is installed).
+
+
+def load_data(seed=0):
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import train_test_split
+
+    x, y = load_iris(return_X_y=True)
+    x = x.astype("float32")
+    x_rest, x_test, y_rest, y_test = train_test_split(
+        x, y, test_size=30, stratify=y, random_state=seed)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=24, stratify=y_rest, random_state=seed)
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    x_train, x_val, x_test = ((x - mean) / std for x in (x_train, x_val, x_test))
+    return (x_train, y_train), (x_val, y_val), (x_test, y_test)
+
 
 # %% Model (copy this cell)
 # The penalty goes on each Dense layer's kernel (its weight matrix), not on the biases.
@@ -57,8 +81,7 @@ def make_regularizer(l1=0.0, l2=0.0):
     return None
 
 
-def build_model(l1=0.0, l2=0.0, input_dim=4, num_classes=3, hidden=16, learning_rate=1e-2,
-                steps_per_execution=1):
+def build_model(l1=0.0, l2=0.0, input_dim=4, num_classes=3, hidden=16, learning_rate=1e-2):
     import keras  # imported here so that the recipe's --help does not load TensorFlow
 
     model = keras.Sequential([
@@ -70,9 +93,33 @@ def build_model(l1=0.0, l2=0.0, input_dim=4, num_classes=3, hidden=16, learning_
     ])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                  steps_per_execution=steps_per_execution)
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     return model
+
+
+# %% Training (copy this cell)
+# `fit` trains on the training split and scores the validation split after every epoch;
+# callbacks (early stopping, a checkpoint, ...) hook into it. `fit_options` passes any
+# other `fit` argument through, e.g. `initial_epoch` to go on from a saved state.
+
+
+def train(model, x_train, y_train, x_val, y_val, epochs=200, batch_size=16,
+          callbacks=(), **fit_options):
+    return model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+                     batch_size=batch_size, shuffle=True, callbacks=list(callbacks),
+                     validation_batch_size=1024,  # scoring needs no small batches
+                     **fit_options)
+
+
+# %% Evaluation (copy this cell)
+# `evaluate` runs the model in inference mode (a Dropout layer does nothing there) and
+# returns the loss and the compiled metrics of each split it is given. The test split
+# goes in once, after every choice has been made on validation.
+
+
+def evaluate(model, splits):
+    return {name: model.evaluate(x, y, batch_size=1024, verbose=0, return_dict=True)
+            for name, (x, y) in splits.items()}
 
 
 # %% [markdown]
@@ -90,8 +137,9 @@ def variants(l1, l2):
 # %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("iris_l1_l2", __doc__, datasets=("iris",),
-                               default_dataset="iris", epochs=200, batch_size=16,
-                               resumable=True)
+                               default_dataset="iris", resumable=True,
+                               epochs=cli.model_defaults(train)["epochs"],
+                               batch_size=cli.model_defaults(train)["batch_size"])
     parser.add_argument("--l1", type=cli.non_negative_float, default=0.01,
                         help="L1 penalty factor")
     parser.add_argument("--l2", type=cli.non_negative_float, default=0.01,
@@ -104,9 +152,8 @@ def main(argv=None) -> dict:
 
     # The penalized loss is not comparable across variants; accuracy is.
     trained = training.train_variants(
-        build_model, variants(args.l1, args.l2), data, args, monitor="val_accuracy",
-        input_dim=data.input_shape[0], hidden=args.hidden,
-        steps_per_execution=args.steps_per_execution)
+        build_model, train, evaluate, variants(args.l1, args.l2), data, args,
+        monitor="val_accuracy", input_dim=data.input_shape[0], hidden=args.hidden)
     records = {name: record for name, (_, record) in trained.items()}
     importance = {name: weights.input_importance(model) for name, (model, _) in trained.items()}
     for name, record in records.items():

@@ -29,17 +29,40 @@ if importlib.util.find_spec("common") is None:
 from common import cli, notebook, training
 
 # %% [markdown]
-# ## The cell to copy
-# It runs on its own: paste it into your own notebook, or print it with
-# `python -m recipes show iris_softmax`.
+# ## The cells to copy
+# Data, model, training and evaluation: plain Keras, nothing from this project, and
+# what `main` below trains with. Pasted into an empty notebook they train a model end
+# to end: `python -m recipes show iris_softmax` prints them with the lines that call them.
+
+# %% Data (copy this cell)
+# Iris from scikit-learn: 150 flowers, 4 measurements each. 30 go to the test split and
+# 24 of the rest to validation, every species in proportion. The features are
+# standardized with the training split's mean and standard deviation only, so nothing
+# about validation or test leaks into training. The recipe itself loads through
+# `common.datasets`: the same arrays (from tfds instead, where it is installed).
+
+
+def load_data(seed=0):
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import train_test_split
+
+    x, y = load_iris(return_X_y=True)
+    x = x.astype("float32")
+    x_rest, x_test, y_rest, y_test = train_test_split(
+        x, y, test_size=30, stratify=y, random_state=seed)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=24, stratify=y_rest, random_state=seed)
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    x_train, x_val, x_test = ((x - mean) / std for x in (x_train, x_val, x_test))
+    return (x_train, y_train), (x_val, y_val), (x_test, y_test)
+
 
 # %% Model (copy this cell)
 # Integer labels (0, 1, 2) go with the *sparse* categorical cross-entropy; one-hot labels
 # would go with CategoricalCrossentropy. The metric is named, not the string "accuracy".
 
 
-def build_model(input_dim=4, num_classes=3, hidden=16, learning_rate=1e-2,
-                steps_per_execution=1):
+def build_model(input_dim=4, num_classes=3, hidden=16, learning_rate=1e-2):
     import keras  # imported here so that the recipe's --help does not load TensorFlow
 
     model = keras.Sequential([
@@ -49,9 +72,33 @@ def build_model(input_dim=4, num_classes=3, hidden=16, learning_rate=1e-2,
     ])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                  steps_per_execution=steps_per_execution)
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     return model
+
+
+# %% Training (copy this cell)
+# `fit` trains on the training split and scores the validation split after every epoch;
+# callbacks (early stopping, a checkpoint, ...) hook into it. `fit_options` passes any
+# other `fit` argument through, e.g. `initial_epoch` to go on from a saved state.
+
+
+def train(model, x_train, y_train, x_val, y_val, epochs=100, batch_size=16,
+          callbacks=(), **fit_options):
+    return model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+                     batch_size=batch_size, shuffle=True, callbacks=list(callbacks),
+                     validation_batch_size=1024,  # scoring needs no small batches
+                     **fit_options)
+
+
+# %% Evaluation (copy this cell)
+# `evaluate` runs the model in inference mode (a Dropout layer does nothing there) and
+# returns the loss and the compiled metrics of each split it is given. The test split
+# goes in once, after every choice has been made on validation.
+
+
+def evaluate(model, splits):
+    return {name: model.evaluate(x, y, batch_size=1024, verbose=0, return_dict=True)
+            for name, (x, y) in splits.items()}
 
 
 # %% [markdown]
@@ -60,8 +107,9 @@ def build_model(input_dim=4, num_classes=3, hidden=16, learning_rate=1e-2,
 # %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("iris_softmax", __doc__, datasets=("iris",),
-                               default_dataset="iris", epochs=100, batch_size=16,
-                               resumable=True)
+                               default_dataset="iris", resumable=True,
+                               epochs=cli.model_defaults(train)["epochs"],
+                               batch_size=cli.model_defaults(train)["batch_size"])
     defaults = cli.model_defaults(build_model)  # the model cell's, above
     parser.add_argument("--hidden", type=cli.positive_int, default=defaults["hidden"],
                         help="units in the hidden layer")
@@ -72,10 +120,10 @@ def main(argv=None) -> dict:
     data = training.load_data(args)
     training.seed_everything(args.seed)
     model = build_model(data.input_shape[0], data.num_classes, args.hidden,
-                        args.learning_rate, args.steps_per_execution)
-    history = training.fit(model, data, args)
-    return training.finish("iris_softmax", data, args,
-                           {"iris_softmax": training.evaluate_model(model, data, history)})
+                        args.learning_rate)
+    history = training.fit(train, model, data, args)
+    record = training.evaluate_model(evaluate, model, data, history)
+    return training.finish("iris_softmax", data, args, {"iris_softmax": record})
 
 
 # %% [markdown]

@@ -43,9 +43,28 @@ from common import cli, notebook, training
 from common.datasets import IMAGE_DATASETS
 
 # %% [markdown]
-# ## The cell to copy
-# It runs on its own: paste it into your own notebook, or print it with
-# `python -m recipes show mnist_dropout`.
+# ## The cells to copy
+# Data, model, training and evaluation: plain Keras, nothing from this project, and
+# what `main` below trains with. Pasted into an empty notebook they train a model end
+# to end: `python -m recipes show mnist_dropout` prints them with the lines that call them.
+
+# %% Data (copy this cell)
+# MNIST from Keras (downloaded once, 11 MB), pixels scaled to 0-1. Validation comes out
+# of the training split: 5,000 of its 60,000 images, every digit in proportion. The test
+# split is read once, at the end. The recipe itself loads through `common.datasets`: the
+# same arrays, a local copy when offline, and the other `--dataset` choices.
+
+
+def load_data(seed=0):
+    import keras
+    from sklearn.model_selection import train_test_split
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_train, y_train, test_size=len(x_train) // 12, stratify=y_train, random_state=seed)
+    x_train, x_val, x_test = (x.astype("float32") / 255 for x in (x_train, x_val, x_test))
+    return (x_train, y_train), (x_val, y_val), (x_test, y_test)
+
 
 # %% Model (copy this cell)
 # The slide's model with the Dropout layer it imports but never uses, after each hidden
@@ -53,7 +72,7 @@ from common.datasets import IMAGE_DATASETS
 
 
 def build_model(rate=0.2, input_shape=(28, 28), num_classes=10, hidden=(300, 100),
-                learning_rate=1e-3, steps_per_execution=1, decay_steps=None):
+                learning_rate=1e-3, decay_steps=None):
     import keras  # imported here so that the recipe's --help does not load TensorFlow
 
     if decay_steps:  # the learning rate falls from learning_rate to 0 along a cosine
@@ -69,9 +88,35 @@ def build_model(rate=0.2, input_shape=(28, 28), num_classes=10, hidden=(300, 100
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        steps_per_execution=steps_per_execution,
     )
     return model
+
+
+# %% Training (copy this cell)
+# `fit` trains on the training split and scores the validation split after every epoch;
+# callbacks (early stopping, a checkpoint, ...) hook into it. `fit_options` passes any
+# other `fit` argument through, e.g. `initial_epoch` to go on from a saved state.
+# batch_size=512 suits the full 55,000 training images; 128 suits a few thousand (the
+# recipe picks by size: see its --batch-size).
+
+
+def train(model, x_train, y_train, x_val, y_val, epochs=30, batch_size=512,
+          callbacks=(), **fit_options):
+    return model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+                     batch_size=batch_size, shuffle=True, callbacks=list(callbacks),
+                     validation_batch_size=1024,  # scoring needs no small batches
+                     **fit_options)
+
+
+# %% Evaluation (copy this cell)
+# `evaluate` runs the model in inference mode (a Dropout layer does nothing there) and
+# returns the loss and the compiled metrics of each split it is given. The test split
+# goes in once, after every choice has been made on validation.
+
+
+def evaluate(model, splits):
+    return {name: model.evaluate(x, y, batch_size=1024, verbose=0, return_dict=True)
+            for name, (x, y) in splits.items()}
 
 
 # %% [markdown]
@@ -102,7 +147,8 @@ def dropout_on_a_batch(images, rate, seed=0):
 # %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_dropout", __doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto", epochs=30, resumable=True)
+                               default_dataset="auto",
+                               epochs=cli.model_defaults(train)["epochs"], resumable=True)
     parser.add_argument("--dropout", type=cli.rate,
                         default=cli.model_defaults(build_model)["rate"],
                         help="dropout rate p after each hidden layer, in [0, 1)")
@@ -122,9 +168,10 @@ def main(argv=None) -> dict:
           f"it returned its input unchanged: {batch['inference_equals_input']}")
 
     trained = training.train_variants(
-        build_model, {"none": {"rate": 0.0}, "dropout": {"rate": args.dropout}}, data, args,
+        build_model, train, evaluate,
+        {"none": {"rate": 0.0}, "dropout": {"rate": args.dropout}}, data, args,
         input_shape=data.input_shape, num_classes=data.num_classes, hidden=args.hidden,
-        learning_rate=args.learning_rate, steps_per_execution=args.steps_per_execution,
+        learning_rate=args.learning_rate,
         decay_steps=steps if args.cosine_decay else None)
     records = {name: record for name, (_, record) in trained.items()}
     print(f"\n{'variant':<10} {'fit accuracy, last epoch':>25} {'train re-evaluated':>19} "

@@ -40,9 +40,28 @@ from common.datasets import IMAGE_DATASETS
 MONITORS = ("auto", "val_loss", "val_cross_entropy", "val_accuracy")
 
 # %% [markdown]
-# ## The cell to copy
-# It runs on its own: paste it into your own notebook, or print it with
-# `python -m recipes show mnist_early_stopping`.
+# ## The cells to copy
+# Data, model, training and evaluation: plain Keras, nothing from this project, and
+# what `main` below trains with. Pasted into an empty notebook they train a model end
+# to end: `python -m recipes show mnist_early_stopping` prints them with the lines that call them.
+
+# %% Data (copy this cell)
+# MNIST from Keras (downloaded once, 11 MB), pixels scaled to 0-1. Validation comes out
+# of the training split: 5,000 of its 60,000 images, every digit in proportion. The test
+# split is read once, at the end. The recipe itself loads through `common.datasets`: the
+# same arrays, a local copy when offline, and the other `--dataset` choices.
+
+
+def load_data(seed=0):
+    import keras
+    from sklearn.model_selection import train_test_split
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_train, y_train, test_size=len(x_train) // 12, stratify=y_train, random_state=seed)
+    x_train, x_val, x_test = (x.astype("float32") / 255 for x in (x_train, x_val, x_test))
+    return (x_train, y_train), (x_val, y_val), (x_test, y_test)
+
 
 # %% Model (copy this cell)
 # The model tracks cross-entropy as a metric too: equal to the loss without a penalty,
@@ -50,7 +69,7 @@ MONITORS = ("auto", "val_loss", "val_cross_entropy", "val_accuracy")
 
 
 def build_model(l2=0.0, input_shape=(28, 28), num_classes=10, hidden=(300, 100),
-                learning_rate=1e-3, steps_per_execution=1):
+                learning_rate=1e-3):
     import keras  # imported here so that the recipe's --help does not load TensorFlow
 
     regularizer = keras.regularizers.L2(l2) if l2 else None
@@ -63,9 +82,13 @@ def build_model(l2=0.0, input_shape=(28, 28), num_classes=10, hidden=(300, 100),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
                  keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")],
-        steps_per_execution=steps_per_execution,
     )
     return model
+
+
+# %% Callbacks (copy this cell)
+# Early stopping watches a validation metric after each epoch and keeps the weights of
+# the best one.
 
 
 def early_stopping(monitor="val_loss", patience=5, min_delta=0.0):
@@ -78,6 +101,33 @@ def early_stopping(monitor="val_loss", patience=5, min_delta=0.0):
         min_delta=min_delta,
         restore_best_weights=True,
     )
+
+
+# %% Training (copy this cell)
+# `fit` trains on the training split and scores the validation split after every epoch;
+# callbacks (early stopping, a checkpoint, ...) hook into it. `fit_options` passes any
+# other `fit` argument through, e.g. `initial_epoch` to go on from a saved state.
+# batch_size=512 suits the full 55,000 training images; 128 suits a few thousand (the
+# recipe picks by size: see its --batch-size).
+
+
+def train(model, x_train, y_train, x_val, y_val, epochs=100, batch_size=512,
+          callbacks=(), **fit_options):
+    return model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+                     batch_size=batch_size, shuffle=True, callbacks=list(callbacks),
+                     validation_batch_size=1024,  # scoring needs no small batches
+                     **fit_options)
+
+
+# %% Evaluation (copy this cell)
+# `evaluate` runs the model in inference mode (a Dropout layer does nothing there) and
+# returns the loss and the compiled metrics of each split it is given. The test split
+# goes in once, after every choice has been made on validation.
+
+
+def evaluate(model, splits):
+    return {name: model.evaluate(x, y, batch_size=1024, verbose=0, return_dict=True)
+            for name, (x, y) in splits.items()}
 
 
 # %% [markdown]
@@ -99,7 +149,8 @@ def choose_monitor(requested, l2):
 # %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_early_stopping", __doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto", epochs=100, resumable=True)
+                               default_dataset="auto",
+                               epochs=cli.model_defaults(train)["epochs"], resumable=True)
     parser.add_argument("--monitor", choices=MONITORS, default="auto",
                         help="validation metric to watch; auto: val_loss, or "
                              "val_cross_entropy when there is a penalty")
@@ -119,14 +170,14 @@ def main(argv=None) -> dict:
 
     training.seed_everything(args.seed)
     model = build_model(args.l2, data.input_shape, data.num_classes, args.hidden,
-                        args.learning_rate, args.steps_per_execution)
+                        args.learning_rate)
     stopper = early_stopping(monitor, args.patience, args.min_delta)
-    history = training.fit(model, data, args, callbacks=[stopper])
-    record = training.evaluate_model(model, data, history, monitor=monitor)
+    history = training.fit(train, model, data, args, callbacks=[stopper])
+    record = training.evaluate_model(evaluate, model, data, history, monitor=monitor)
     record["best_epoch"] = stopper.best_epoch + 1  # the callback's own (min_delta applies)
 
     best_value = history.history[monitor][stopper.best_epoch]
-    restored = model.evaluate(*data.val, batch_size=1024, verbose=0, return_dict=True)
+    restored = evaluate(model, {"validation": data.val})["validation"]
     restored_value = restored[monitor.removeprefix("val_")]
     stopped = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None
     early = {"monitor": monitor, "patience": args.patience, "min_delta": args.min_delta,

@@ -53,9 +53,28 @@ from common import cli, notebook, training
 from common.datasets import IMAGE_DATASETS
 
 # %% [markdown]
-# ## The cell to copy
-# It runs on its own: paste it into your own notebook, or print it with
-# `python -m recipes show mnist_mlp`.
+# ## The cells to copy
+# Data, model, training and evaluation: plain Keras, nothing from this project, and
+# what `main` below trains with. Pasted into an empty notebook they train a model end
+# to end: `python -m recipes show mnist_mlp` prints them with the lines that call them.
+
+# %% Data (copy this cell)
+# MNIST from Keras (downloaded once, 11 MB), pixels scaled to 0-1. Validation comes out
+# of the training split: 5,000 of its 60,000 images, every digit in proportion. The test
+# split is read once, at the end. The recipe itself loads through `common.datasets`: the
+# same arrays, a local copy when offline, and the other `--dataset` choices.
+
+
+def load_data(seed=0):
+    import keras
+    from sklearn.model_selection import train_test_split
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_train, y_train, test_size=len(x_train) // 12, stratify=y_train, random_state=seed)
+    x_train, x_val, x_test = (x.astype("float32") / 255 for x in (x_train, x_val, x_test))
+    return (x_train, y_train), (x_val, y_val), (x_test, y_test)
+
 
 # %% Model (copy this cell)
 # Flatten turns each 28x28 image into 784 numbers; two ReLU layers follow, and a softmax
@@ -64,7 +83,7 @@ from common.datasets import IMAGE_DATASETS
 
 
 def build_model(input_shape=(28, 28), num_classes=10, hidden=(300, 100),
-                learning_rate=1e-3, steps_per_execution=1):
+                learning_rate=1e-3):
     import keras  # imported here so that the recipe's --help does not load TensorFlow
 
     model = keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten()])
@@ -75,9 +94,35 @@ def build_model(input_shape=(28, 28), num_classes=10, hidden=(300, 100),
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        steps_per_execution=steps_per_execution,  # speed only: steps per call into TF
     )
     return model
+
+
+# %% Training (copy this cell)
+# `fit` trains on the training split and scores the validation split after every epoch;
+# callbacks (early stopping, a checkpoint, ...) hook into it. `fit_options` passes any
+# other `fit` argument through, e.g. `initial_epoch` to go on from a saved state.
+# batch_size=512 suits the full 55,000 training images; 128 suits a few thousand (the
+# recipe picks by size: see its --batch-size).
+
+
+def train(model, x_train, y_train, x_val, y_val, epochs=10, batch_size=512,
+          callbacks=(), **fit_options):
+    return model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+                     batch_size=batch_size, shuffle=True, callbacks=list(callbacks),
+                     validation_batch_size=1024,  # scoring needs no small batches
+                     **fit_options)
+
+
+# %% Evaluation (copy this cell)
+# `evaluate` runs the model in inference mode (a Dropout layer does nothing there) and
+# returns the loss and the compiled metrics of each split it is given. The test split
+# goes in once, after every choice has been made on validation.
+
+
+def evaluate(model, splits):
+    return {name: model.evaluate(x, y, batch_size=1024, verbose=0, return_dict=True)
+            for name, (x, y) in splits.items()}
 
 
 # %% [markdown]
@@ -100,13 +145,14 @@ def slide_model_output_shape(input_shape=(28, 28)):
 
 # %% [markdown]
 # ## Train, then evaluate once on the test split
-# `fit` validates on the validation split after every epoch; the test split is
-# touched by `training.finish` only, after training. Same seed, same numbers.
+# `main` runs the cells above on the data `--dataset` names: `train` validates after
+# every epoch, `evaluate` reads the test split once, at the end. Same seed, same numbers.
 
 # %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_mlp", __doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto", epochs=10, resumable=True)
+                               default_dataset="auto",
+                               epochs=cli.model_defaults(train)["epochs"], resumable=True)
     cli.add_mlp_flags(parser, build_model)  # the model cell's defaults
     args = parser.parse_args(argv)
     data = training.load_data(args)
@@ -114,11 +160,11 @@ def main(argv=None) -> dict:
     print(f"slide's model without Flatten outputs {slide_model_output_shape(data.input_shape)}"
           " (one softmax per image row); with Flatten:", end=" ")
     model = build_model(data.input_shape, data.num_classes, args.hidden,
-                        args.learning_rate, args.steps_per_execution)
+                        args.learning_rate)
     print(model.output_shape)
-    history = training.fit(model, data, args)
-    return training.finish("mnist_mlp", data, args,
-                           {"mnist_mlp": training.evaluate_model(model, data, history)})
+    history = training.fit(train, model, data, args)
+    record = training.evaluate_model(evaluate, model, data, history)
+    return training.finish("mnist_mlp", data, args, {"mnist_mlp": record})
 
 
 # %% [markdown]

@@ -64,8 +64,7 @@ OUTPUT_LAYERS = {
 }
 
 
-def build_model(task, input_shape, outputs, hidden=32, learning_rate=1e-2,
-                steps_per_execution=1):
+def build_model(task, input_shape, outputs, hidden=32, learning_rate=1e-2):
     import keras  # imported here so that the recipe's --help does not load TensorFlow
 
     activation, loss, metric = OUTPUT_LAYERS[task]
@@ -77,8 +76,7 @@ def build_model(task, input_shape, outputs, hidden=32, learning_rate=1e-2,
     ])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=getattr(keras.losses, loss)(),
-                  metrics=[getattr(keras.metrics, metric)(name="metric")],
-                  steps_per_execution=steps_per_execution)
+                  metrics=[getattr(keras.metrics, metric)(name="metric")])
     return model
 
 
@@ -167,8 +165,8 @@ def main(argv=None) -> dict:
         splits, outputs, to_units = task_splits(task, iris, digits)
         on_iris = task in IRIS_TASKS
         epochs = (2 if args.quick else IRIS_EPOCHS) if on_iris else args.epochs
-        model = build_model(task, splits[0][0].shape[1:], outputs,
-                            steps_per_execution=args.steps_per_execution)
+        model = build_model(task, splits[0][0].shape[1:], outputs)
+        model.steps_per_execution = args.steps_per_execution  # speed only, same numbers
         model.fit(*splits[0], validation_data=splits[1], epochs=epochs,
                   validation_freq=IRIS_VALIDATION_FREQ if on_iris else 1,
                   batch_size=args.batch_size, verbose=1 if args.verbose else 0)

@@ -263,9 +263,9 @@ def test_a_students_recipe_file_runs_with_the_recorded_flags(tmp_path, capsys):
     assert f"with {copy} (seeds [0]" in printed and "1 passed, 0 failed" in printed
     # A student's mistake: training for one epoch. The check catches it.
     broken = tmp_path / "mine.py"
-    broken.write_text(source.replace("    history = training.fit(model, data, args)",
+    broken.write_text(source.replace("    history = training.fit(train, model, data, args)",
                                      "    args.epochs = 1\n"
-                                     "    history = training.fit(model, data, args)"))
+                                     "    history = training.fit(train, model, data, args)"))
     assert baselines.check(["iris_softmax"], recipe_file=broken, seeds=[1]) == 1
     assert "REGRESSION" in capsys.readouterr().out
 

@@ -12,7 +12,7 @@ import pytest
 from common import checkpoint, cli, runs, training
 from common.errors import UsageError
 from conftest import start_cli
-from recipes import compare, mnist_mlp
+from recipes import compare, iris_softmax, mnist_mlp
 
 
 def test_diverging_run_stops_at_once_and_says_so(tmp_path, capsys):
@@ -150,8 +150,8 @@ def small_model(hidden=8):
 
 def fit_small(model, iris, run_dir, epochs=5, callbacks=()):
     args = SimpleNamespace(run_dir=run_dir)
-    return training.fit(model, iris, args, list(callbacks), epochs=epochs, batch_size=32,
-                        seed=0, verbose=0)
+    return training.fit(iris_softmax.train, model, iris, args, list(callbacks),
+                        epochs=epochs, batch_size=32, verbose=0)
 
 
 @pytest.mark.parametrize("interval, writes", [(1e9, 1), (0.0, 5)])

@@ -1,0 +1,132 @@
+"""`show NAME`: the cells a student pastes into an empty notebook, and what they do there.
+
+Each training recipe's data, model, training and evaluation cells (plain Keras, which
+`main` trains with too), followed by the lines that call them, are run in a fresh
+process, as a student would run them, and must train a model well above chance.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+import recipes
+
+TRAINING_RECIPES = [name for name in recipes.recipe_names() if recipes.trains_end_to_end(name)]
+
+# An offline machine cannot download MNIST: keras.datasets.mnist.load_data is replaced by
+# the project's copy of 5,000 real MNIST digits, as uint8 images and labels in Keras' own
+# layout ((4,000 train), (1,000 test)). Nothing else of the project is used.
+OFFLINE_MNIST = '''\
+import keras
+
+
+def _project_copy():
+    import numpy as np
+    from common.datasets import load_dataset
+
+    data = load_dataset("mnist-5k", offline=True)
+    pixels = lambda x: np.round(x * 255).astype(np.uint8)
+    return ((pixels(np.concatenate([data.x_train, data.x_val])),
+             np.concatenate([data.y_train, data.y_val]).astype(np.uint8)),
+            (pixels(data.x_test), data.y_test.astype(np.uint8)))
+
+
+keras.datasets.mnist.load_data = _project_copy
+del keras
+'''
+
+CHANCE = {"iris": 1 / 3, "mnist": 1 / 10}
+
+
+def test_every_training_recipe_has_all_four_cells():
+    assert set(TRAINING_RECIPES) == {"iris_softmax", "iris_l1_l2", "mnist_mlp", "mnist_l2",
+                                     "mnist_dropout", "mnist_early_stopping", "compare"}
+    for name in TRAINING_RECIPES:
+        cells = recipes.copy_cells(name)
+        assert "model.fit(" in cells["Training"], name
+        assert "model.evaluate(" in cells["Evaluation"], name
+        assert "keras.datasets" in cells["Data"] or "load_iris" in cells["Data"], name
+        text = recipes.snippet(name)
+        assert "common" not in re.sub(r"#.*", "", text), name  # code only: comments may say
+
+
+def test_main_trains_with_the_cells_it_shows():
+    """`main` calls the recipe's own train and evaluate cells: what a student copies is
+    what produced the recipe's numbers."""
+    for name in TRAINING_RECIPES:
+        source = recipes.recipe_path(name).read_text()
+        main = source[source.index("def main("):]
+        assert re.search(r"\btrain\b", main) and re.search(r"\bevaluate\b", main), name
+
+
+@pytest.mark.parametrize("name", TRAINING_RECIPES)
+def test_show_output_trains_a_model_in_a_fresh_process(name, run_cli, tmp_path):
+    shown = run_cli("-m", "recipes", "show", name)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == recipes.snippet(name)
+    dataset = "iris" if "load_iris" in shown.stdout else "mnist"
+    notebook = tmp_path / "pasted.py"
+    notebook.write_text((OFFLINE_MNIST if dataset == "mnist" else "") + shown.stdout)
+    # The project is on the path only for the offline data above: the shown cells use
+    # plain Keras (and scikit-learn), which the test above checks.
+    done = run_cli(str(notebook), timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    scores = dict(re.findall(r"^(train|validation|test)\s+.*?accuracy (\d\.\d+)",
+                             done.stdout, flags=re.M))
+    assert set(scores) == {"train", "validation", "test"}, done.stdout[-2000:]
+    chance = CHANCE[dataset]
+    assert float(scores["test"]) > chance + 0.5 * (1 - chance), (name, scores)
+
+
+def test_iris_data_cell_gives_the_projects_arrays():
+    from common.datasets import load_dataset
+
+    namespace = {}
+    exec(recipes.copy_cells("iris_softmax")["Data"], namespace)
+    pasted = namespace["load_data"]()
+    project = load_dataset("iris", offline=True)
+    assert project.source == "sklearn:iris"
+    for (x, y), (x_project, y_project) in zip(pasted, (project.train, project.val,
+                                                       project.test)):
+        np.testing.assert_allclose(x, x_project, rtol=0, atol=1e-6)
+        assert np.array_equal(y, y_project)
+
+
+def test_mnist_data_cell_splits_as_the_project_does(monkeypatch):
+    """Given the same 60,000 + 10,000 images, the data cell and the project's loader
+    give the same training, validation and test arrays (5,000 for validation)."""
+    import keras
+
+    from common import datasets
+
+    digits = datasets.load_dataset("mnist-5k", offline=True)
+    images = np.round(np.concatenate([digits.x_train, digits.x_val, digits.x_test])
+                      * 255).astype(np.uint8)
+    labels = np.concatenate([digits.y_train, digits.y_val, digits.y_test]).astype(np.uint8)
+    x_full, y_full = np.tile(images, (14, 1, 1)), np.tile(labels, 14)  # 70,000 real digits
+    raw = (x_full[:60000], y_full[:60000]), (x_full[60000:], y_full[60000:])
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: raw)
+    namespace = {}
+    exec(recipes.copy_cells("mnist_mlp")["Data"], namespace)
+    pasted = namespace["load_data"]()
+    project = datasets._images_dataset("mnist", "test", *raw[0], *raw[1],
+                                       datasets.DIGIT_CLASS_NAMES, n_val=5000)
+    assert [len(y) for _, y in pasted] == [55000, 5000, 10000]
+    for (x, y), (x_project, y_project) in zip(pasted, (project.train, project.val,
+                                                       project.test)):
+        assert np.array_equal(x, x_project) and np.array_equal(y, y_project)
+
+
+def test_every_training_recipe_shows_the_same_data_cell_as_its_dataset():
+    """The MNIST recipes share one data cell, the Iris recipes another: pasted side by
+    side, they give the same split."""
+    cells = {name: recipes.copy_cells(name)["Data"] for name in TRAINING_RECIPES}
+    assert len(set(cells.values())) == 2, cells.keys()
+
+
+def test_show_of_a_math_recipe_prints_its_model_cell_only(run_cli):
+    done = run_cli("-m", "recipes", "show", "softmax")
+    assert done.returncode == 0 and "model.fit(" not in done.stdout
+    assert not recipes.trains_end_to_end("softmax")
+
