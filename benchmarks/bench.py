@@ -354,8 +354,8 @@ def main(argv=None) -> dict:
     print(f"\ndata: {args.dataset} from {speed[reference]['source']}, {samples} training "
           f"samples; {FLOPS_PER_SAMPLE / 1e6:.2f} MFLOP per sample (forward + backward)")
     print(f"project default: batch {batch_size}, steps_per_execution "
-          f"{cli.DEFAULT_STEPS_PER_EXECUTION}, a tf.data pipeline on TensorFlow, NumPy arrays "
-          f"on JAX; plain: batch 32, steps_per_execution 1, NumPy arrays")
+          f"{cli.DEFAULT_STEPS_PER_EXECUTION}, the recipes' model.fit on NumPy arrays; plain: "
+          f"batch 32, steps_per_execution 1, NumPy arrays")
     print("matmul floor at batch " + str(batch_size) + ": " + ", ".join(
         f"{BACKEND_NAMES[b]} {seconds:.3f} s per epoch" for b, seconds in floors.items())
         + f"; 'of floor' is against the faster ({floor_rate:,.0f} samples/s)\n")

@@ -89,17 +89,17 @@ def dropout_runs(tmp_path_factory):
 
     cache, where = {}, tmp_path_factory.mktemp("dropout")
 
-    def get(backend, number):
-        if (backend, number) not in cache:
+    def get(backend, number, *flags):
+        if (backend, number, *flags) not in cache:
             out = where / f"{backend}-{number}"
             completed = subprocess.run(
                 [sys.executable, "-m", "recipes", "run", "mnist_dropout", "--quick",
-                 "--dataset", "mnist-5k", "--backend", backend, "--out", str(out)],
+                 "--dataset", "mnist-5k", "--backend", backend, "--out", str(out), *flags],
                 cwd=where, capture_output=True, text=True, timeout=600,
                 stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
             assert completed.returncode == 0, completed.stderr[-2000:]
-            cache[backend, number] = json.loads((out / "results.json").read_text())
-        return cache[backend, number]
+            cache[backend, number, *flags] = json.loads((out / "results.json").read_text())
+        return cache[backend, number, *flags]
 
     return get
 
@@ -123,6 +123,20 @@ def test_keras_backend_is_honoured_and_recorded(run_cli, tmp_path):
     results = json.loads((tmp_path / "s" / "results.json").read_text())
     assert results["versions"]["backend"] == "jax"
     assert results["versions"]["jax"]
+
+
+@pytest.mark.parametrize("backend", AVAILABLE)
+def test_steps_per_execution_changes_speed_only(dropout_runs, backend):
+    """The copied cells compile with Keras' default of one step per call; the runs set
+    32 (the flag's default) on the model. Either way: the same numbers."""
+    default, one_step = dropout_runs(backend, 1), dropout_runs(backend, 3,
+                                                            "--steps-per-execution", "1")
+    assert default["hyperparameters"]["steps_per_execution"] == 32
+    assert one_step["hyperparameters"]["steps_per_execution"] == 1
+    for variant in ("none", "dropout"):
+        a, b = default["variants"][variant], one_step["variants"][variant]
+        assert a["history"] == b["history"], variant
+        assert a["test_accuracy"] == b["test_accuracy"], variant
 
 
 @needs_jax
