@@ -188,24 +188,33 @@ MODEL_CELL_DEFAULTS = [
     ("mnist_l2", "l2", "l2", 0.05), ("mnist_l2", "hidden", "hidden", 7),
     ("mnist_early_stopping", "l2", "l2", 0.05), ("compare", "learning_rate", "learning_rate", 0.5),
 ]
+# The same for the training cell's `train`: its epochs (and on Iris its batch size).
+TRAINING_CELL_DEFAULTS = [
+    *[(name, "epochs", "epochs", 3) for name in ("iris_softmax", "iris_l1_l2", "mnist_mlp",
+                                                 "mnist_l2", "mnist_dropout",
+                                                 "mnist_early_stopping", "compare")],
+    ("iris_softmax", "batch_size", "batch_size", 8), ("iris_l1_l2", "batch_size", "batch_size", 8),
+]
 
 
-@pytest.mark.parametrize("recipe, parameter, flag, value", MODEL_CELL_DEFAULTS)
-def test_a_flag_takes_its_default_from_the_model_cell(recipe, parameter, flag, value,
+@pytest.mark.parametrize("cell, recipe, parameter, flag, value",
+                         [("build_model", *row) for row in MODEL_CELL_DEFAULTS]
+                         + [("train", *row) for row in TRAINING_CELL_DEFAULTS])
+def test_a_flag_takes_its_default_from_the_model_cell(cell, recipe, parameter, flag, value,
                                                       monkeypatch):
     import importlib
     import inspect
 
     from common import baselines
 
-    build_model = importlib.import_module(f"recipes.{recipe}").build_model
-    names = [name for name, p in inspect.signature(build_model).parameters.items()
+    function = getattr(importlib.import_module(f"recipes.{recipe}"), cell)
+    names = [name for name, p in inspect.signature(function).parameters.items()
              if p.default is not inspect.Parameter.empty]
     dataset = "iris" if recipe.startswith("iris") else "mnist-5k"
-    defaults = list(build_model.__defaults__)
+    defaults = list(function.__defaults__)
     assert baselines.recorded_flags(recipe, dataset, [])[flag] == defaults[names.index(parameter)]
     defaults[names.index(parameter)] = value  # as if the cell's default were edited
-    monkeypatch.setattr(build_model, "__defaults__", tuple(defaults))
+    monkeypatch.setattr(function, "__defaults__", tuple(defaults))
     assert baselines.recorded_flags(recipe, dataset, [])[flag] == value
 
 

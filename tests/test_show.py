@@ -130,3 +130,17 @@ def test_show_of_a_math_recipe_prints_its_model_cell_only(run_cli):
     assert done.returncode == 0 and "model.fit(" not in done.stdout
     assert not recipes.trains_end_to_end("softmax")
 
+
+
+def test_the_repeated_cells_stay_one_text():
+    """The training and evaluation cells repeat in every training recipe on purpose: each
+    recipe is a notebook that runs alone. Their code (comments aside) is the same in all
+    of them but for each recipe's epochs and batch size, so a fix in one reaches all."""
+    def code(text):
+        lines = [re.sub(r"#.*", "", line).rstrip() for line in text.splitlines()]
+        return "\n".join(line for line in lines if line)
+
+    trains = {re.sub(r"epochs=\d+, batch_size=\d+", "epochs=E, batch_size=B",
+                     code(recipes.copy_cells(name)["Training"])) for name in TRAINING_RECIPES}
+    evaluations = {code(recipes.copy_cells(name)["Evaluation"]) for name in TRAINING_RECIPES}
+    assert len(trains) == 1 and len(evaluations) == 1
