@@ -7,8 +7,9 @@ training images), measured side by side in one run so that a busy machine slows 
 
 - plain Keras defaults: ``model.fit(x, y)`` on NumPy arrays, batch 32, one step per call;
 - the project's path, exactly as the recipes train: ``training.seed_everything`` and
-  ``training.fit`` (the recipes' training cell, ``model.fit`` on NumPy arrays, with
-  ``steps_per_execution=32``) with the default
+  ``training.fit`` (the recipes' training cell: ``model.fit`` on a tf.data pipeline that
+  reshuffles each epoch on TensorFlow, on the NumPy arrays on JAX; ``steps_per_execution=32``)
+  with the default
   batch size for this much data (``cli.default_batch_size``: 512 here);
 - the project's path compiled with XLA (``jit_compile=True``), to show where it helps
   (TensorFlow only, with ``--xla``: JAX compiles every step with XLA anyway);
@@ -120,7 +121,7 @@ def time_training(path_name, regularized, epochs, seed, dataset):
                        jit_compile=True if path_name == PROJECT_XLA else "auto")
         started = time.perf_counter()
         training.fit(train, model, data, callbacks=[clock], epochs=epochs,
-                     batch_size=batch_size, verbose=0)
+                     batch_size=batch_size, seed=seed, verbose=0)
     per_epoch = [b - a for a, b in zip([started] + stamps, stamps)]
     test = model.evaluate(*data.test, batch_size=1024, verbose=0, return_dict=True)
     return {"epoch_seconds": statistics.median(per_epoch[1:] or per_epoch),
@@ -354,8 +355,9 @@ def main(argv=None) -> dict:
     print(f"\ndata: {args.dataset} from {speed[reference]['source']}, {samples} training "
           f"samples; {FLOPS_PER_SAMPLE / 1e6:.2f} MFLOP per sample (forward + backward)")
     print(f"project default: batch {batch_size}, steps_per_execution "
-          f"{cli.DEFAULT_STEPS_PER_EXECUTION}, the recipes' model.fit on NumPy arrays; plain: "
-          f"batch 32, steps_per_execution 1, NumPy arrays")
+          f"{cli.DEFAULT_STEPS_PER_EXECUTION}, the recipes' training cell (a tf.data pipeline "
+          f"on TensorFlow, NumPy arrays on JAX); plain: batch 32, steps_per_execution 1, "
+          f"NumPy arrays")
     print("matmul floor at batch " + str(batch_size) + ": " + ", ".join(
         f"{BACKEND_NAMES[b]} {seconds:.3f} s per epoch" for b, seconds in floors.items())
         + f"; 'of floor' is against the faster ({floor_rate:,.0f} samples/s)\n")

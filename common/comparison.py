@@ -198,7 +198,7 @@ def _train_one(config, cells, out_dir, verbose, data, variant, seed):
     started = time.perf_counter()
     history = training.fit(cells.train, model, data, callbacks=callbacks,
                            epochs=config["epochs"], batch_size=config["batch_size"],
-                           steps_per_execution=config["steps_per_execution"],
+                           seed=seed, steps_per_execution=config["steps_per_execution"],
                            verbose=1 if verbose else 0)
     record = training.evaluate_model(cells.evaluate, model, data, history,
                                      monitor="val_cross_entropy",

@@ -64,10 +64,10 @@ def run_dir(args) -> Path:
 
 
 def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
-        batch_size=None, steps_per_execution=None, verbose=None, name="model"):
+        batch_size=None, seed=None, steps_per_execution=None, verbose=None, name="model"):
     """Train ``model`` with the recipe's own training cell, ``train(model, x_train,
-    y_train, x_val, y_val, epochs=, batch_size=, callbacks=, **fit_options)``, which
-    calls ``model.fit``; this adds what a recipe's reader need not see: stopping on NaN
+    y_train, x_val, y_val, epochs=, batch_size=, callbacks=, seed=, **fit_options)``,
+    which calls ``model.fit``; this adds what a recipe's reader need not see: stopping on NaN
     and cleanly on Ctrl-C, the state ``--resume`` goes on from (``initial_epoch``), and a
     line every few epochs on long runs, and ``steps_per_execution`` (a speed setting,
     the same numbers: batches per call into the backend), which the copied cells leave
@@ -78,6 +78,7 @@ def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
     """
     epochs = epochs if epochs is not None else args.epochs
     batch_size = batch_size if batch_size is not None else args.batch_size
+    seed = seed if seed is not None else args.seed  # the shuffling's, on TensorFlow
     steps_per_execution = steps_per_execution or getattr(args, "steps_per_execution", None)
     if steps_per_execution:
         model.steps_per_execution = steps_per_execution
@@ -99,7 +100,7 @@ def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
         # A learning rate that blows up gives NaN: stop at once instead of training on it.
         callbacks = [keras.callbacks.TerminateOnNaN(), *callbacks, guard]
         history = train(model, *data.train, *data.val, epochs=epochs, batch_size=batch_size,
-                        callbacks=callbacks, initial_epoch=done, verbose=verbose)
+                        callbacks=callbacks, seed=seed, initial_epoch=done, verbose=verbose)
     if backup is not None:  # the whole history, including epochs before an interruption
         history.history = guard.history
     return history

@@ -51,7 +51,7 @@ import numpy as np
 
 
 def build_model(input_dim=4, num_classes=3, hidden=8, seed=0):
-    import keras  # imported here so that the recipe's --help does not load TensorFlow
+    import keras  # in the function: the cell needs nothing above it
 
     keras.utils.set_random_seed(seed)  # step 1: initialization, reproducibly
     return keras.Sequential([

@@ -65,7 +65,7 @@ OUTPUT_LAYERS = {
 
 
 def build_model(task, input_shape, outputs, hidden=32, learning_rate=1e-2):
-    import keras  # imported here so that the recipe's --help does not load TensorFlow
+    import keras  # in the function: the cell needs nothing above it
 
     activation, loss, metric = OUTPUT_LAYERS[task]
     model = keras.Sequential([

@@ -51,7 +51,7 @@ PASSES_PER_FIT_EPOCH = 25
 
 
 def build_model(width, total_steps=10_000, learning_rate=1e-2):
-    import keras  # imported here so that the recipe's --help does not load TensorFlow
+    import keras  # in the function: the cell needs nothing above it
 
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps)
 

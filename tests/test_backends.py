@@ -3,8 +3,10 @@ the same numbers for the same seed on each backend, and the backends agreeing.""
 
 import importlib.util
 import json
+import re
 import sys
 
+import numpy as np
 import pytest
 
 import recipes
@@ -66,10 +68,18 @@ def test_every_recipe_compare_and_baselines_take_backend(run_cli):
 @pytest.mark.parametrize("name", recipes.recipe_names())
 def test_model_cells_are_plain_keras(name):
     """What students copy uses keras and keras.ops, never TensorFlow itself, except in a
-    recipe that says it is TensorFlow-only (and refuses other backends)."""
-    cell = recipes.snippet(name)
+    recipe that says it is TensorFlow-only (and refuses other backends), and in the
+    training cell's TensorFlow branch (a tf.data pipeline that reshuffles each epoch:
+    see test_the_training_cell_reshuffles_every_epoch_and_repeats_by_seed)."""
+    cells = recipes.copy_cells(name)
+    training = re.sub(r"#.*", "", cells.pop("Training", ""))  # code only
+    cell = "\n".join(cells.values())
     uses_tensorflow = "import tensorflow" in cell or "tf." in cell
     assert uses_tensorflow == (name in TENSORFLOW_ONLY), name
+    if "tf." in training:
+        branch = training.split('if keras.backend.backend() == "tensorflow":', 1)
+        assert len(branch) == 2 and "tf." not in branch[0], name
+        assert "tf." not in branch[1].split("\n    return model.fit(x_train")[1], name
 
 
 @needs_jax
@@ -179,3 +189,49 @@ def test_resume_state_is_written_and_read_on_jax(tmp_path):
                                env={**__import__("os").environ, "PYTHONPATH": str(ROOT),
                                     "KERAS_BACKEND": "jax"})
     assert completed.stdout.strip() == "ok", completed.stderr[-2000:]
+
+
+def _epoch_orders(train, seed, epochs=3):
+    """The order in which ``train`` feeds 12 examples to a model, epoch by epoch."""
+    import keras
+
+    seen = []
+
+    class Spy(keras.layers.Layer):
+        def call(self, inputs):
+            try:
+                values = np.asarray(inputs)
+            except Exception:  # symbolic, while the model is built: not a batch
+                return inputs
+            seen.append([int(v) for v in values.ravel()])
+            return inputs
+
+    keras.utils.set_random_seed(seed)  # as every recipe seeds itself
+    x = np.arange(12, dtype="float32").reshape(-1, 1)
+    y = np.zeros(12, dtype="int64")
+    model = keras.Sequential([keras.Input((1,)), Spy(), keras.layers.Dense(2, "softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", run_eagerly=True)
+    train(model, x, y, x[:2], y[:2], epochs=epochs, batch_size=12, seed=seed, verbose=0)
+    training_batches = [order for order in seen if len(order) == 12]
+    return training_batches
+
+
+def test_the_training_cell_reshuffles_every_epoch_and_repeats_by_seed():
+    """On TensorFlow, after keras.utils.set_random_seed, fit(shuffle=True) on arrays feeds
+    the same order in every epoch; the recipes' training cell does not (on either
+    backend), and the same seed gives the same orders again."""
+    import keras
+
+    from recipes import mnist_mlp
+
+    orders = _epoch_orders(mnist_mlp.train, seed=0)
+    assert len(orders) == 3 and len({tuple(o) for o in orders}) == 3, orders
+    assert all(sorted(o) == list(range(12)) for o in orders)
+    assert _epoch_orders(mnist_mlp.train, seed=0) == orders
+    assert _epoch_orders(mnist_mlp.train, seed=1) != orders
+    if keras.backend.backend() == "tensorflow":
+        def plain_fit(model, x, y, x_val, y_val, seed, **options):
+            return model.fit(x, y, validation_data=(x_val, y_val), shuffle=True, **options)
+
+        plain = _epoch_orders(plain_fit, seed=0)
+        assert len({tuple(o) for o in plain}) == 1, "Keras now reshuffles: see the cell"

@@ -151,7 +151,7 @@ def small_model(hidden=8):
 def fit_small(model, iris, run_dir, epochs=5, callbacks=()):
     args = SimpleNamespace(run_dir=run_dir)
     return training.fit(iris_softmax.train, model, iris, args, list(callbacks),
-                        epochs=epochs, batch_size=32, verbose=0)
+                        epochs=epochs, batch_size=32, seed=0, verbose=0)
 
 
 @pytest.mark.parametrize("interval, writes", [(1e9, 1), (0.0, 5)])
