@@ -33,6 +33,7 @@ class RecipeCells(NamedTuple):
     evaluate: Callable
     early_stopping: Callable
 
+
 # What determines a comparison's data: a resumed comparison must see the same.
 DATA_IDENTITY = ("dataset", "data_source", "n_train", "n_val", "n_test")
 

@@ -15,6 +15,7 @@ from common.errors import UsageError
 
 RECIPES_DIR = Path(__file__).parent
 COPY_CELL = "(copy this cell)"  # the end of the title line of every cell a student copies
+END_TO_END_CELLS = {"Data", "Model", "Training", "Evaluation"}  # a training recipe's
 
 # What `show` adds after a training recipe's cells (data, model, training, evaluation):
 # the lines that call them, so that the whole of it trains in an empty notebook.
@@ -87,7 +88,7 @@ def copy_cells(name: str) -> dict[str, str]:
 
 def trains_end_to_end(name: str) -> bool:
     """Whether the recipe has data, training and evaluation cells besides its model."""
-    return {"Data", "Model", "Training", "Evaluation"} <= set(copy_cells(name))
+    return END_TO_END_CELLS <= set(copy_cells(name))
 
 
 def snippet(name: str) -> str:
@@ -98,7 +99,7 @@ def snippet(name: str) -> str:
     if "Model" not in cells:
         raise UsageError(f"recipe '{name}' has no model cell to show")
     text = "\n\n\n".join(f"# %% {title}\n{body}" for title, body in cells.items()) + "\n"
-    if trains_end_to_end(name):
+    if END_TO_END_CELLS <= set(cells):  # read once: trains_end_to_end would read again
         callbacks = ", callbacks=[early_stopping()]" if "Callbacks" in cells else ""
         text += "\n\n" + END_TO_END.format(callbacks=callbacks)
     return text
