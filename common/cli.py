@@ -19,7 +19,7 @@ from pathlib import Path
 
 from common.errors import UsageError
 
-# The training path's speed settings (see README, "Performance"); flags override them.
+# The training path's speed settings (see docs/performance.md); flags override them.
 DEFAULT_BATCH_SIZE = 128
 LARGE_BATCH_SIZE = 512
 LARGE_DATA_EXAMPLES = 20_000
@@ -39,7 +39,7 @@ MAX_EPOCHS = MAX_BATCH_SIZE = MAX_COUNT
 MAX_SEEDS = 10_000
 
 
-# Keras backends the recipes run on (README, "Backends"). PyTorch is not offered: from
+# Keras backends the recipes run on (docs/maintaining.md, "Backends"). PyTorch is not offered: from
 # the package index it installs with its CUDA libraries, several GB on a CPU machine.
 BACKENDS = ("tensorflow", "jax")
 BACKEND_INSTALL = {
@@ -50,7 +50,7 @@ BACKEND_INSTALL = {
 
 def default_backend() -> str:
     """The backend Keras already runs on in this process, else ``KERAS_BACKEND``, else
-    TensorFlow (the default: see README, "Backends")."""
+    TensorFlow (the default: see docs/maintaining.md, "Backends")."""
     keras = sys.modules.get("keras")
     if keras is not None and hasattr(keras, "backend"):
         return keras.backend.backend()
@@ -89,7 +89,7 @@ def require_backend(args, backend: str, why: str) -> None:
 def add_backend_flag(parser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default=default_backend(),
                         help="Keras backend: tensorflow, or jax (faster with Dropout and L2 "
-                             "on a CPU; README, \"Backends\"; needs requirements-jax.txt); "
+                             "on a CPU; docs/maintaining.md, \"Backends\"; needs requirements-jax.txt); "
                              "KERAS_BACKEND sets the default")
 
 
