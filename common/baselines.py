@@ -40,35 +40,6 @@ BASELINES_FILE = Path(__file__).resolve().parents[1] / "baselines" / "baselines.
 SEEDS = (0, 1, 2)
 MIN_TOLERANCE = 0.005
 
-# What is recorded, by tier. fast: Iris and mnist-5k, always offline, minutes.
-# full: full-size Fashion-MNIST from Debian's package. online: full MNIST, which needs
-# the internet once (recorded where it is available, skipped with a note elsewhere).
-PLAN = {
-    "fast": [
-        ("iris_softmax", "iris", []),
-        ("iris_l1_l2", "iris", []),
-        ("mnist_mlp", "mnist-5k", []),
-        ("mnist_l2", "mnist-5k", []),
-        ("mnist_dropout", "mnist-5k", []),
-        ("mnist_early_stopping", "mnist-5k", []),
-        ("compare", "mnist-5k", []),
-    ],
-    "full": [
-        ("mnist_mlp", "fashion_mnist", ["--epochs", "20"]),
-        ("mnist_l2", "fashion_mnist", ["--epochs", "20"]),
-        ("mnist_dropout", "fashion_mnist", ["--epochs", "40", "--dropout", "0.3"]),
-        ("mnist_early_stopping", "fashion_mnist", []),
-    ],
-    "online": [  # every MNIST recipe at its defaults; compare trains on 3,500 images
-        ("mnist_mlp", "mnist", []),
-        ("mnist_l2", "mnist", []),
-        ("mnist_dropout", "mnist", []),
-        ("mnist_early_stopping", "mnist", []),
-        ("compare", "mnist", []),
-    ],
-}
-
-
 DEFAULT_BACKEND = "tensorflow"
 # Differences between the backends' recorded means that are understood: (recipe,
 # dataset, variant) -> why. Empty: every recorded variant agrees within tolerance.
@@ -668,7 +639,10 @@ def record(only=None, dataset=None, tiers=("fast", "full", "online"),
            path: Path = BASELINES_FILE, workers=None, scheduler=None) -> int:
     """Run the plan and write each entry as it finishes, showing what changed."""
     load(path)  # a malformed file is refused before any training
-    items = [item for tier in tiers for item in PLAN[tier]]
+    from recipes import baseline_plan  # each recipe's header says what it records
+
+    plan = baseline_plan()
+    items = [item for tier in tiers for item in plan[tier]]
     for recipe, data_name, args in select(items, only, dataset):
         print(f"recording {key(recipe, data_name)} {' '.join(args)}", flush=True)
         try:

@@ -33,30 +33,50 @@ for split, metrics in scores.items():
     print(f"{{split:<10}}", "  ".join(f"{{name}} {{value:.4f}}" for name, value in metrics.items()))
 """
 
-# The order of the slides: `recipes list`, the README's lecture map and the notebooks
-# follow it. A recipe missing here is listed after these, alphabetically.
-LECTURE_ORDER = (
-    "neuron",                   # what a unit computes
-    "universal_approximation",  # a large single-layer network approximates any function
-    "backprop",                 # backpropagation: general overview
-    "output_layers",            # output layer: regression and classification tasks
-    "softmax",                  # the softmax function and its table
-    "cross_entropy",            # the cross-entropy loss: one example, then a dataset
-    "iris_softmax",             # softmax + cross-entropy on the slides' Iris example
-    "norms_penalties",          # penalty terms, lp norms, l1 and l2 regularization
-    "iris_l1_l2",               # l1 and l2 regularization side by side
-    "mnist_l2",                 # the Keras example: Dense(50, kernel_regularizer=l2(0.001))
-    "mnist_mlp",                # the model on the Dropout slide, corrected
-    "mnist_dropout",            # Dropout
-    "mnist_early_stopping",     # early stopping
-    "compare",                  # the summary: every regularizer side by side
-)
+# A recipe's place in the lecture is its header's "Lecture order" (a number: 10, 20, ...,
+# so a new slide's recipe slots in between without renumbering others); a recipe without
+# one is listed after the others, alphabetically. `list`, the README's lecture map, the
+# notebooks and the baselines all follow it: a new recipe is one new file.
+UNORDERED = float("inf")
+
+# The accuracy baselines a recipe records, from its header's "Baselines" field: entries
+# separated by ";", each "TIER DATASET [FLAGS...]", e.g. "fast mnist-5k; full fashion_mnist
+# --epochs 20". Tiers: fast (Iris, mnist-5k: offline, minutes), full (Debian's
+# Fashion-MNIST), online (full MNIST, fetched once).
+BASELINE_TIERS = ("fast", "full", "online")
+
+
+def _header(path: Path) -> dict:
+    return header_fields(ast.get_docstring(ast.parse(path.read_text())))
+
+
+def _lecture_order(path: Path) -> float:
+    value = _header(path).get("lecture order")
+    try:
+        return float(value) if value is not None else UNORDERED
+    except ValueError:
+        raise UsageError(f"{path}: 'Lecture order: {value}' is not a number; "
+                         "write e.g. 'Lecture order: 75'") from None
 
 
 def recipe_names() -> list[str]:
     """Every recipe, in the lecture's order."""
-    found = {p.stem for p in RECIPES_DIR.glob("*.py") if not p.stem.startswith("_")}
-    return [n for n in LECTURE_ORDER if n in found] + sorted(found - set(LECTURE_ORDER))
+    paths = [p for p in RECIPES_DIR.glob("*.py") if not p.stem.startswith("_")]
+    return [p.stem for p in sorted(paths, key=lambda p: (_lecture_order(p), p.stem))]
+
+
+def baseline_plan() -> dict[str, list[tuple[str, str, list[str]]]]:
+    """What `baselines record` records, by tier: (recipe, dataset, flags), in lecture order."""
+    plan = {tier: [] for tier in BASELINE_TIERS}
+    for name in recipe_names():
+        field = recipe_info(name).get("baselines", "")
+        for entry in filter(None, (part.split() for part in field.split(";"))):
+            tier, dataset, *flags = entry + [""] * (2 - len(entry))
+            if tier not in plan or not dataset:
+                raise UsageError(f"recipes/{name}.py: 'Baselines: {field}': each entry is "
+                                 f"TIER DATASET [FLAGS...], TIER one of {', '.join(plan)}")
+            plan[tier].append((name, dataset, flags))
+    return plan
 
 
 def recipe_path(name: str) -> Path:
@@ -67,8 +87,9 @@ def recipe_path(name: str) -> Path:
 
 
 def recipe_info(name: str) -> dict:
-    """A recipe's header fields (title, slide topic, dataset, run, description)."""
-    return header_fields(ast.get_docstring(ast.parse(recipe_path(name).read_text())))
+    """A recipe's header fields (title, slide topic, lecture order, baselines, dataset,
+    run, description)."""
+    return _header(recipe_path(name))
 
 
 def copy_cells(name: str) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """
 Title: Backpropagation in five steps, and proof that model.fit does the same
 Slide topic: Backpropagation: general overview (initialize, forward, loss, backward, repeat)
+Lecture order: 30
 Dataset: iris
 Run: python -m recipes.backprop --epochs 5
 Description: The slide's training loop written out with tf.GradientTape, equal to model.fit.

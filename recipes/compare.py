@@ -1,6 +1,8 @@
 """
 Title: Every regularizer side by side, over several seeds
 Slide topic: Regularization (l1/l2 penalties, Dropout, early stopping) and the slides' claims about them
+Lecture order: 140
+Baselines: fast mnist-5k; online mnist
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes compare --seeds 3
 Description: One model, seven regularization variants, paired seeds; a report that tests the lecture's claims.

@@ -1,6 +1,7 @@
 """
 Title: Cross-entropy, by hand and in Keras
 Slide topic: Cross-entropy loss function (one example, then a dataset)
+Lecture order: 60
 Dataset: none (the slide's Iris example, or your own with --probs and --label)
 Run: python -m recipes.cross_entropy --probs "0.22,0.7,0.08" --label 1
 Description: The slide's three Iris losses, the dataset average, and what Keras computes.

@@ -1,6 +1,8 @@
 """
 Title: L1, L2 and L1L2 penalties side by side on Iris
 Slide topic: l1 and l2 regularization (l1 promotes sparsity and feature selection; l2 small, distributed weights)
+Lecture order: 90
+Baselines: fast iris
 Dataset: iris
 Run: python -m recipes.iris_l1_l2 --l1 0.01 --l2 0.01
 Description: The Iris classifier with no penalty, L1, L2 and L1L2 on its kernels; weights compared.

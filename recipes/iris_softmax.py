@@ -1,6 +1,8 @@
 """
 Title: A softmax classifier for Iris
 Slide topic: Output layer for multi-class classification (softmax + cross-entropy), on the slides' Iris example
+Lecture order: 70
+Baselines: fast iris
 Dataset: iris
 Run: python -m recipes.iris_softmax
 Description: A small MLP with a 3-way softmax on Iris: the baseline for the Iris recipes.

@@ -1,6 +1,8 @@
 """
 Title: Early stopping, with the best weights restored
 Slide topic: Early stopping (halt training once validation performance starts to degrade)
+Lecture order: 130
+Baselines: fast mnist-5k; full fashion_mnist; online mnist
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes.mnist_early_stopping --patience 5
 Description: The slides' MLP trained for up to 100 epochs; EarlyStopping halts it and restores the best epoch.

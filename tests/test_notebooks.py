@@ -28,9 +28,15 @@ def committed(name):
 
 
 def test_every_recipe_has_its_place_in_the_lecture_order():
+    """Each recipe's header gives its place ("Lecture order: N"), no two the same, and
+    they follow the slides."""
     found = sorted(p.stem for p in recipes.RECIPES_DIR.glob("*.py") if not p.stem.startswith("_"))
-    assert sorted(recipes.LECTURE_ORDER) == found, "add a new recipe to recipes.LECTURE_ORDER"
-    assert recipes.recipe_names() == list(recipes.LECTURE_ORDER)
+    assert sorted(NAMES) == found
+    places = [float(recipes.recipe_info(name)["lecture order"]) for name in NAMES]
+    assert places == sorted(set(places)), "one place per recipe, in the order listed"
+    assert NAMES[:3] == ["neuron", "universal_approximation", "backprop"]
+    assert NAMES.index("softmax") < NAMES.index("cross_entropy") < NAMES.index("iris_l1_l2")
+    assert NAMES.index("mnist_dropout") < NAMES.index("mnist_early_stopping") < NAMES.index("compare")
 
 
 def test_one_notebook_per_recipe():
