@@ -44,6 +44,9 @@ def test_iris_regularizer_classes_and_factors(l1, l2, kind, config):
         assert layer.kernel_regularizer.get_config() == pytest.approx(config)
         assert layer.bias_regularizer is None
     assert all(layer.kernel_regularizer is None
+               for layer in dense_layers(iris_l1_l2.build_model(l1=0.0, l2=0.0)))
+    # Its defaults are the lesson's: both penalties, as the pasted cells train.
+    assert all(type(layer.kernel_regularizer).__name__ == "L1L2"
                for layer in dense_layers(iris_l1_l2.build_model()))
 
 

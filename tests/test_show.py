@@ -145,3 +145,35 @@ def test_the_repeated_cells_stay_one_text():
                      code(recipes.copy_cells(name)["Training"])) for name in TRAINING_RECIPES}
     evaluations = {code(recipes.copy_cells(name)["Evaluation"]) for name in TRAINING_RECIPES}
     assert len(trains) == 1 and len(evaluations) == 1
+
+
+def _pasted_model(name):
+    """The model the pasted cells build: the shown model cell run alone, as `show`'s
+    calling lines run it (``build_model()``, its defaults)."""
+    namespace = {}
+    exec(recipes.copy_cells(name)["Model"], namespace)
+    return namespace["build_model"]()
+
+
+def test_each_pasted_lesson_trains_what_its_slide_is_about():
+    """A pasted lesson trains its slide's regularizer, not a plain network: the L1/L2
+    lesson's model carries both penalties, the L2 example's its L2, the Dropout lesson's
+    model has Dropout layers, and the early-stopping lesson fits with EarlyStopping."""
+    import keras
+
+    def penalties(model):
+        return {type(layer.kernel_regularizer).__name__ for layer in model.layers
+                if getattr(layer, "kernel_regularizer", None) is not None}
+
+    l1_l2 = _pasted_model("iris_l1_l2")
+    assert penalties(l1_l2) == {"L1L2"} and len(l1_l2.losses) == 2
+    config = l1_l2.layers[0].kernel_regularizer.get_config()
+    assert config["l1"] > 0 and config["l2"] > 0
+    assert penalties(_pasted_model("mnist_l2")) == {"L2"}
+    assert any(isinstance(layer, keras.layers.Dropout) and layer.rate > 0
+               for layer in _pasted_model("mnist_dropout").layers)
+    shown = recipes.snippet("mnist_early_stopping")
+    assert "callbacks=[early_stopping()]" in shown
+    namespace = {}
+    exec(recipes.copy_cells("mnist_early_stopping")["Callbacks"], namespace)
+    assert isinstance(namespace["early_stopping"](), keras.callbacks.EarlyStopping)
