@@ -254,47 +254,50 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
         prog=f"python -m recipes.{name}", resumable=resumable,
         description=f"{header.get('title', name)}. {header.get('description', '')}",
         epilog=f"Slide topic: {header.get('slide topic', '-')}")
-    if datasets:
-        parser.add_argument("--dataset", choices=datasets, default=default_dataset,
-                            help="dataset to train on")
-    if epochs:
-        parser.add_argument("--epochs", type=positive_int, default=epochs,
-                            help="maximum number of training epochs")
-        parser.add_argument("--batch-size", type=positive_int, default=batch_size,
-                            help="examples per gradient step (default: "
-                                 + (f"{batch_size})" if batch_size else
-                                    f"{DEFAULT_BATCH_SIZE}, or {LARGE_BATCH_SIZE} from "
-                                    f"{LARGE_DATA_EXAMPLES:,} training examples on)"))
-        parser.add_argument("--steps-per-execution", type=positive_int,
-                            default=DEFAULT_STEPS_PER_EXECUTION,
-                            help="training steps Keras runs per call into TensorFlow "
-                                 "(speed only)")
+    # The recipe's own settings (added by the recipe) are listed first, under "options";
+    # then what every training recipe shares, then how and where it runs.
     computes_only = not datasets and not epochs  # the lecture-math recipes
-    parser.add_argument("--seed", type=seed, default=0,
-                        help="unused here: this recipe computes with fixed numbers and draws "
-                             "nothing at random (every recipe takes --seed)"
-                        if computes_only else "random seed for weights, shuffling and dropout")
-    add_backend_flag(parser)
-    parser.add_argument("--out", default=None, metavar="DIR",
-                        help="output directory (default: a new directory under runs/)")
-    if epochs:
-        parser.add_argument("--quick", action="store_true",
-                            help=f"a run of seconds: at most {QUICK_EPOCHS} epochs on "
-                                 f"{QUICK_TRAIN_EXAMPLES} training examples (for tests and CI)")
-    if resumable:
-        parser.add_argument("--resume", metavar="DIR", default=None,
-                            help="continue the interrupted run in DIR from its last finished "
-                                 "epoch, with the flags it was started with (default: a new "
-                                 "run)")
+    training = None if computes_only else parser.add_argument_group("data and training")
+    run = parser.add_argument_group("run options")
     if datasets:
-        parser.add_argument("--offline", action="store_true",
-                            help="never try the network for data (also: RECIPES_OFFLINE=1)")
-    parser.add_argument("--verbose", action="store_true",
-                        help="unused here: this recipe prints every step it computes (every "
-                             "recipe takes --verbose)" if computes_only else
-                        "show Keras' progress bar (default: one line per epoch, or every few "
-                        "epochs in long runs)" + (" and where data comes from"
-                                                  if datasets else ""))
+        training.add_argument("--dataset", choices=datasets, default=default_dataset,
+                              help="dataset to train on")
+    if epochs:
+        training.add_argument("--epochs", type=positive_int, default=epochs,
+                              help="maximum number of training epochs")
+        training.add_argument("--batch-size", type=positive_int, default=batch_size,
+                              help="examples per gradient step (default: "
+                                   + (f"{batch_size})" if batch_size else
+                                      f"{DEFAULT_BATCH_SIZE}, or {LARGE_BATCH_SIZE} from "
+                                      f"{LARGE_DATA_EXAMPLES:,} training examples on)"))
+    if not computes_only:  # the lecture-math recipes draw nothing at random
+        training.add_argument("--seed", type=seed, default=0,
+                              help="random seed for weights, shuffling and dropout")
+    if epochs:
+        training.add_argument("--quick", action="store_true",
+                              help=f"a run of seconds: at most {QUICK_EPOCHS} epochs on "
+                                   f"{QUICK_TRAIN_EXAMPLES} training examples (for tests "
+                                   "and CI)")
+        run.add_argument("--steps-per-execution", type=positive_int,
+                         default=DEFAULT_STEPS_PER_EXECUTION,
+                         help="training steps Keras runs per call into TensorFlow "
+                              "(speed only)")
+    add_backend_flag(run)
+    run.add_argument("--out", default=None, metavar="DIR",
+                     help="output directory (default: a new directory under runs/)")
+    if resumable:
+        run.add_argument("--resume", metavar="DIR", default=None,
+                         help="continue the interrupted run in DIR from its last finished "
+                              "epoch, with the flags it was started with (default: a new "
+                              "run)")
+    if datasets:
+        run.add_argument("--offline", action="store_true",
+                         help="never try the network for data (also: RECIPES_OFFLINE=1)")
+    if not computes_only:  # the lecture-math recipes print every step they compute
+        run.add_argument("--verbose", action="store_true",
+                         help="show Keras' progress bar (default: one line per epoch, or "
+                              "every few epochs in long runs)"
+                              + (" and where data comes from" if datasets else ""))
     return parser
 
 

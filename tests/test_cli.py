@@ -171,13 +171,21 @@ def test_batch_size_on_real_data(dataset, expected, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("recipe", ["neuron", "softmax", "cross_entropy", "norms_penalties"])
-def test_the_lecture_math_recipes_say_what_seed_and_verbose_do_there(run_cli, recipe):
+def test_the_lecture_math_recipes_offer_no_flag_that_does_nothing_there(run_cli, recipe):
+    """They compute with fixed numbers and print every step: no --seed, no --verbose."""
     done = run_cli("-m", "recipes", "run", recipe, "--help")
-    text = " ".join(done.stdout.split())
     assert done.returncode == 0
-    assert "--seed SEED unused here: this recipe computes with fixed numbers" in text
-    assert "--verbose unused here: this recipe prints every step it computes" in text
-    assert "dropout" not in text.split("--seed SEED")[1].split("--backend")[0]
+    assert "--seed" not in done.stdout and "--verbose" not in done.stdout
+    assert "--seed: unrecognized" not in one_line_error(
+        run_cli("-m", "recipes", "run", recipe, "--seed", "1"))
+
+
+def test_help_lists_the_lessons_settings_first_then_training_then_run_options(run_cli):
+    text = run_cli("-m", "recipes", "run", "mnist_dropout", "--help").stdout
+    at = {name: text.index(f"\n{name}") for name in (
+        "options:", "  --dropout", "data and training:", "  --epochs", "run options:",
+        "  --steps-per-execution", "  --out DIR")}
+    assert list(at) == sorted(at, key=at.get), "the help's sections, in this order"
 
 
 # A flag and the build_model parameter whose default it takes (cli.model_defaults).
