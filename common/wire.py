@@ -43,7 +43,7 @@ class Opaque:
 
 
 def _array(value: np.ndarray) -> dict:
-    value = np.ascontiguousarray(value)
+    value = np.array(value, order="C")  # (ascontiguousarray makes a 0-d array 1-d)
     return {"$array": {"dtype": value.dtype.name, "shape": list(value.shape),
                        "data": base64.b64encode(value.tobytes()).decode("ascii")}}
 
