@@ -418,3 +418,13 @@ def test_a_hostile_recipe_file_did_not_finish_and_wrote_only_in_its_folder(run_c
     assert "ended while loading the file (exit code 0)" in line and "no verdict" in line
     assert not (tmp_path / "written_in_cwd").exists()
     assert list(private_tmp.iterdir()) == []
+
+
+def test_a_model_with_the_wrong_number_of_outputs_is_not_verified(tmp_path, capsys):
+    # A 4-unit softmax for 3 classes can still score well; its shape says it is wrong.
+    path = _copy_of_iris(tmp_path, _ONE_EPOCH, (
+        "    model = build_model(data.input_shape[0], data.num_classes, args.hidden,",
+        "    model = build_model(data.input_shape[0], data.num_classes + 1, args.hidden,"))
+    assert baselines.check(recipe_file=path, seeds=[0]) == 1
+    out = capsys.readouterr().out
+    assert "UNVERIFIED" in out and "outputs of shape (4,) for 3 classes" in out
