@@ -64,8 +64,8 @@ class ChildGone(BaseException):
 
 
 class Channel:
-    def __init__(self, box: Sandbox, request_fd: int, reply_fd: int, deadline: float):
-        self.box, self.request_fd, self.reply_fd = box, request_fd, reply_fd
+    def __init__(self, request_fd: int, reply_fd: int, deadline: float):
+        self.request_fd, self.reply_fd = request_fd, reply_fd
         self.deadline, self.buffer, self.next_id = deadline, b"", 1
         os.set_blocking(request_fd, False)
 
@@ -276,7 +276,7 @@ def grade(exercise: str, path: Path, timeout: float = DEFAULT_TIMEOUT) -> int:
             os.close(request_read)
             os.close(reply_write)
             request_read = reply_write = None
-            channel = Channel(box, request_write, reply_read, time.monotonic() + timeout)
+            channel = Channel(request_write, reply_read, time.monotonic() + timeout)
             try:
                 functions = _loaded(channel, path, spec.functions)
                 if isinstance(functions, UsageError):
