@@ -375,7 +375,7 @@ def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE, *
     the same seeds); ``recipe_file`` trains a student's edited copy of a recipe (named by
     ``only``, or by the file's name) with the recorded flags, in a supervised child
     process, and scores the models it saved here (``common.recipe_check``): the verdict
-    never comes from the copy's own code.
+    never comes from the copy's own code."""
     recorded = load(path)
     if not recorded:
         raise UsageError(f"no baselines recorded in {path}; run: python -m recipes baselines "
