@@ -323,3 +323,33 @@ def test_an_unsupported_backend_is_refused(run_cli, tmp_path):
     path = student_file(tmp_path, "def softmax(z):\n    return z\n")
     line = one_line_error(grade(run_cli, "softmax", path, env={"KERAS_BACKEND": "torch"}))
     assert "not torch" in line and "KERAS_BACKEND" in line
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl and /proc")
+def test_a_killed_grader_still_ends_the_students_code(tmp_path, private_tmp):
+    # SIGKILL leaves the grader no chance to clean up; the supervisor, told of its
+    # parent's death by the kernel (PR_SET_PDEATHSIG), ends the child and removes its
+    # folder itself.
+    started = tmp_path / "started"
+    path = student_file(tmp_path, f"""\
+        import os
+
+        def softmax(z):
+            with open({str(started)!r}, "w") as f:
+                f.write(f"{{os.getpid()}} {{os.getcwd()}}")
+            while True:
+                pass
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(private_tmp)}
+    grader = subprocess.Popen([sys.executable, "-m", "recipes", "grade", "softmax", path],
+                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        pid, folder = wait_for(started, 2)
+    finally:
+        grader.kill()
+        grader.wait()
+    deadline = time.monotonic() + 60
+    while (alive(int(pid)) or Path(folder).exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(int(pid)) and not Path(folder).exists()
