@@ -20,9 +20,9 @@ import datetime
 import functools
 import hashlib
 import importlib
-import importlib.util
 import io
 import json
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -265,11 +265,14 @@ def compare_entry(recorded: dict, fresh: dict) -> list[dict]:
                "expected": mean, "expected_seeds": over, "got": None, "n": 0,
                "difference": None, "tolerance": tol,
                "rule": tolerance_rule(expected, recorded["n_test"]), "verdict": "MISSING"}
-        if got is not None:
+        if got is not None and got["mean"] is None:
+            row["verdict"] = "UNVERIFIED"  # a model the checker could not score
+        elif got is not None:
             difference = got["mean"] - mean
             row.update(got=got["mean"], n=len(got.get("test_accuracy", [])),
                        difference=difference,
-                       verdict=("REGRESSION" if difference < -tol else
+                       verdict=("REGRESSION" if not math.isfinite(difference)
+                                or difference < -tol else
                                 "improved" if difference > tol else "pass"))
         rows.append(row)
     return rows
@@ -330,7 +333,7 @@ def _finish(rows, notes) -> int:
         print_rows(rows)
     for note in notes:
         print(f"note: {note}")
-    failed = [r for r in rows if r["verdict"] in ("REGRESSION", "MISSING")]
+    failed = [r for r in rows if r["verdict"] in ("REGRESSION", "MISSING", "UNVERIFIED")]
     print(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
 
@@ -340,17 +343,20 @@ def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE, *
     """Re-run what is recorded; 0 when everything passes, 1 on any regression.
 
     ``seeds`` runs a subset of the recorded seeds (compared with the recorded mean over
-    the same seeds); ``recipe_file`` runs a student's edited copy of a recipe (named by
-    ``only``, or by the file's name) with the recorded flags instead of the project's."""
+    the same seeds); ``recipe_file`` trains a student's edited copy of a recipe (named by
+    ``only``, or by the file's name) with the recorded flags, in a supervised child
+    process, and scores the models it saved here (``common.recipe_check``): the verdict
+    never comes from the copy's own code."""
     recorded = load(path)
     if not recorded:
         raise UsageError(f"no baselines recorded in {path}; run: python -m recipes baselines "
                          "record")
     recorded = for_backend(recorded, running_backend(), path)
-    main = None
     if recipe_file is not None:
         only = [_recipe_of_file(recipe_file, only, recorded)]
-        main = load_recipe_file(recipe_file)
+        if only == ["compare"]:
+            raise UsageError("--recipe-file checks a copy of one recipe; a comparison's "
+                             "copy cannot be checked (check its results with --results)")
     items = [(e["recipe"], e["dataset"], e["args"]) for e in recorded.values()]
     chosen = select(items, only, dataset)
     chosen_seeds = {key(r, d): _pick_seeds(recorded[key(r, d)], seeds) for r, d, _ in chosen}
@@ -362,9 +368,17 @@ def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE, *
         print(f"checking {key(recipe, data_name)}{source} (seeds {run_seeds}, flags "
               f"{' '.join(args) or 'the defaults'})", flush=True)
         try:
-            fresh = run_entry(recipe, data_name, [*args, *extra_args], run_seeds,
-                              main=main and _guarded(main, recipe_file),
-                              workers=workers, scheduler=scheduler)
+            if recipe_file is not None:
+                from common import recipe_check
+
+                fresh, scored_notes = recipe_check.run_student_recipe(
+                    recipe_file, recipe, data_name, [*args, *extra_args], run_seeds,
+                    list(entry["variants"]))
+                fresh["versions"] = runs.library_versions()
+                notes += scored_notes
+            else:
+                fresh = run_entry(recipe, data_name, [*args, *extra_args], run_seeds,
+                                  workers=workers, scheduler=scheduler)
         except DatasetUnavailable as error:
             notes.append(f"skipped {key(recipe, data_name)}: {error}")
             continue
@@ -392,53 +406,6 @@ def _recipe_of_file(recipe_file, only, recorded) -> str:
         raise UsageError(f"--only {name}: no baseline recorded for it; recorded: "
                          f"{', '.join(names)}")
     return name
-
-
-def load_recipe_file(recipe_file):
-    """A student's recipe file, loaded as a module: its ``main``. A file that cannot be
-    loaded, or has no ``main``, is one UsageError naming it."""
-    path = Path(recipe_file)
-    fix = "fix it and check again"
-    if not path.is_file():
-        raise UsageError(f"--recipe-file {path}: no such file")
-    spec = importlib.util.spec_from_file_location(
-        f"student_recipe_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]}", path)
-    if spec is None or spec.loader is None:
-        raise UsageError(f"--recipe-file {path}: not a Python file (.py)")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            spec.loader.exec_module(module)
-    except SyntaxError as error:
-        raise UsageError(f"{path}, line {error.lineno}: syntax error ({error.msg}); {fix}")
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:  # SystemExit too: a file is only loaded here
-        raise UsageError(f"{path} cannot be loaded: {type(error).__name__}: "
-                         f"{str(error)[:200]}; {fix}")
-    if not callable(getattr(module, "main", None)):
-        raise UsageError(f"{path} defines no main(argv); a recipe's copy keeps the recipe's "
-                         "main function")
-    return module.main
-
-
-def _guarded(main, recipe_file):
-    """``main``, with an error in a student's code as one line naming the file."""
-
-    def run(argv):
-        try:
-            results = main(argv)
-        except (UsageError, KeyboardInterrupt):
-            raise
-        except BaseException as error:
-            raise UsageError(f"{recipe_file}: main({' '.join(argv)}) failed: "
-                             f"{type(error).__name__}: {str(error)[:200]}")
-        if not isinstance(results, dict):
-            raise UsageError(f"{recipe_file}: main() returned {type(results).__name__}, not "
-                             "the results dict the recipe's training.finish returns")
-        return results
-
-    return run
 
 
 # --- students' results files --------------------------------------------------------------

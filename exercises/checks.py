@@ -26,7 +26,13 @@ MAX_MESSAGE = 240  # characters of an exception message or value shown in one li
 
 
 class Mismatch(Exception):
-    """A check's verdict on a result: what was expected, what came out."""
+    """A check's verdict on a result: what was expected, what came out; ``hint``, when
+    the check recognised the mistake (log10 for ln, the wrong axis, ...), replaces the
+    check's general hint, so that the first hint a student reads names the bug."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
 
 
 class StudentRaised(Exception):
@@ -68,7 +74,7 @@ def run_check(check: Check, student) -> tuple[bool, str]:
     try:
         check.function(student)
     except (Mismatch, StudentRaised) as failure:
-        return False, f"{failure}; hint: {check.hint}"
+        return False, f"{failure}; hint: {getattr(failure, 'hint', None) or check.hint}"
     except Exception as error:  # a result of a kind the check could not even compare
         return False, (f"the result could not be checked ({type(error).__name__}: "
                        f"{_first_line(error)}); hint: {check.hint}")
@@ -176,6 +182,23 @@ def expect_number(what: str, got, expected: float, rtol=1e-5, atol=1e-8) -> None
                        f"got {show(got, 6)}")
     if not math.isclose(value, expected, rel_tol=rtol, abs_tol=atol) and value != expected:
         raise Mismatch(f"{what}: expected {show(float(expected), 6)}, got {show(value, 6)}")
+
+
+def diagnose(check, known_mistakes) -> None:
+    """Run ``check()``; when it fails, name the first of ``known_mistakes`` -- (the
+    result that mistake gives, its hint) -- whose result matches what came out."""
+    try:
+        check()
+    except Mismatch as failure:
+        for would_give, hint in known_mistakes:
+            try:
+                would_give()
+            except Mismatch:
+                continue
+            except Exception:  # a result the mistake's comparison cannot even read
+                continue
+            raise Mismatch(str(failure), hint=hint) from None
+        raise
 
 
 def expect_equal(what: str, got, expected) -> None:
@@ -596,7 +619,18 @@ def softmax_vector(student):
 def softmax_rows(student):
     z = random(502).normal(scale=2.0, size=(4, 5))
     what = f"softmax(z), z = 4x5 random logits {show(z)}"
-    expect_array(what, call(what, student.softmax, z), _softmax(z))
+    got = call(what, student.softmax, z)
+    diagnose(lambda: expect_array(what, got, _softmax(z)), _softmax_axis_mistakes(z, got))
+
+
+_AXIS_HINT = ("you normalized over axis 0 (down the columns, across examples); each ROW is "
+              "one example: take the max and the sum over the last axis, axis=-1, "
+              "keepdims=True")
+
+
+def _softmax_axis_mistakes(z, got):
+    columns = _softmax(np.asarray(z).T).T  # one softmax per column: axis 0
+    return [(lambda: expect_array("", got, columns), _AXIS_HINT)]
 
 
 @softmax("large logits give probabilities, not NaN", hint=_STABLE_HINT)
@@ -629,7 +663,8 @@ def softmax_sums(student):
     got = as_array(what, call(what, student.softmax, z), expected)
     if got.shape != expected.shape:
         expect_array(what, got, expected)  # says which shape was expected
-    expect_array(f"the row sums of {what}", got.sum(axis=-1), np.ones(8))
+    diagnose(lambda: expect_array(f"the row sums of {what}", got.sum(axis=-1), np.ones(8)),
+             [(lambda: expect_array("", got.sum(axis=0), np.ones(10)), _AXIS_HINT)])
 
 
 @softmax("the input array is left unchanged",
@@ -663,6 +698,33 @@ def _random_probabilities(generator, shape):
     return generator.dirichlet(np.ones(shape[-1]), size=shape[:-1] or None)
 
 
+_LOG_BASES = ((np.log10, "log10", "ln 10 = 2.303"), (np.log2, "log2", "ln 2 = 0.693"))
+
+
+def _log_base_mistakes(what, got, targets, probs, mean=False):
+    """The results of a cross-entropy written with log10 or log2 instead of ln."""
+    mistakes = []
+    for log, name, factor in _LOG_BASES:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(np.asarray(targets) > 0, np.asarray(targets) * log(probs), 0.0)
+        value = -terms.sum(axis=-1)
+        value = value.mean() if mean else value
+        mistakes.append((
+            lambda value=value: expect_array(what, got, value),
+            f"you used np.{name}: cross-entropy uses the natural log, np.log; np.{name} "
+            f"gives the loss divided by {factor}"))
+    return mistakes
+
+
+def _expect_cross_entropy(what, got, targets, probs, mean=False):
+    expected = _cross_entropy(targets, probs)
+    expected = expected.mean() if mean else expected
+    compare = expect_number if np.ndim(expected) == 0 else expect_array
+    diagnose(lambda: compare(what, got, float(expected) if np.ndim(expected) == 0
+                             else expected),
+             _log_base_mistakes(what, got, targets, probs, mean))
+
+
 @cross_entropy("one example, one-hot target",
                hint="J = -sum_k y_k log(p_k) with the natural log (np.log), which is "
                     "-log(probability of the true class) for a one-hot y")
@@ -671,8 +733,8 @@ def ce_one_example(student):
     probs = _random_probabilities(generator, (5,))
     target = np.eye(5)[3]
     what = f"cross_entropy({show(target)}, {show(probs)})"
-    expect_number(what, call(what, student.cross_entropy, target, probs),
-                  float(_cross_entropy(target, probs)))
+    _expect_cross_entropy(what, call(what, student.cross_entropy, target, probs), target,
+                          probs)
 
 
 @cross_entropy("a batch: one loss per example",
@@ -683,8 +745,8 @@ def ce_batch(student):
     probs = _random_probabilities(generator, (6, 4))
     targets = np.eye(4)[generator.integers(0, 4, size=6)]
     what = "cross_entropy(targets, probs) for 6 random examples of 4 classes"
-    expect_array(what, call(what, student.cross_entropy, targets, probs),
-                 _cross_entropy(targets, probs))
+    _expect_cross_entropy(what, call(what, student.cross_entropy, targets, probs),
+                          targets, probs)
 
 
 @cross_entropy("a soft target (not one-hot)",
@@ -694,8 +756,8 @@ def ce_soft_target(student):
     probs = _random_probabilities(random(603), (3,))
     target = np.array([0.1, 0.7, 0.2])
     what = f"cross_entropy({show(target)}, {show(probs)})"
-    expect_number(what, call(what, student.cross_entropy, target, probs),
-                  float(_cross_entropy(target, probs)))
+    _expect_cross_entropy(what, call(what, student.cross_entropy, target, probs), target,
+                          probs)
 
 
 @cross_entropy("a probability of 0 on a class the target gives 0",
@@ -725,8 +787,8 @@ def ce_mean(student):
     probs = _random_probabilities(generator, (7, 3))
     targets = np.eye(3)[generator.integers(0, 3, size=7)]
     what = "mean_cross_entropy(targets, probs) for 7 random examples of 3 classes"
-    expect_number(what, call(what, student.mean_cross_entropy, targets, probs),
-                  float(_cross_entropy(targets, probs).mean()))
+    _expect_cross_entropy(what, call(what, student.mean_cross_entropy, targets, probs),
+                          targets, probs, mean=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -832,9 +894,30 @@ def _penalty_check(description, seed, l1, l2, **scales):
         weights = _random_network(seed, **scales)
         what = f"keras_penalty({description}, l1={l1:g}, l2={l2:g})"
         got = call(what, student.keras_penalty, weights, l1, l2)
-        expect_number(what + " vs sum(model.losses)", got, _keras_losses(weights, l1, l2),
-                      rtol=1e-5, atol=1e-7)
+        what += " vs sum(model.losses)"
+        diagnose(lambda: expect_number(what, got, _keras_losses(weights, l1, l2),
+                                       rtol=1e-5, atol=1e-7),
+                 _penalty_mistakes(what, got, weights, l1, l2))
     return check
+
+
+def _penalty_mistakes(what, got, weights, l1, l2):
+    """The results of the usual wrong penalties, each with the hint that names it."""
+    kernels = [np.asarray(kernel, dtype=np.float64) for kernel, _ in weights]
+    l1_term = sum(np.abs(k).sum() for k in kernels)
+    squares = sum((k ** 2).sum() for k in kernels)
+    norms = sum(np.sqrt((k ** 2).sum()) for k in kernels)
+    mistakes = {
+        "your L2 term lacks its factor: Keras' L2(l2) adds l2 * sum(w**2), the squares "
+        "multiplied by l2": l1 * l1_term + squares,
+        "your L2 term has a factor 1/2 that Keras does not use: L2(l2) adds l2 * sum(w**2)":
+            l1 * l1_term + l2 / 2 * squares,
+        "Keras' L2(l2) adds l2 * sum(w**2), the SQUARED l2 norm, not l2 * ||w||_2 as the "
+        "slide's formula suggests": l1 * l1_term + l2 * norms,
+    }
+    return [(lambda value=value: expect_number(what, got, value, rtol=1e-5, atol=1e-7), hint)
+            for hint, value in mistakes.items() if l2 and not math.isclose(
+                value, l1 * l1_term + l2 * squares, rel_tol=1e-3)]
 
 
 keras_penalty("L1L2 on a random 4-8-3 network equals sum(model.losses)",
@@ -982,8 +1065,10 @@ def dropout_scaling(student):
         raise Mismatch(f"{what}, x = 20x30 random: expected about 75% of the entries kept "
                        "(x / 0.75), got every entry 0")
     # Where the output is 0 the entry was dropped; everywhere else it must be x / 0.75.
-    expect_array(f"{what}, x = 20x30 random, where it is not 0", got,
-                 np.where(kept, x / 0.75, 0.0))
+    what = f"{what}, x = 20x30 random, where it is not 0"
+    diagnose(lambda: expect_array(what, got, np.where(kept, x / 0.75, 0.0)),
+             [(lambda: expect_array(what, got, np.where(kept, x * 0.75, 0.0)),
+               _TIMES_KEEP_HINT)])
 
 
 @dropout("the mean output equals the mean input",
@@ -993,8 +1078,14 @@ def dropout_mean(student):
     what, got = _dropout(student, x, 0.5, 4)
     mean = float(np.mean(got))
     if not 0.97 <= mean <= 1.03:
+        times_keep = 0.22 <= mean <= 0.28  # kept entries times 0.5, not divided by it
         raise Mismatch(f"mean of {what}, x = 200x100 ones: expected about 1 (0.97 to "
-                       f"1.03), got {mean:.3f}")
+                       f"1.03), got {mean:.3f}", hint=_TIMES_KEEP_HINT if times_keep else None)
+
+
+_TIMES_KEEP_HINT = ("you multiplied the kept entries by (1 - rate); inverted dropout "
+                    "DIVIDES them by it, x * mask / (1 - rate), so that each output's "
+                    "expected value equals its input")
 
 
 @dropout("the mask comes from the rng given",

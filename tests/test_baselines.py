@@ -359,6 +359,79 @@ def test_every_recorded_variant_agrees_across_backends(capsys):
     assert baselines.agree() == 0, capsys.readouterr().out
 
 
+# --- a student's recipe file cannot decide its own verdict ---------------------------------
+
+_ONE_EPOCH = ("    history = training.fit(train, model, data, args)",
+              "    args.epochs = 1\n    history = training.fit(train, model, data, args)")
+
+
+def _copy_of_iris(tmp_path, *changes, prefix=""):
+    from recipes import recipe_path
+
+    source = recipe_path("iris_softmax").read_text()
+    for old, new in changes:
+        assert old in source
+        source = source.replace(old, new)
+    path = tmp_path / "iris_softmax.py"
+    path.write_text(prefix + source)
+    return path
+
+
+@pytest.mark.parametrize("accuracy", ["1.0", "float('nan')"])
+def test_a_recipe_file_that_returns_its_own_results_is_not_verified(tmp_path, capsys,
+                                                                    accuracy):
+    path = tmp_path / "iris_softmax.py"
+    path.write_text(f"def main(argv):\n    return {{'test_accuracy': {accuracy}, "
+                    f"'variants': {{}}, 'data_source': 'x', 'n_test': 30}}\n")
+    assert baselines.check(recipe_file=path, seeds=[0]) == 1
+    printed = capsys.readouterr().out
+    assert "UNVERIFIED" in printed and "no trained model was saved" in printed
+
+
+def test_a_recipe_file_that_patches_the_tolerance_still_regresses(tmp_path, capsys):
+    path = _copy_of_iris(tmp_path, _ONE_EPOCH, prefix=(
+        "import common.baselines as _b\n_b.tolerance = lambda *args: float('inf')\n"
+        "_b.MIN_TOLERANCE = 1.0\n"))
+    assert baselines.check(recipe_file=path, seeds=[0]) == 1
+    assert "REGRESSION" in capsys.readouterr().out
+
+
+def test_a_model_that_predicts_nan_is_a_regression(tmp_path, capsys):
+    path = _copy_of_iris(tmp_path, _ONE_EPOCH, (
+        "    record = training.evaluate_model(",
+        "    import numpy as np\n"
+        "    model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])\n"
+        "    record = training.evaluate_model("))
+    assert baselines.check(recipe_file=path, seeds=[0]) == 1
+    out = capsys.readouterr().out
+    assert "seed 0 iris_softmax: test nan" in out and "REGRESSION" in out
+
+
+def test_a_hostile_recipe_file_did_not_finish_and_wrote_only_in_its_folder(run_cli,
+                                                                           tmp_path):
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    path = tmp_path / "hostile.py"
+    path.write_text("import os\nopen('written_in_cwd', 'w').write('x')\nos._exit(0)\n"
+                    "def main(argv):\n    return {}\n")
+    done = run_cli("-m", "recipes", "baselines", "check", "--only", "iris_softmax",
+                   "--recipe-file", str(path), env={"TMPDIR": str(private_tmp)})
+    line = one_line_error(done)
+    assert "ended while loading the file (exit code 0)" in line and "no verdict" in line
+    assert not (tmp_path / "written_in_cwd").exists()
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_a_model_with_the_wrong_number_of_outputs_is_not_verified(tmp_path, capsys):
+    # A 4-unit softmax for 3 classes can still score well; its shape says it is wrong.
+    path = _copy_of_iris(tmp_path, _ONE_EPOCH, (
+        "    model = build_model(data.input_shape[0], data.num_classes, args.hidden,",
+        "    model = build_model(data.input_shape[0], data.num_classes + 1, args.hidden,"))
+    assert baselines.check(recipe_file=path, seeds=[0]) == 1
+    out = capsys.readouterr().out
+    assert "UNVERIFIED" in out and "outputs of shape (4,) for 3 classes" in out
+
+
 def test_each_recipes_header_plans_exactly_what_is_recorded():
     """`baselines record` records what the recipes' "Baselines" headers say; the committed
     file holds those entries, with the same flags, on each backend."""

@@ -269,3 +269,53 @@ def test_keras_penalty_with_the_l2_norm_instead_of_its_square(run_cli, tmp_path)
     assert "SQUARED l2 norm" in line
     assert "PASS L1 alone" in output_lines(done) and "PASS biases are not penalized" in \
         output_lines(done)
+
+
+# ---------------------------------------------------------------------------------------
+# The first hint a student reads names the actual mistake
+
+WRONG_SOLUTIONS = {
+    "log10 cross-entropy": ("cross_entropy", """\
+        import numpy as np
+
+        def cross_entropy(y_true, y_prob):
+            y_true, y_prob = np.asarray(y_true, float), np.asarray(y_prob, float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return -np.sum(np.where(y_true > 0, y_true * np.log10(y_prob), 0.0), axis=-1)
+
+        def mean_cross_entropy(y_true, y_prob):
+            return float(np.mean(cross_entropy(y_true, y_prob)))
+    """, "you used np.log10"),
+    "axis-0 softmax": ("softmax", """\
+        import numpy as np
+
+        def softmax(z):
+            z = np.asarray(z, dtype=float)
+            e = np.exp(z - z.max(axis=0, keepdims=True))
+            return e / e.sum(axis=0, keepdims=True)
+    """, "you normalized over axis 0"),
+    "dropout scaled by (1 - p)": ("dropout", """\
+        import numpy as np
+
+        def dropout(x, rate, rng, training=True):
+            if not training:
+                return x
+            return x * (rng.random(np.shape(x)) >= rate) * (1 - rate)
+    """, "you multiplied the kept entries by (1 - rate)"),
+    "L2 penalty without its factor": ("keras_penalty", """\
+        import numpy as np
+
+        def keras_penalty(weights, l1, l2):
+            return float(sum(l1 * np.abs(k).sum() + (np.asarray(k) ** 2).sum()
+                             for k, _ in weights))
+    """, "your L2 term lacks its factor"),
+}
+
+
+@pytest.mark.parametrize("mistake", WRONG_SOLUTIONS)
+def test_the_first_hint_names_the_mistake(run_cli, tmp_path, mistake):
+    name, source, named = WRONG_SOLUTIONS[mistake]
+    done = grade(run_cli, name, student_file(tmp_path, source))
+    assert done.returncode == 1, done.stdout + done.stderr[-2000:]
+    first = next(line for line in output_lines(done) if line.startswith("FAIL "))
+    assert named in first.split("; hint: ", 1)[1], first
