@@ -121,3 +121,22 @@ def test_a_recipe_runs_as_a_script_from_the_repository(run_cli):
                    env={"PYTHONPATH": ""})
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: python -m recipes.iris_softmax")
+
+
+def test_the_python_range_is_the_one_the_pinned_set_installs_on():
+    """requires-python is the oldest Python every pinned package supports (measured: on
+    3.10, pip install -r requirements.txt fails on mlxtend 0.25 and NumPy 2.4)."""
+    from importlib import metadata
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    declared = SpecifierSet(PYPROJECT["project"]["requires-python"])
+    oldest = Version(min(str(s.version) for s in declared))
+    for name in requirement_names(ROOT / "requirements.txt"):
+        try:
+            needs = metadata.metadata(name).get("Requires-Python")
+        except metadata.PackageNotFoundError:
+            continue  # another platform's build (tensorflow on macOS)
+        if needs:
+            assert SpecifierSet(needs).contains(oldest), f"{name} needs Python {needs}"
