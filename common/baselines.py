@@ -487,9 +487,10 @@ def recorded_flags(recipe: str, dataset: str, args: list[str]):
     return flags_of(module.main, recipe, dataset, args)
 
 
-def flags_of(main, recipe: str, dataset: str, args: list[str]):
-    """The parsed flags of a recipe's ``main`` (the project's, or a student's copy) run
-    with ``args`` on ``dataset``, stopped before it loads any data."""
+def flags_of(main, recipe: str, dataset: str, args: list[str], where: str | None = None):
+    """The parsed flags of a recipe's ``main`` (the project's, or a student's copy, named
+    ``where`` in errors) run with ``args`` on ``dataset``, stopped before it loads any
+    data."""
     from common import training
 
     real = cli.RecipeParser.parse_args
@@ -498,18 +499,19 @@ def flags_of(main, recipe: str, dataset: str, args: list[str]):
         raise _Parsed(parser.parse_flags(argv))
 
     cli.RecipeParser.parse_args = capture
+    argv = [*args, "--dataset", dataset]
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            main([*args, "--dataset", dataset])
+            main(argv)
     except _Parsed as parsed:
         namespace = parsed.namespace
     except (UsageError, KeyboardInterrupt):
         raise
     except BaseException as error:  # a student's main that fails before its parser
-        raise UsageError(f"{recipe}: its flags cannot be read ({type(error).__name__}: "
-                         f"{str(error)[:160]})")
+        raise UsageError(f"{where or recipe}: main({' '.join(argv)}) failed: "
+                         f"{type(error).__name__}: {str(error)[:160]}")
     else:
-        raise UsageError(f"{recipe}: its flags cannot be read without running it")
+        raise UsageError(f"{where or recipe}: its flags cannot be read without running it")
     finally:
         cli.RecipeParser.parse_args = real
     if recipe == "compare":
@@ -696,7 +698,7 @@ def check_recipe_file_setup(recipe_file, main, recorded: dict, recipe: str,
         name = key(entry["recipe"], entry["dataset"])
         differences = _flag_differences(
             recorded_flags(recipe, entry["dataset"], entry["args"]),
-            flags_of(main, recipe, entry["dataset"], entry["args"]), None)
+            flags_of(main, recipe, entry["dataset"], entry["args"], str(recipe_file)), None)
         if differences:
             raise UsageError(f"--recipe-file {recipe_file}: "
                              f"{changed_setting(name, entry, differences)}; check the "

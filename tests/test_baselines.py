@@ -458,3 +458,108 @@ def test_a_recipe_file_with_a_model_of_another_shape_is_refused_before_training(
     assert "its model has 4 output units for 3 classes" in str(refused.value)
     assert "its model has 148 parameters, the recipe's model 131" in str(refused.value)
     assert "checking iris_softmax" not in capsys.readouterr().out  # before any training
+
+
+def test_a_students_recipe_file_runs_with_the_recorded_flags(tmp_path, capsys):
+    from recipes import recipe_path
+
+    source = recipe_path("iris_softmax").read_text()
+    copy = tmp_path / "iris_softmax.py"
+    copy.write_text(source)
+    assert baselines.check(recipe_file=copy, seeds=[0]) == 0
+    printed = capsys.readouterr().out
+    assert f"with {copy} (seeds [0]" in printed and "1 passed, 0 failed" in printed
+    # A student's mistake: training for one epoch. The check catches it.
+    broken = tmp_path / "mine.py"
+    broken.write_text(source.replace("    history = training.fit(train, model, data, args)",
+                                     "    args.epochs = 1\n"
+                                     "    history = training.fit(train, model, data, args)"))
+    assert baselines.check(["iris_softmax"], recipe_file=broken, seeds=[1]) == 1
+    assert "REGRESSION" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text, args, expected", [
+    ("x = (", ["--only", "iris_softmax"], "syntax error"),
+    ("x = 1", ["--only", "iris_softmax"], "defines no main(argv)"),
+    ("raise RuntimeError('boom')", ["--only", "iris_softmax"], "cannot be loaded: RuntimeError"),
+    ("def main(argv): return {}", [], "which recipe is it a copy of?"),
+    ("def main(argv): raise ValueError('oops')", ["--only", "iris_softmax"],
+     "failed: ValueError: oops"),
+])
+def test_a_recipe_file_that_cannot_run_is_one_line(run_cli, tmp_path, text, args, expected):
+    path = tmp_path / "mine.py"
+    path.write_text(text)
+    assert expected in one_line_error(run_cli("-m", "recipes", "baselines", "check",
+                                              "--recipe-file", str(path), *args))
+
+
+def test_seeds_must_be_recorded_ones(run_cli):
+    assert "recorded with seeds 0,1,2, not 5" in one_line_error(
+        run_cli("-m", "recipes", "baselines", "check", "--only", "iris_softmax", "--seeds", "5"))
+    assert "--results goes with baselines check, not show" in one_line_error(
+        run_cli("-m", "recipes", "baselines", "show", "--results", "x"))
+
+
+# --- one entry per backend, and whether the backends agree ---------------------------------
+
+
+def recorded_entry(recipe, dataset, backend, means, n_test=1000):
+    return {"recipe": recipe, "dataset": dataset, "args": [], "seeds": [0, 1, 2],
+            "n_test": n_test, "data_source": "s", "backend": backend,
+            "versions": {"backend": backend, "tensorflow": "2", "keras": "3"},
+            "date": "2026-11-28",
+            "variants": {name: {"test_accuracy": [mean] * 3, "mean": mean, "std": 0.0}
+                         for name, mean in means.items()}}
+
+
+def write_baselines(path, *entries):
+    path.write_text(json.dumps({baselines.key(e["recipe"], e["dataset"], e["backend"]): e
+                                for e in entries}))
+    return path
+
+
+def test_backends_have_their_own_keys():
+    assert baselines.key("mnist_mlp", "mnist-5k") == "mnist_mlp@mnist-5k"
+    assert baselines.key("mnist_mlp", "mnist-5k", "jax") == "mnist_mlp@mnist-5k@jax"
+    # Entries recorded before the backend was a field are TensorFlow's.
+    assert baselines.backend_of({"versions": {"tensorflow": "2.21.0"}}) == "tensorflow"
+
+
+def test_agree_passes_within_tolerance_and_fails_beyond_it(tmp_path, capsys):
+    tf = recorded_entry("mnist_mlp", "mnist-5k", "tensorflow", {"a": 0.940, "b": 0.950})
+    close = recorded_entry("mnist_mlp", "mnist-5k", "jax", {"a": 0.944, "b": 0.946})
+    assert baselines.agree(write_baselines(tmp_path / "ok.json", tf, close)) == 0
+    far = recorded_entry("mnist_mlp", "mnist-5k", "jax", {"a": 0.940, "b": 0.930})
+    assert baselines.agree(write_baselines(tmp_path / "far.json", tf, far)) == 1
+    assert "-0.0200  0.0050  DIFFER" in capsys.readouterr().out
+
+
+def test_agree_names_an_entry_recorded_on_one_backend_only(tmp_path, capsys):
+    tf = recorded_entry("mnist_mlp", "mnist-5k", "tensorflow", {"a": 0.94})
+    other = recorded_entry("mnist_l2", "mnist-5k", "tensorflow", {"a": 0.94})
+    jax = recorded_entry("mnist_mlp", "mnist-5k", "jax", {"a": 0.94})
+    assert baselines.agree(write_baselines(tmp_path / "b.json", tf, other, jax)) == 1
+    assert "mnist_l2@mnist-5k" in capsys.readouterr().out.split("MISSING")[0]
+    with pytest.raises(UsageError, match="only tensorflow baselines are recorded"):
+        baselines.agree(write_baselines(tmp_path / "tf.json", tf))
+
+
+def test_a_key_that_does_not_match_its_backend_is_refused(tmp_path):
+    jax = recorded_entry("mnist_mlp", "mnist-5k", "jax", {"a": 0.94})
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"mnist_mlp@mnist-5k": jax}))
+    with pytest.raises(UsageError, match="the key is not mnist_mlp@mnist-5k@jax"):
+        baselines.load(path)
+
+
+def test_check_on_a_backend_without_baselines_says_how_to_record_them(tmp_path):
+    tf = recorded_entry("mnist_mlp", "mnist-5k", "tensorflow", {"a": 0.94})
+    with pytest.raises(UsageError, match="no baselines recorded for the jax backend.*"
+                                         "record --backend jax"):
+        baselines.for_backend({"mnist_mlp@mnist-5k": tf}, "jax", tmp_path / "b.json")
+
+
+def test_every_recorded_variant_agrees_across_backends(capsys):
+    """Every entry is recorded on TensorFlow and on JAX, and each variant's mean over
+    seeds 0-2 agrees within the tolerance rule (or its difference is explained)."""
+    assert baselines.agree() == 0, capsys.readouterr().out
