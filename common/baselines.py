@@ -738,7 +738,8 @@ class _TestSplits:
         return self._loaded[dataset]
 
 
-def score_models(found: dict, splits: _TestSplits) -> tuple[dict, list[str], str | None]:
+def score_models(found: dict, splits: _TestSplits,
+                 notes: list[str]) -> tuple[dict, list[str], str | None]:
     """Re-evaluate the models saved beside a run's results.json on the test split of the
     dataset it names: ({variant: test accuracy}, problems with the file or its models,
     why it cannot be verified or None). The accuracy is computed here, never read."""
@@ -753,8 +754,10 @@ def score_models(found: dict, splits: _TestSplits) -> tuple[dict, list[str], str
 
     scores, problems = {}, []
     if data.source != found["data_source"]:
-        problems.append(f"data_source: the file says {found['data_source']}, but "
-                        f"{found['dataset']} comes from {data.source}")
+        # The same dataset from another source (tfds here, keras.datasets there) is the
+        # same test split; the model is scored on the one loaded here, and the row says so.
+        notes.append(f"{found['file']}: data_source: the file says {found['data_source']}, "
+                     f"the model was scored on {found['dataset']} from {data.source}")
     if found["n_test"] != len(data.y_test):
         problems.append(f"n_test: the file says {found['n_test']}, the test split of "
                         f"{found['dataset']} has {len(data.y_test)}")
@@ -909,7 +912,7 @@ def _rows_of_file(file, label, recorded, flags_cache, splits, notes) -> list[dic
     entry = recorded[name]
     notes += _provenance_notes(label, entry, found)
     problems = consistency_problems(found)
-    scores, model_problems, unverified = score_models(found, splits)
+    scores, model_problems, unverified = score_models(found, splits, notes)
     problems += model_problems
     rows = []
     for variant, values in found["variants"].items():

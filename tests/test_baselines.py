@@ -279,6 +279,14 @@ def test_a_run_edited_to_claim_more_epochs_is_inconsistent(tmp_path, capsys):
         in capsys.readouterr().out
 
 
+def test_another_source_of_the_same_data_is_a_note_not_a_failure(student_run, tmp_path,
+                                                                  capsys):
+    path = write_results(tmp_path / "a", student_run, data_source="tfds:iris:3.0.0")
+    assert baselines.check_results([path]) == 0
+    assert "data_source: the file says tfds:iris:3.0.0, the model was scored on iris from " \
+           "sklearn:iris" in capsys.readouterr().out
+
+
 def test_a_model_of_another_shape_is_named(student_run, tmp_path, capsys):
     import keras
 
