@@ -933,7 +933,7 @@ def _rows_of_file(file, label, recorded, flags_cache, splits, notes) -> list[dic
         elif unverified or got is None:
             row.update(verdict="cannot be verified", reason=unverified or "no model scored")
         else:
-            difference = got - expected
+            difference = round(got - expected, 6) + 0.0  # float32's last bits, no -0.0
             row.update(model_scores=got, difference=difference,
                        verdict=("REGRESSION" if difference < -tol else
                                 "improved" if difference > tol else "pass"))
