@@ -23,6 +23,7 @@ import importlib
 import io
 import json
 import math
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -346,12 +347,9 @@ def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE, *
     the same seeds); ``recipe_file`` trains a student's edited copy of a recipe (named by
     ``only``, or by the file's name) with the recorded flags, in a supervised child
     process, and scores the models it saved here (``common.recipe_check``): the verdict
-    never comes from the copy's own code."""
-    recorded = load(path)
-    if not recorded:
-        raise UsageError(f"no baselines recorded in {path}; run: python -m recipes baselines "
-                         "record")
-    recorded = for_backend(recorded, running_backend(), path)
+    never comes from the copy's own code. A copy that changed a recorded setting, or whose
+    model has another shape, is refused by the rule ``--results`` applies."""
+    recorded = for_backend(_recorded_or_say_where(path), running_backend(), path)
     if recipe_file is not None:
         only = [_recipe_of_file(recipe_file, only, recorded)]
         if only == ["compare"]:
@@ -369,13 +367,9 @@ def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE, *
               f"{' '.join(args) or 'the defaults'})", flush=True)
         try:
             if recipe_file is not None:
-                from common import recipe_check
-
-                fresh, scored_notes = recipe_check.run_student_recipe(
-                    recipe_file, recipe, data_name, [*args, *extra_args], run_seeds,
-                    list(entry["variants"]))
-                fresh["versions"] = runs.library_versions()
-                notes += scored_notes
+                fresh = _check_student_recipe(recipe_file, recipe, data_name,
+                                              [*args, *extra_args], run_seeds, entry, notes,
+                                              path)
             else:
                 fresh = run_entry(recipe, data_name, [*args, *extra_args], run_seeds,
                                   workers=workers, scheduler=scheduler)
@@ -423,26 +417,41 @@ class _Parsed(Exception):
 def recorded_flags(recipe: str, dataset: str, args: list[str]):
     """The parsed flags (defaults filled in) of ``recipe`` run with ``args``: the recipe's
     own parser, stopped before it loads any data."""
+    module = importlib.import_module(f"recipes.{recipe}")
+    return flags_of(module.main, recipe, dataset, args)
+
+
+def flags_of(main, recipe: str, dataset: str, args: list[str], where: str | None = None):
+    """The parsed flags of a recipe's ``main`` (the project's, or a student's copy, named
+    ``where`` in errors) run with ``args`` on ``dataset``, stopped before it loads any
+    data."""
     from common import training
 
-    module = importlib.import_module(f"recipes.{recipe}")
     real = cli.RecipeParser.parse_args
 
     def capture(parser, argv=None, namespace=None):  # the flags, then stop: no run
         raise _Parsed(parser.parse_flags(argv))
 
     cli.RecipeParser.parse_args = capture
+    argv = [*args, "--dataset", dataset]
     try:
-        module.main([*args, "--dataset", dataset])
+        with contextlib.redirect_stdout(io.StringIO()):
+            main(argv)
     except _Parsed as parsed:
         namespace = parsed.namespace
+    except (UsageError, KeyboardInterrupt):
+        raise
+    except BaseException as error:  # a student's main that fails before its parser
+        raise UsageError(f"{where or recipe}: main({' '.join(argv)}) failed: "
+                         f"{type(error).__name__}: {str(error)[:160]}")
     else:
-        raise UsageError(f"{recipe}: its flags cannot be read without running it")
+        raise UsageError(f"{where or recipe}: its flags cannot be read without running it")
     finally:
         cli.RecipeParser.parse_args = real
     if recipe == "compare":
         from common import comparison
 
+        module = importlib.import_module("recipes.compare")
         with contextlib.redirect_stderr(io.StringIO()):
             config = comparison._config_from_args(namespace, module.VARIANTS,
                                                   getattr(module, "GRID", None))
@@ -457,7 +466,7 @@ def _flag_differences(expected: dict, got: dict, n_train: int) -> list[str]:
     expected = json.loads(json.dumps(expected))  # tuples as lists, as in a JSON file
     found = []
     for name, value in expected.items():
-        if name == "batch_size" and value is None:
+        if name == "batch_size" and value is None and n_train is not None:
             value = cli.default_batch_size(n_train)  # resolved by the run from n_train
         if name not in got:
             found.append(f"{name} missing, recorded {value}")
@@ -468,20 +477,31 @@ def _flag_differences(expected: dict, got: dict, n_train: int) -> list[str]:
 
 def results_files(paths) -> list[Path]:
     """The files named, and every results.json under a directory named."""
+    return [file for file, _ in student_files(paths)]
+
+
+def student_files(paths) -> list[tuple[Path, str]]:
+    """(results file, its label) for the files named and every results.json under a
+    directory named; a file under a directory is labelled by its folder there (a
+    student's folder: ``alice``, or ``alice/run2``), a file named by its path."""
     found = []
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            inside = sorted(p for p in path.rglob("results.json") if p.is_file())
-            if not inside:
-                raise UsageError(f"--results {path}: no results.json in that directory or "
-                                 "below it")
-            found += inside
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise UsageError(f"--results {path}: no such file or directory")
-    return list(dict.fromkeys(found))
+        try:
+            if path.is_dir():
+                inside = sorted(p for p in path.rglob("results.json") if p.is_file())
+                if not inside:
+                    raise UsageError(f"--results {path}: no results.json in that directory "
+                                     "or below it")
+                found += [(p, str(p.parent.relative_to(path)) if p.parent != path
+                           else path.name or str(path)) for p in inside]
+            elif path.is_file():
+                found.append((path, str(path)))
+            else:
+                raise UsageError(f"--results {path}: no such file or directory")
+        except OSError as error:  # no permission to look, a loop of links
+            raise UsageError(f"--results {path}: {error.strerror or error}")
+    return list(dict(found).items())
 
 
 def read_results(path: Path) -> dict:
@@ -509,21 +529,38 @@ def read_results(path: Path) -> dict:
         config, source = data["config"], data["config"]["data"]
         return {"file": path, "recipe": "compare", "dataset": source["dataset"],
                 "data_source": source["data_source"], "n_train": source["n_train"],
+                "n_test": source["n_test"],
                 "seeds": sorted({r["seed"] for r in data["rows"]}), "variants": per_variant,
                 "flags": config, "versions": data.get("versions", {}),
                 "backend": config.get("backend") or data.get("versions", {}).get("backend")
-                or DEFAULT_BACKEND}
+                or DEFAULT_BACKEND, "records": {}, "model_files": {}}
     try:
         data = validate.check(data, validate.RUN_RESULTS_SCHEMA, where=str(path))
     except UsageError as error:
         raise UsageError(f"{error}; {fix}")
+    if data["test_accuracy"] is None:
+        raise UsageError(f"{path}: test_accuracy: null, not a number (the run diverged, or "
+                         f"the file was edited); it cannot match a baseline")
     variants = data.get("variants") or {data["recipe"]: data}
+    main = data.get("variant") if data.get("variants") else None
     return {"file": path, "recipe": data["recipe"], "dataset": data["dataset"],
             "data_source": data["data_source"], "n_train": data["n_train"],
-            "seeds": [data["seed"]],
+            "n_test": data["n_test"], "seeds": [data["seed"]],
             "variants": {name: [v["test_accuracy"]] for name, v in variants.items()},
             "flags": data["hyperparameters"], "versions": data.get("versions", {}),
-            "backend": data.get("backend") or DEFAULT_BACKEND}
+            "backend": data.get("backend") or DEFAULT_BACKEND,
+            "records": variants,
+            # Named by the rule the run saved them by, never by a path the file gives.
+            "model_files": {name: runs.model_file(name, main) if main else runs.MODEL_FILE
+                            for name in variants}}
+
+
+def changed_setting(name: str, entry: dict, differences: list[str]) -> str:
+    """The one rule for a setting a student changed, in ``--results`` and ``--recipe-file``
+    alike: the baseline holds for the recorded settings only, so the run is refused with
+    the settings that differ (a changed setting has no recorded entry to check against)."""
+    return (f"{name} was recorded with {' '.join(entry['args']) or 'the default flags'}, "
+            f"this run differs: {'; '.join(differences)}")
 
 
 def _match(found: dict, recorded: dict, flags_cache: dict) -> str | None:
@@ -537,8 +574,7 @@ def _match(found: dict, recorded: dict, flags_cache: dict) -> str | None:
         flags_cache[name] = recorded_flags(entry["recipe"], entry["dataset"], entry["args"])
     differences = _flag_differences(flags_cache[name], found["flags"], found["n_train"])
     if differences:
-        return (f"{name} was recorded with {' '.join(entry['args']) or 'the default flags'}, "
-                f"this run differs: {'; '.join(differences)}")
+        return changed_setting(name, entry, differences)
     if found["recipe"] == "compare":
         recorded_variants = set(entry["variants"])
         if set(found["variants"]) != recorded_variants:
@@ -547,59 +583,419 @@ def _match(found: dict, recorded: dict, flags_cache: dict) -> str | None:
     return None
 
 
-def check_results(paths, path: Path = BASELINES_FILE) -> int:
-    """Compare students' results.json files (or every one under a directory) with the
-    recorded baseline of the same recipe, dataset and flags, without training: files of
-    the same entry are pooled, and their mean over the students' seeds is compared with
-    the recorded mean by the tolerance rule. A file that does not match (another recipe,
-    dataset or flags) or cannot be read is refused, with the reason, before any verdict."""
+# --- the model behind a result ------------------------------------------------------------
+
+
+def classes_of(dataset: str) -> int:
+    from common.datasets import DIGIT_CLASS_NAMES, IRIS_CLASS_NAMES
+
+    return len(IRIS_CLASS_NAMES if dataset == "iris" else DIGIT_CLASS_NAMES)
+
+
+@functools.lru_cache(maxsize=None)
+def reference_params(recipe: str) -> int:
+    """The parameter count of the project's model for ``recipe``, at its model cell's
+    defaults (the architecture every baseline was recorded with)."""
+    build_model = importlib.import_module(f"recipes.{recipe}").build_model
+    with contextlib.redirect_stdout(io.StringIO()):
+        return build_model(**cli.model_defaults(build_model)).count_params()
+
+
+def model_shape_problems(model, recipe: str, dataset: str) -> list[str]:
+    """What is wrong with a model's shape for ``recipe`` on ``dataset``, whatever its
+    accuracy: output units other than the dataset's classes, or a parameter count other
+    than the project's model's. Empty when it has the recipe's shape."""
+    problems = []
+    try:
+        units = model.output_shape[-1]
+    except Exception:  # several outputs, or none: not a classifier of this recipe
+        return [f"its model's output shape {getattr(model, 'output_shape', None)} is not "
+                f"one softmax over {classes_of(dataset)} classes"]
+    if units != classes_of(dataset):
+        problems.append(f"its model has {units} output units for {classes_of(dataset)} "
+                        f"classes")
+    params, expected = model.count_params(), reference_params(recipe)
+    if params != expected:
+        problems.append(f"its model has {params} parameters, the recipe's model "
+                        f"{expected}")
+    return problems
+
+
+def _check_student_recipe(recipe_file, recipe: str, dataset: str, args: list[str],
+                          seeds: list[int], entry: dict, notes: list[str], path: Path) -> dict:
+    """Train a student's copy of ``recipe`` in a supervised child (``common.recipe_check``)
+    and judge it here by the rules ``--results`` applies: its model, built with the
+    project's settings, must have the recipe's shape (checked before training); each run's
+    flags must be the recorded ones (``changed_setting``); and each variant's accuracy is
+    scored from the model the run saved, never read from what the copy wrote."""
+    from common import recipe_check
+
+    recorded, flags_cache, splits = load(path), {}, _TestSplits()
+    reference = importlib.import_module(f"recipes.{recipe}").build_model
+    name = key(recipe, dataset, running_backend())
+
+    def inspect_flags(flags: dict) -> None:  # before anything trains or imports Keras here
+        differences = _flag_differences(recorded_flags(recipe, dataset, entry["args"]),
+                                        flags, None)
+        if differences:
+            raise UsageError(f"--recipe-file {recipe_file}: "
+                             f"{changed_setting(name, entry, differences)}; check the "
+                             "recipe with the recorded settings")
+
+    def inspect_setup(model_path: Path) -> None:
+        import keras
+
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+        except Exception as error:  # not saved, or layers Keras cannot rebuild safely
+            raise UsageError(f"--recipe-file {recipe_file}: its model cannot be loaded "
+                             f"({type(error).__name__}: {str(error)[:120]})")
+        problems = model_shape_problems(model, recipe, dataset)
+        if problems:
+            raise UsageError(f"--recipe-file {recipe_file}: {'; '.join(problems)}; fix "
+                             "the model cell and check again")
+
+    def inspect_run(results_path: Path) -> dict:
+        if not results_path.is_file():
+            notes.append(f"{recipe_file}: a run wrote no results.json: nothing to verify")
+            return {}
+        found = read_results(results_path)
+        reason = _match(found, recorded, flags_cache)  # what the run itself trained with
+        problems = [reason] if reason else consistency_problems(found)
+        scores, model_problems, unverified = score_models(found, splits, notes) \
+            if not reason else ({}, [], None)
+        problems += model_problems
+        if unverified or problems:
+            notes.append(f"{recipe_file} seed {found['seeds'][0]}: cannot be verified: "
+                         f"{unverified or '; '.join(problems)}")
+            return {}
+        return scores
+
+    fresh, scored_notes = recipe_check.run_student_recipe(
+        recipe_file, recipe, dataset, args, seeds, list(entry["variants"]),
+        model_settings=cli.model_defaults(reference), inspect_flags=inspect_flags,
+        inspect_setup=inspect_setup, inspect_run=inspect_run)
+    notes += scored_notes
+    fresh["versions"] = runs.library_versions()
+    fresh["data_source"] = splits.get(dataset).source
+    return fresh
+
+
+class _TestSplits:
+    """The test split of each dataset, loaded once for a whole class."""
+
+    def __init__(self):
+        self._loaded = {}
+
+    def get(self, dataset: str):
+        from common.datasets import load_dataset
+
+        if dataset not in self._loaded:
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    self._loaded[dataset] = load_dataset(dataset)
+            except DatasetUnavailable as error:
+                self._loaded[dataset] = error
+        return self._loaded[dataset]
+
+
+def score_models(found: dict, splits: _TestSplits,
+                 notes: list[str]) -> tuple[dict, list[str], str | None]:
+    """Re-evaluate the models saved beside a run's results.json on the test split of the
+    dataset it names: ({variant: test accuracy}, problems with the file or its models,
+    why it cannot be verified or None). The accuracy is computed here, never read."""
+    import numpy as np
+
+    if found["recipe"] == "compare":
+        return {}, [], "a comparison saves no models: its numbers are the file's own"
+    data = splits.get(found["dataset"])
+    if isinstance(data, DatasetUnavailable):
+        return {}, [], f"its test split cannot be loaded here: {str(data)[:160]}"
+    import keras
+
+    scores, problems = {}, []
+    if data.source != found["data_source"]:
+        # The same dataset from another source (tfds here, keras.datasets there) is the
+        # same test split; the model is scored on the one loaded here, and the row says so.
+        notes.append(f"{found['file']}: data_source: the file says {found['data_source']}, "
+                     f"the model was scored on {found['dataset']} from {data.source}")
+    if found["n_test"] != len(data.y_test):
+        problems.append(f"n_test: the file says {found['n_test']}, the test split of "
+                        f"{found['dataset']} has {len(data.y_test)}")
+    x_test, y_test = data.test
+    for variant, file_name in found["model_files"].items():
+        model_path = found["file"].parent / file_name
+        if not model_path.is_file():
+            return {}, problems, (f"no {file_name} beside it (a run saves its trained model "
+                                  "there; without it the accuracy is only the file's word)")
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                model = keras.saving.load_model(model_path, safe_mode=True)
+        except Exception as error:  # not a Keras file, a crafted one, a custom layer
+            return {}, problems, (f"{file_name} cannot be loaded ({type(error).__name__}: "
+                                  f"{str(error)[:120]})")
+        shape = model_shape_problems(model, found["recipe"], found["dataset"])
+        if shape:
+            problems += [f"{file_name}: {problem}" for problem in shape]
+            continue
+        probabilities = np.asarray(model.predict(x_test, batch_size=1024, verbose=0))
+        scores[variant] = float(np.mean(np.argmax(probabilities, axis=-1) == y_test))
+        problems += _trained_steps_problems(model, file_name, found,
+                                            found["records"].get(variant, {}))
+    return scores, problems, None
+
+
+def _trained_steps_problems(model, file_name: str, found: dict, record: dict) -> list[str]:
+    """The optimizer's step count is the model's own record of how long it trained: it
+    must be the file's epochs_run times the batches in an epoch."""
+    batch_size = found["flags"].get("batch_size")
+    epochs_run = record.get("epochs_run")
+    optimizer = getattr(model, "optimizer", None)
+    if (optimizer is None or not isinstance(batch_size, int) or batch_size < 1
+            or not isinstance(epochs_run, int)):
+        return []
+    steps = int(optimizer.iterations.numpy() if hasattr(optimizer.iterations, "numpy")
+                else optimizer.iterations)
+    per_epoch = -(-found["n_train"] // batch_size)
+    if steps != epochs_run * per_epoch:
+        return [f"epochs_run: the file says {epochs_run}, but {file_name} trained {steps} "
+                f"steps, {steps / per_epoch:g} epochs of {per_epoch} batches"]
+    return []
+
+
+def consistency_problems(found: dict) -> list[str]:
+    """Fields of a run's results.json that disagree with each other, by name."""
+    problems = []
+    epochs = found["flags"].get("epochs")
+    early_stopping = "patience" in found["flags"]
+    for variant, record in found["records"].items():
+        where = "" if len(found["records"]) == 1 else f"variants.{variant}."
+        history, epochs_run = record.get("history"), record.get("epochs_run")
+        losses = history.get("loss") if isinstance(history, dict) else None
+        if not isinstance(epochs_run, int) or isinstance(epochs_run, bool):
+            problems.append(f"{where}epochs_run: missing or not a whole number")
+            continue
+        if not isinstance(losses, list):
+            problems.append(f"{where}history.loss: missing, so epochs_run {epochs_run} "
+                            "cannot be checked")
+        elif len(losses) != epochs_run:
+            problems.append(f"{where}epochs_run: the file says {epochs_run}, its history has "
+                            f"{len(losses)} epochs")
+        if isinstance(epochs, int) and not isinstance(epochs, bool):
+            if epochs_run > epochs:
+                problems.append(f"{where}epochs_run: {epochs_run} epochs, more than "
+                                f"hyperparameters.epochs {epochs}")
+            elif epochs_run < epochs and not early_stopping and not record.get("diverged"):
+                problems.append(f"{where}epochs_run: {epochs_run} epochs, but "
+                                f"hyperparameters.epochs is {epochs} and nothing stops "
+                                "this recipe early")
+    return problems
+
+
+# --- a class's results files: one verdict each ----------------------------------------------
+
+PASSING = ("pass", "improved")
+CSV_FIELDS = ("student", "file", "entry", "seed", "variant", "file_says", "model_scores",
+              "expected", "difference", "tolerance", "verdict", "reason")
+
+
+def check_results(paths, path: Path = BASELINES_FILE, *, csv_file=None) -> int:
+    """Check students' results.json files (or every one under a directory) without
+    training: each file's saved model is scored on the test split, and that accuracy,
+    never the number in the file, is compared with the recorded baseline of the same
+    recipe, dataset and flags (the recorded mean over the file's seed where recorded).
+    Each file gets its own row and verdict; a file that cannot be used is a row with the
+    reason, except when it is the only file named (then it is one usage error). 0 when
+    every file passes, 1 otherwise; ``csv_file``: the rows for a grade book."""
+    recorded = _recorded_or_say_where(path)
+    csv_path = _csv_destination(csv_file)
+    files = student_files(paths)
+    alone = len(files) == 1 and len(paths) == 1 and Path(paths[0]).is_file()
+    flags_cache, splits, rows, notes = {}, _TestSplits(), [], []
+    for file, label in files:
+        try:
+            rows += _rows_of_file(file, label, recorded, flags_cache, splits, notes)
+        except UsageError as error:
+            if alone:
+                raise UsageError(f"{error}; run it with the recorded flags (python -m "
+                                 "recipes baselines show)" if "this run differs" in str(error)
+                                 else str(error))
+            rows.append(_row(label, file, verdict="refused", reason=_without(str(error),
+                                                                                 file)))
+        except (RecursionError, TypeError, ValueError, KeyError, AttributeError) as error:
+            # A crafted file that the schema let through: that student's row, not a crash.
+            reason = ("nested too deeply to be a file this project wrote"
+                      if isinstance(error, RecursionError) else
+                      f"cannot be checked ({type(error).__name__}: {str(error)[:120]})")
+            if alone:
+                raise UsageError(f"{file}: {reason}")
+            rows.append(_row(label, file, verdict="refused", reason=reason))
+    _print_class(rows, notes, len(files))
+    if csv_path is not None:
+        _write_csv(csv_path, rows)
+    return 0 if all(row["verdict"] in PASSING for row in rows) else 1
+
+
+def _recorded_or_say_where(path: Path) -> dict:
+    """The recorded baselines, or one line saying where the file is expected and how to
+    get it (an installed package has none: the file ships with a clone)."""
+    if not path.exists():
+        raise UsageError(
+            f"no baselines file at {path}: the recorded baselines (baselines/baselines.json) "
+            "ship with a clone of the project, not with pip install; run this command in a "
+            "clone (git clone the repository, then python3 -m pip install -e \".[cpu]\" "
+            "there)")
     recorded = load(path)
     if not recorded:
         raise UsageError(f"no baselines recorded in {path}; run: python -m recipes baselines "
                          "record")
-    files = results_files(paths)
-    found = [read_results(file) for file in files]
-    flags_cache, refused = {}, []
-    for item in found:
-        reason = _match(item, recorded, flags_cache)
-        if reason:
-            refused.append(f"{item['file']}: {reason}")
-    if refused:
-        more = (f" ({len(refused) - 1} more file(s) refused: "
-                + ", ".join(r.split(': ', 1)[0] for r in refused[1:]) + ")") if len(refused) > 1 else ""
-        raise UsageError(f"{refused[0]}; run it with the recorded flags (python -m recipes "
-                         f"baselines show){more}")
-    groups: dict[str, list[dict]] = {}
-    for item in found:
-        groups.setdefault(key(item["recipe"], item["dataset"], item["backend"]),
-                          []).append(item)
-    print(f"{len(files)} results file(s), {len(groups)} recorded entr"
-          f"{'y' if len(groups) == 1 else 'ies'}")
-    rows, notes = [], []
-    for name, items in groups.items():
-        entry = recorded[name]
-        print(f"\n{name} (recorded with {' '.join(entry['args']) or 'the default flags'}, "
-              f"seeds {','.join(map(str, entry['seeds']))}):")
-        for item in items:
-            accuracies = ", ".join(f"{v} {' '.join(f'{x:.4f}' for x in values)}"
-                                   for v, values in item["variants"].items())
-            print(f"  {item['file']}: seed{'s' if len(item['seeds']) > 1 else ''} "
-                  f"{','.join(map(str, item['seeds']))}: test {accuracies}")
-            notes += _provenance_notes(item["file"], entry, item)
-        seeds = [seed for item in items for seed in item["seeds"]]
-        unrecorded = sorted(set(seeds) - set(entry["seeds"]))
-        if unrecorded:
-            notes.append(f"{name}: seed(s) {','.join(map(str, unrecorded))} not recorded, so "
-                         "expected is the recorded mean over every recorded seed")
-        pooled = {}
-        for item in items:
-            for variant, values in item["variants"].items():
-                pooled.setdefault(variant, []).extend(values)
-        fresh = {"seeds": seeds,
-                 "variants": {v: {"mean": sum(values) / len(values), "test_accuracy": values}
-                              for v, values in pooled.items()}}
-        rows += compare_entry(entry, fresh)
-    return _finish(rows, notes)
+    return recorded
+
+
+def _without(message: str, file: Path) -> str:
+    """A reason without the file name it starts with: the row already names the file."""
+    return message.removeprefix(f"{file}: ").removeprefix(f"{file} ")
+
+
+def _row(student, file, **fields) -> dict:
+    return {"student": student, "file": str(file), "entry": "-", "seed": "-",
+            "variant": "-", "file_says": None, "model_scores": None, "expected": None,
+            "difference": None, "tolerance": None, "verdict": "", "reason": "",
+            "rule": None, **fields}
+
+
+def _rows_of_file(file, label, recorded, flags_cache, splits, notes) -> list[dict]:
+    found = read_results(file)
+    reason = _match(found, recorded, flags_cache)
+    if reason:
+        raise UsageError(f"{file}: {reason}")
+    name = key(found["recipe"], found["dataset"], found["backend"])
+    entry = recorded[name]
+    notes += _provenance_notes(label, entry, found)
+    problems = consistency_problems(found)
+    scores, model_problems, unverified = score_models(found, splits, notes)
+    problems += model_problems
+    rows = []
+    for variant, values in found["variants"].items():
+        if variant not in entry["variants"]:
+            rows.append(_row(label, file, entry=name, variant=variant, verdict="refused",
+                             reason=f"variant {variant} is not recorded for {name}"))
+            continue
+        recorded_variant = entry["variants"][variant]
+        expected, _ = _expected(recorded_variant, entry.get("seeds"), found["seeds"])
+        claimed = sum(values) / len(values)
+        tol = tolerance(recorded_variant, entry["n_test"])
+        row = _row(label, file, entry=name, seed=",".join(map(str, found["seeds"])),
+                   variant=variant, file_says=claimed, expected=expected, tolerance=tol,
+                   rule=tolerance_rule(recorded_variant, entry["n_test"]))
+        got = scores.get(variant)
+        if problems:
+            row.update(verdict="inconsistent", reason="; ".join(problems), model_scores=got)
+        elif unverified or got is None:
+            row.update(verdict="cannot be verified", reason=unverified or "no model scored")
+        else:
+            difference = round(got - expected, 6) + 0.0  # float32's last bits, no -0.0
+            row.update(model_scores=got, difference=difference,
+                       verdict=("REGRESSION" if difference < -tol else
+                                "improved" if difference > tol else "pass"))
+            # One test example either way is rounding, not an edit.
+            if abs(got - claimed) > 1 / found["n_test"] + 1e-9:
+                row.update(verdict="does not match its model",
+                           reason=f"recorded {expected:.4f}, model scores {got:.4f}: the "
+                                  f"file says {claimed:.4f}")
+        rows.append(row)
+    missing = sorted(set(entry["variants"]) - set(found["variants"]))
+    rows += [_row(label, file, entry=name, variant=v, verdict="MISSING",
+                  reason="not in the file") for v in missing]
+    return rows
+
+
+def _fmt(value, spec=".4f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _print_class(rows, notes, n_files) -> None:
+    """Every row, the reasons, the tolerance rules, then one verdict per file."""
+    width = max([7, *(len(r["student"]) for r in rows)])
+    print(f"{n_files} results file(s); the accuracy compared is the saved model's, scored on "
+          "the test split here\n")
+    print(f"{'student':<{width}} {'entry':<28} {'seed':>4} {'variant':<15} {'file says':>9} "
+          f"{'model':>7} {'expected':>8} {'diff':>8} {'tol':>7}  verdict")
+    for r in rows:
+        print(f"{r['student']:<{width}} {r['entry']:<28} {r['seed']:>4} {r['variant']:<15} "
+              f"{_fmt(r['file_says']):>9} {_fmt(r['model_scores']):>7} "
+              f"{_fmt(r['expected']):>8} {_fmt(r['difference'], '+.4f'):>8} "
+              f"{_fmt(r['tolerance']):>7}  {r['verdict']}")
+    reasons = [r for r in rows if r["reason"]]
+    if reasons:
+        print("\nwhy:")
+        for r in reasons:
+            print(f"  {r['student']} ({r['file']}): {r['verdict']}: {r['reason']}")
+    rules = {r["entry"]: r["rule"] for r in rows if r["rule"]}
+    if rules:
+        print("\nexpected: the recorded mean test accuracy over the file's seed; model: the "
+              "saved model's accuracy on the test split; a file regresses when model < "
+              "expected - tol.\ntol = max(2 x recorded std over seeds, 1/n_test, 0.005) "
+              "(<- the term that decides):")
+        for r in rows:
+            if r["rule"]:
+                print(f"  {r['student']} {r['variant']}: tol {r['rule']}")
+    for note in notes:
+        print(f"note: {note}")
+    by_file: dict[tuple, str] = {}
+    for r in rows:  # a file's verdict: its worst row's
+        current = by_file.get((r["student"], r["file"]))
+        if current is None or _severity(r["verdict"]) > _severity(current):
+            by_file[(r["student"], r["file"])] = r["verdict"]
+    print(f"\n{'student':<{width}}  verdict")
+    for (student, _), verdict in by_file.items():
+        print(f"{student:<{width}}  {verdict}")
+    passed = sum(verdict in PASSING for verdict in by_file.values())
+    print(f"\n{passed} of {len(by_file)} file(s) passed, {len(by_file) - passed} did not")
+
+
+def _severity(verdict: str) -> int:
+    order = ("pass", "improved", "MISSING", "REGRESSION", "cannot be verified",
+             "does not match its model", "inconsistent", "refused")
+    return order.index(verdict) if verdict in order else len(order)
+
+
+def _csv_destination(csv_file) -> Path | None:
+    """``--csv FILE``, checked before any work: a file (new or replaced) in a folder that
+    exists and can be written."""
+    if csv_file is None:
+        return None
+    path = Path(csv_file)
+    try:
+        if path.is_dir():
+            raise UsageError(f"--csv {path} is a directory; give a file name")
+        folder = path.absolute().parent
+        if not folder.is_dir():
+            raise UsageError(f"--csv {path}: no folder {folder}; create it or choose another")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(f"--csv {path}: {folder} is not writable; choose another folder")
+    except OSError as error:
+        raise UsageError(f"--csv {path}: {error.strerror or error}; choose another file")
+    return path
+
+
+def _write_csv(path: Path, rows) -> None:
+    import csv
+
+    def write(tmp: Path):
+        with open(tmp, "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=CSV_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v)
+                                 for k, v in row.items()})
+
+    try:
+        runs.atomic_write(path, write)
+    except OSError as error:
+        raise UsageError(f"--csv {path}: {error.strerror or error}; choose another file")
+    print(f"rows: {path}")
 
 
 def record(only=None, dataset=None, tiers=("fast", "full", "online"),
@@ -633,7 +1029,7 @@ def record(only=None, dataset=None, tiers=("fast", "full", "online"),
 
 def show(path: Path = BASELINES_FILE) -> int:
     """The recorded baselines as a Markdown table."""
-    recorded = load(path)
+    recorded = _recorded_or_say_where(path)
     print("| recipe | dataset (source) | flags | variant | backend | test accuracy, mean ± "
           "std (seeds 0-2) | per seed | recorded |")
     print("|---|---|---|---|---|---|---|---|")
@@ -646,6 +1042,7 @@ def show(path: Path = BASELINES_FILE) -> int:
                   f"{' '.join(entry['args']) or '-'} | {name} | {backend} | "
                   f"{variant['mean']:.4f} ± {variant['std']:.4f} | {seeds} | "
                   f"{entry['date']}, {backend} {version} |")
+    print(f"\n(recorded in {path}, which ships with a clone of the project)")
     return 0
 
 

@@ -46,6 +46,18 @@ BACKEND_INSTALL = {
     "tensorflow": "python3 -m pip install -r requirements.txt",
     "jax": "python3 -m pip install -r requirements-jax.txt",
 }
+# Installed as a package there are no requirements files: the package's extras instead.
+BACKEND_EXTRAS = {"tensorflow": "cpu", "jax": "cpu,jax"}
+
+
+def backend_install_command(name: str, project: Path | None = None) -> str:
+    """The command that installs backend ``name`` the way this project was installed: the
+    pinned requirements file in a clone, else the package with its extra."""
+    project = project or Path(__file__).resolve().parents[1]
+    command = BACKEND_INSTALL[name]
+    if (project / command.rsplit(" ", 1)[1]).is_file():
+        return command
+    return f'python3 -m pip install "keras-lecture-recipes[{BACKEND_EXTRAS[name]}]"'
 
 
 def default_backend() -> str:
@@ -67,7 +79,7 @@ def select_backend(name: str) -> str:
                          f"of: {', '.join(BACKENDS)}")
     if importlib.util.find_spec(name) is None:
         raise UsageError(f"--backend {name}: {name} is not installed; install it with "
-                         f"{BACKEND_INSTALL[name]}")
+                         f"{backend_install_command(name)}")
     keras = sys.modules.get("keras")
     current = keras.backend.backend() if keras is not None and hasattr(keras, "backend") \
         else None

@@ -3,11 +3,13 @@ trained models here, where the student's code never runs.
 
 The copy runs in a child process (``common/recipe_child.py``) in a fresh temporary
 folder that ``common.sandbox`` removes afterwards, with everything the copy started.
-The child saves each model the recipe evaluates on the test split; this process loads
-those ``.keras`` files (Keras' safe mode: no code in them runs), checks the output shape
-against the dataset's classes, and computes the test accuracy itself. What the copy's
-``main`` returns, and anything it patches, stays in the child: the verdict comes from
-these accuracies and this process's tolerance rule.
+Before training, the child saves the copy's model, built with the project's model
+settings, for the caller to inspect (its shape); each run then leaves its results.json
+and trained models in its own folder, which the caller checks as it checks a student's
+``--results`` (the same rule for a changed setting, the models loaded in Keras' safe
+mode and scored on the test split there). What the copy's ``main`` returns, and anything
+it patches, stays in the child: the verdict comes from those scores and the caller's
+tolerance rule.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -52,39 +53,28 @@ def _parse(line: bytes) -> dict:
     return message if isinstance(message, dict) else {}
 
 
-def _accuracy(path: Path, data) -> tuple[float | None, str]:
-    """(test accuracy, '') of the saved model, or (None, why it cannot be scored)."""
-    import keras
-    import numpy as np
-
-    if path.is_symlink() or not path.is_file():
-        return None, "no trained model was saved"
-    try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-        predicted = np.asarray(model.predict(data.x_test, batch_size=1024, verbose=0))
-    except Exception as error:  # a model of layers Keras cannot rebuild safely
-        return None, f"its model cannot be loaded ({type(error).__name__}: " \
-                     f"{printable(str(error))[:120]})"
-    expected_shape = (len(data.y_test), data.num_classes)
-    if predicted.shape != expected_shape:
-        return None, (f"its model gives outputs of shape {predicted.shape[1:]} for "
-                      f"{data.num_classes} classes")
-    if not np.isfinite(predicted).all():
-        return math.nan, ""
-    return float(np.mean(np.argmax(predicted, axis=-1) == data.y_test)), ""
+SETUP_FILE = "setup.keras"
 
 
 def run_student_recipe(recipe_file, recipe: str, dataset: str, args: list[str],
-                       seeds: list[int], variants: list[str]) -> tuple[dict, list[str]]:
+                       seeds: list[int], variants: list[str], *, model_settings: dict,
+                       inspect_flags, inspect_setup, inspect_run) -> tuple[dict, list[str]]:
     """Train the copy with ``args`` for each seed; ({variant: {mean, test_accuracy}}, notes).
-    A variant whose model could not be scored has mean None (a failed row)."""
+
+    ``inspect_flags(flags)`` looks at the flags the copy's parser gives ``args`` (what the
+    child says: the runs' own files are checked again after training);
+    ``inspect_setup(path)`` looks at the untrained model the copy builds with
+    ``model_settings`` before any training; ``inspect_run(results_path)`` checks one
+    finished run and returns {variant: test accuracy scored from its saved model, or None
+    when it cannot be verified}. Either may raise UsageError, which ends the check. A
+    variant with a None score has mean None (a failed row)."""
     from common.datasets import load_dataset
 
     path = Path(recipe_file)
     if not path.is_file():
         raise UsageError(f"--recipe-file {path}: no such file")
     with contextlib.redirect_stdout(io.StringIO()):
-        data = load_dataset(dataset)  # before training: a missing dataset is one line
+        load_dataset(dataset)  # before training: a missing dataset is one line
     runs = [[seed, [*args, "--dataset", dataset, "--seed", str(seed), "--out", f"runs/{i}"]]
             for i, seed in enumerate(seeds)]
     flags = ["-E", "-P"] if sys.version_info >= (3, 11) else ["-E"]
@@ -94,27 +84,46 @@ def run_student_recipe(recipe_file, recipe: str, dataset: str, args: list[str],
     per_variant = {name: [] for name in variants}
     notes, finished, problem = [], [], None
     try:
+        job = {"recipe": recipe, "dataset": dataset, "args": args,
+               "model_settings": model_settings, "runs": runs}
         with Sandbox([sys.executable, *flags, str(CHILD), str(path.resolve()),
-                      str(reply_write), "models", json.dumps(runs)],
+                      str(reply_write), SETUP_FILE, json.dumps(job)],
                      pass_fds=(reply_write,), env=env, prefix="recipe-check-") as box:
             os.close(reply_write)
             reply_write = None
-            loaded = False
+            loaded = flagged = False
             for line in _messages(reply_read):
                 message = _parse(line)
                 event = message.get("event")
                 if not loaded and event == "load_error" and isinstance(message.get("message"), str):
                     problem = printable(message["message"])[:500]
                     break
-                if not loaded and event == "loaded" and set(message) == {"event"}:
+                if not flagged and event == "flags" and set(message) == {"event", "flags"} \
+                        and isinstance(message["flags"], dict):
+                    flagged = True
+                    inspect_flags(message["flags"])
+                    continue
+                if flagged and not loaded and event == "loaded" and set(message) == {"event"}:
                     loaded = True
+                    inspect_setup(box.cwd / SETUP_FILE)
                     continue
                 if loaded and event == "error" and isinstance(message.get("message"), str):
                     problem = printable(message["message"])[:500]
                     break
                 if loaded and event == "ran" and message.get("run") == len(finished) \
                         and set(message) == {"event", "run"}:
-                    finished.append(len(finished))
+                    index, seed = len(finished), seeds[len(finished)]
+                    scores = inspect_run(box.cwd / "runs" / str(index) / "results.json")
+                    for variant in variants:
+                        accuracy = scores.get(variant)
+                        per_variant[variant].append(accuracy)
+                        shown = "-" if accuracy is None else f"{accuracy:.4f}"
+                        print(f"  {recipe}@{dataset} seed {seed} {variant}: test {shown} "
+                              "(scored by the checker)", flush=True)
+                        if accuracy is None:
+                            notes.append(f"{recipe}@{dataset} {variant} seed {seed}: cannot "
+                                         "be verified (see the notes above)")
+                    finished.append(index)
                     continue
                 problem = (f"{path}: the process running it sent the checker something it "
                            "did not ask for; it cannot be checked")
@@ -127,27 +136,13 @@ def run_student_recipe(recipe_file, recipe: str, dataset: str, args: list[str],
                     f"during seed {seeds[len(finished)]}"
                 problem = (f"{path}: the process running it ended {where} (exit code "
                            f"{box.returncode}{detail}) before it finished; no verdict")
-            if problem is None:
-                for index, seed in zip(finished, seeds):
-                    for number, variant in enumerate(variants):
-                        accuracy, why = _accuracy(
-                            box.cwd / "models" / f"{index}-{number}.keras", data)
-                        per_variant[variant].append(accuracy)
-                        shown = "-" if accuracy is None else f"{accuracy:.4f}"
-                        print(f"  {recipe}@{dataset} seed {seed} {variant}: test {shown} "
-                              f"(scored by the checker)" + (f": {why}" if why else ""),
-                              flush=True)
-                        if why:
-                            notes.append(f"{recipe}@{dataset} {variant} seed {seed}: cannot "
-                                         f"be verified: {why}")
     finally:
         for fd in (reply_read, reply_write):
             if fd is not None:
                 os.close(fd)
     if problem:
         raise UsageError(problem)
-    fresh = {"seeds": list(seeds), "data_source": data.source, "versions": {},
-             "variants": {}}
+    fresh = {"seeds": list(seeds), "versions": {}, "variants": {}}
     for variant, values in per_variant.items():
         verified = None not in values and values
         fresh["variants"][variant] = {

@@ -1,13 +1,19 @@
 """The process that runs a student's copy of a recipe for ``baselines check
 --recipe-file`` (``common/recipe_check.py``).
 
-It loads the file, runs its ``main`` once per requested command line, and saves every
-model the recipe evaluates on the test split (``training.evaluate_model``) as a
-``.keras`` file in MODELS_DIR. It reports progress only: the checker loads those models
-and scores them itself; whatever ``main`` returns is ignored.
+It loads the file, builds its model with the project's model settings (saved untrained
+as SETUP_FILE, for the checker to inspect before any training), then runs its ``main``
+once per requested command line; each run writes its results.json and trained models in
+its ``--out`` folder, as every recipe run does. It reports progress only: the checker
+reads those files, loads the models and scores them itself; whatever ``main`` returns is
+ignored.
 
-``python -E -P recipe_child.py FILE REPLY_FD MODELS_DIR RUNS_JSON``: RUNS_JSON is a list
-of [seed, argv] pairs.
+Before that it reports the flags the copy's parser gives the recorded command line, for
+the checker to compare with the recording before anything trains.
+
+``python -E -P recipe_child.py FILE REPLY_FD SETUP_FILE JOB_JSON``: JOB_JSON holds the
+recipe's name, the dataset, the recorded flags (``args``), the keyword arguments of the
+project's ``build_model`` (``model_settings``) and the runs, a list of [seed, argv] pairs.
 """
 
 import importlib.util
@@ -26,7 +32,7 @@ def _one_line(text) -> str:
         return ""
 
 
-def serve(path: str, reply_fd: int, models_dir: str, runs_json: str) -> None:
+def serve(path: str, reply_fd: int, setup_file: str, job_json: str) -> None:
     replies = os.fdopen(reply_fd, "w", encoding="utf-8")
 
     def send(**message):
@@ -34,19 +40,11 @@ def serve(path: str, reply_fd: int, models_dir: str, runs_json: str) -> None:
         replies.flush()
 
     sys.path.insert(0, str(ROOT))  # the recipe's copy imports the project's common/
-    from common import sweep, training
+    from common import baselines, sweep
+    from common.errors import UsageError
 
-    models, run = Path(models_dir), {"index": 0, "saved": 0}
-    models.mkdir()
-    evaluate_model = training.evaluate_model
+    job = json.loads(job_json)
 
-    def evaluate_and_save(evaluate, model, data, history, **options):
-        if options.get("read_test", True):
-            model.save(models / f"{run['index']}-{run['saved']}.keras")
-            run["saved"] += 1
-        return evaluate_model(evaluate, model, data, history, **options)
-
-    training.evaluate_model = evaluate_and_save
     file, fix = Path(path), "fix it and check again"
     spec = importlib.util.spec_from_file_location("student_recipe", file)
     if spec is None or spec.loader is None:
@@ -67,9 +65,29 @@ def serve(path: str, reply_fd: int, models_dir: str, runs_json: str) -> None:
         send(event="load_error", message=f"{file} defines no main(argv); a recipe's copy "
                                          "keeps the recipe's main function")
         return
+    try:
+        flags = baselines.flags_of(module.main, job["recipe"], job["dataset"], job["args"],
+                                   str(file))
+        send(event="flags", flags=json.loads(json.dumps(flags, default=str)))
+    except UsageError as error:
+        send(event="load_error", message=_one_line(error))
+        return
+    except BaseException as error:
+        send(event="load_error", message=f"{file}: its flags cannot be read: "
+                                         f"{type(error).__name__}: {_one_line(error)}")
+        return
+    if not callable(getattr(module, "build_model", None)):
+        send(event="load_error", message=f"--recipe-file {file} defines no build_model; a "
+                                         "recipe's copy keeps the recipe's model cell")
+        return
+    try:
+        module.build_model(**job["model_settings"]).save(setup_file)
+    except BaseException as error:
+        send(event="load_error", message=f"--recipe-file {file}: build_model failed: "
+                                         f"{type(error).__name__}: {_one_line(error)}")
+        return
     send(event="loaded")
-    for index, (seed, argv) in enumerate(json.loads(runs_json)):
-        run.update(index=index, saved=0)
+    for index, (seed, argv) in enumerate(job["runs"]):
         try:
             with sweep.private_python_random(seed):
                 module.main(argv)

@@ -195,10 +195,11 @@ def saved_argv(run_dir: Path, recipe: str) -> list[str]:
     return saved["argv"]
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)``, then rename into place: all of the file or none of it."""
+def atomic_write(path: Path, write, *, suffix: str = ".tmp") -> None:
+    """Call ``write(tmp_path)``, then rename into place: all of the file or none of it.
+    ``suffix`` ends the temporary name (Keras saves only to a name ending in .keras)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     try:
         write(Path(tmp))
@@ -209,6 +210,20 @@ def atomic_write(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+MODEL_FILE = "model.keras"
+
+
+def model_file(variant: str, main_variant: str) -> str:
+    """Where a run keeps a variant's trained model: ``model.keras`` for the variant its
+    results.json reports at the top level, ``model_VARIANT.keras`` for the others."""
+    return MODEL_FILE if variant == main_variant else f"model_{variant}.keras"
+
+
+def save_model(path: Path, model) -> None:
+    """``model.save`` to a temporary name beside ``path``, then renamed into place."""
+    atomic_write(path, lambda tmp: model.save(tmp), suffix=".tmp.keras")
 
 
 def _umask() -> int:

@@ -8,6 +8,7 @@ import math
 import numbers
 import sys
 import time
+import weakref
 from pathlib import Path
 
 from common import checkpoint, cli, runs
@@ -155,6 +156,25 @@ def best_epoch(history: dict, monitor: str = "val_loss") -> int:
     return values.index(pick(finite)) + 1
 
 
+class TrainedRecord(dict):
+    """A trained model's record (a plain dict to JSON and to pickle) that also knows its
+    model while the caller keeps it, so that ``finish`` can save the model beside
+    results.json without every recipe passing it along. A weak reference: a
+    comparison's hundreds of records hold no model in memory."""
+
+    def __init__(self, fields: dict, model):
+        super().__init__(fields)
+        self._model = weakref.ref(model)
+
+    @property
+    def model(self):
+        """The trained model, or None once nothing else holds it."""
+        return self._model()
+
+    def __reduce__(self):  # pickled (a Dask worker's result) as the plain dict it is
+        return dict, (dict(self),)
+
+
 def evaluate_model(evaluate, model, data: Dataset, history, *, monitor: str = "val_loss",
                    read_test: bool = True) -> dict:
     """One trained model's record: final metrics on every split, scored by the recipe's
@@ -175,7 +195,7 @@ def evaluate_model(evaluate, model, data: Dataset, history, *, monitor: str = "v
     if diverged:
         print(f"DIVERGED in epoch {len(curves['loss'])}: the loss became NaN or infinite and "
               "training stopped; lower the learning rate", file=sys.stderr)
-    return {
+    return TrainedRecord({
         "diverged": diverged,
         "epochs_run": len(curves["loss"]),
         "best_epoch": best_epoch(curves, monitor),
@@ -188,7 +208,7 @@ def evaluate_model(evaluate, model, data: Dataset, history, *, monitor: str = "v
         "test_loss": test_metrics["loss"],
         "params": model.count_params(),
         "history": curves,
-    }
+    }, model)
 
 
 def train_variants(build_model, train, evaluate, variants: dict[str, dict], data: Dataset,
@@ -248,10 +268,19 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
     }
     if len(records) > 1:
         results["variants"] = records
+    # The evidence behind the numbers: ``baselines check --results`` scores these models
+    # on the test split itself instead of trusting the accuracy written here.
+    out_dir = run_dir(args)
+    models = {name: getattr(record, "model", None) for name, record in records.items()}
+    results["models"] = {}
+    for name, model in models.items():
+        if model is not None:
+            results["models"][name] = runs.model_file(name, main)
+            runs.save_model(out_dir / results["models"][name], model)
     draw_curves = functools.partial(plots.learning_curves,
                                     {name: r["history"] for name, r in records.items()},
                                     title=f"{recipe} on {data.name}", marks=marks)
-    out_dir = runs.save_results(recipe, args.out, results, run_dir=run_dir(args),
+    out_dir = runs.save_results(recipe, args.out, results, run_dir=out_dir,
                                 figures={"learning_curves.png": draw_curves, **(figures or {})})
     # Finished: nothing to resume. Only the state files this run wrote are removed.
     checkpoint.discard(out_dir / "backup")

@@ -10,6 +10,7 @@ the fix, never a traceback and never a half-used file.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -223,6 +224,15 @@ def check(data, schema: dict, *, where: str):
     raise UsageError(f"{where}: {field.lstrip('.') or 'top level'}: {message}")
 
 
+def _deep_field(path: Path) -> str:
+    """'FIELD: ' for the first field whose value opens a hundred arrays or objects."""
+    try:
+        found = re.search(r'"([^"\\]{1,64})"\s*:(?=(?:\s*[\[{]){100})', path.read_text())
+    except (OSError, ValueError):
+        return ""
+    return f"{found.group(1)}: " if found else ""
+
+
 def load_json(path: Path, schema: dict, *, fix: str):
     """Read and check the JSON file at ``path``; one line naming file, field and ``fix``."""
     path = Path(path)
@@ -232,6 +242,9 @@ def load_json(path: Path, schema: dict, *, fix: str):
         raise UsageError(f"{path} cannot be read ({error.strerror or error}); {fix}")
     except ValueError as error:  # also UnicodeDecodeError
         raise UsageError(f"{path} is not valid JSON ({str(error)[:120]}); {fix}")
+    except RecursionError:  # a crafted file: arrays or objects nested thousands deep
+        raise UsageError(f"{path}: {_deep_field(path)}nested too deeply to be a file this "
+                         f"project wrote; {fix}")
     try:
         return check(data, schema, where=str(path))
     except UsageError as error:

@@ -80,6 +80,10 @@ def baselines_main(argv) -> None:
                              "comparison; a directory: every results.json below it) with the "
                              "recorded baseline of the same recipe, dataset and flags, without "
                              "training (default: re-run the recipes)")
+    parser.add_argument("--csv", default=None, metavar="FILE",
+                        help="check --results: also write one row per file and variant "
+                             "(student, verdict, reason, ...) to this CSV file, for a grade "
+                             "book")
     parser.add_argument("--recipe-file", default=None, metavar="PATH",
                         help="check: run this edited copy of a recipe (named by --only NAME, "
                              "or by its file name) with the recorded flags and seeds "
@@ -98,19 +102,23 @@ def baselines_main(argv) -> None:
         recipes.recipe_path(name)  # an unknown name: one line listing the recipes
     check_only = [flag for flag, value in (("--results", args.results),
                                            ("--recipe-file", args.recipe_file),
-                                           ("--seeds", args.seeds)) if value]
+                                           ("--seeds", args.seeds),
+                                           ("--csv", args.csv)) if value]
     if args.action != "check" and check_only:
         raise UsageError(f"{check_only[0]} goes with baselines check, not {args.action}")
     if args.results and (args.recipe_file or args.seeds or args.only or args.dataset):
         raise UsageError("--results compares the files as they are (their recipe, dataset "
                          "and seeds): give it without --recipe-file, --seeds, --only or "
                          "--dataset")
+    if args.csv and not args.results:
+        raise UsageError("--csv writes the rows of baselines check --results; give --results "
+                         "FILE_OR_DIR too")
     if args.action == "show":
         code = baselines.show()
     elif args.action == "agree":
         code = baselines.agree()
     elif args.action == "check" and args.results:
-        code = baselines.check_results(args.results)
+        code = baselines.check_results(args.results, csv_file=args.csv)
     elif args.action == "check":
         code = baselines.check(args.only, args.dataset, seeds=args.seeds,
                                recipe_file=args.recipe_file, workers=args.workers,

@@ -9,7 +9,8 @@ import zipfile
 
 import pytest
 
-from conftest import ROOT
+from common import cli
+from conftest import ROOT, one_line_error
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
@@ -93,6 +94,25 @@ def test_the_wheel_holds_the_packages_and_its_command_runs_from_anywhere(tmp_pat
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.split("\n", 1)[0] == "neuron"
+    # The recorded baselines ship with a clone: installed, show and check say so, and where.
+    for command in (["show"], ["check", "--results", "."]):
+        done = subprocess.run([sys.executable, "-m", "recipes", "baselines", *command],
+                              cwd=elsewhere, env={**os.environ,
+                                                  "PYTHONPATH": str(tmp_path / "site")},
+                              capture_output=True, text=True, timeout=300)
+        line = one_line_error(done)
+        assert f"no baselines file at {tmp_path / 'site' / 'baselines'}" in line
+        assert "ship with a clone of the project" in line
+
+
+def test_an_install_command_fits_how_the_project_was_installed(tmp_path):
+    """A clone has requirements files; an installed package only its extras."""
+    assert cli.backend_install_command("tensorflow", ROOT) == \
+        "python3 -m pip install -r requirements.txt"
+    assert cli.backend_install_command("tensorflow", tmp_path) == \
+        'python3 -m pip install "keras-lecture-recipes[cpu]"'
+    assert cli.backend_install_command("jax", tmp_path) == \
+        'python3 -m pip install "keras-lecture-recipes[cpu,jax]"'
 
 
 def test_a_recipe_runs_as_a_script_from_the_repository(run_cli):
@@ -101,3 +121,22 @@ def test_a_recipe_runs_as_a_script_from_the_repository(run_cli):
                    env={"PYTHONPATH": ""})
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: python -m recipes.iris_softmax")
+
+
+def test_the_python_range_is_the_one_the_pinned_set_installs_on():
+    """requires-python is the oldest Python every pinned package supports (measured: on
+    3.10, pip install -r requirements.txt fails on mlxtend 0.25 and NumPy 2.4)."""
+    from importlib import metadata
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    declared = SpecifierSet(PYPROJECT["project"]["requires-python"])
+    oldest = Version(min(str(s.version) for s in declared))
+    for name in requirement_names(ROOT / "requirements.txt"):
+        try:
+            needs = metadata.metadata(name).get("Requires-Python")
+        except metadata.PackageNotFoundError:
+            continue  # another platform's build (tensorflow on macOS)
+        if needs:
+            assert SpecifierSet(needs).contains(oldest), f"{name} needs Python {needs}"
