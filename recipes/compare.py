@@ -203,8 +203,7 @@ def main(argv=None) -> dict:
                         default=list(VARIANTS),
                         help=f"comma-separated subset of: {','.join(VARIANTS)} "
                              "(default: all)")
-    parser.add_argument("--seeds", type=cli.positive_int, default=3,
-                        help="number of paired seeds (0, 1, ... N-1)")
+    comparison.add_seed_flags(parser)
     parser.add_argument("--train-size", type=cli.positive_int, default=3500,
                         help="training examples used (the rest of the split is left out "
                              "so the baseline overfits; see the recipe's introduction)")
