@@ -515,8 +515,7 @@ def run_files(out):
     return sorted(p.name for p in (out / "runs").glob("*.json"))
 
 
-def test_sequential_comparison_trains_only_what_undecided_verdicts_need(tmp_path,
-                                                                      quick_comparison):
+def test_sequential_comparison_trains_only_what_undecided_verdicts_need(tmp_path):
     out = tmp_path / "seq"
     results = compare.main([*TINY, "--variants", "baseline,dropout,l2,l1", "--max-seeds", "5",
                             "--out", str(out)])
