@@ -300,7 +300,8 @@ def _verdict_names(config) -> list[str]:
             if (n == fixed or n in tuned_ones) and n != BASELINE]
 
 
-def sequential_verdicts(rows, config, stopped: str | None = None) -> dict:
+def sequential_verdicts(rows, config, stopped: str | None = None,
+                        estimate: bool = True) -> dict:
     """The sequential rule replayed look by look on the rows, for every compared
     variant whose first look is complete: {variant: {verdict (None while undecided),
     interval (the repeated confidence interval at its last look), look, seeds_used,
@@ -310,6 +311,7 @@ def sequential_verdicts(rows, config, stopped: str | None = None) -> dict:
     variant and the baseline both have a row for every one of its seeds. Undecided at
     the plan's last look, it stopped at MAX_SEEDS_REACHED; before it, for ``stopped``
     (the time budget) or, when that is None, because the comparison was interrupted.
+    ``estimate=False`` leaves out the seeds an undecided variant would still need.
     """
     design = config["sequential"]
     sizes = sequential.looks(design["max_seeds"])
@@ -339,7 +341,7 @@ def sequential_verdicts(rows, config, stopped: str | None = None) -> dict:
                                 MAX_SEEDS_REACHED if state["seeds_used"] == sizes[-1] else
                                 stopped or "interrupted")
         needed = None
-        if state["verdict"] is None:
+        if state["verdict"] is None and estimate:
             interval = state["interval"]
             total = sequential.seeds_needed(interval["mean"], interval["std"],
                                             state["seeds_used"], design["max_seeds"],
@@ -465,7 +467,7 @@ def _sequential_sentence(verdicts, config) -> str:
         if still:
             text += "; undecided: " + ", ".join(
                 f"{v['variant']} after {v['seeds_used']} seeds ({v['stop_reason']}"
-                + (f", about {v['seeds_still_needed']} more needed"
+                + (f", about {v['seeds_still_needed']} more seeds needed"
                    if v.get("seeds_still_needed") else
                    ", more than the estimate reaches" if v["verdict"] == UNDECIDED else "")
                 + ")" for v in still)

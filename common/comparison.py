@@ -345,7 +345,8 @@ def _run_in(out_dir, config, data, source, args, cells) -> dict:
                            + _round_seconds(records, round_plan, workers)) / 60
                 if minutes > design["time_budget_minutes"]:
                     budget_spent = "time budget"
-                    print(f"time budget: the next round ({len(seeds)} seeds) would end after "
+                    print(f"time budget: the next round ({len(seeds)} seed"
+                          f"{'s' if len(seeds) > 1 else ''}) would end after "
                           f"about {minutes:.1f} min, past the {design['time_budget_minutes']:g} "
                           "min budget; stopping here", flush=True)
                     break
@@ -395,7 +396,7 @@ def _rows(records) -> list[dict]:
 
 def _undecided(config, records) -> list[str]:
     """The compared variants (fixed and validation-chosen) whose verdict is still open."""
-    found = claims.sequential_verdicts(_rows(records), config)
+    found = claims.sequential_verdicts(_rows(records), config, estimate=False)
     return [name for name, state in found.items() if state["verdict"] is None]
 
 

@@ -508,24 +508,32 @@ def test_dropouts_gain_is_judged_against_the_slides_range(interval, said):
     assert claims.dropout_size({"ci_low": interval[0], "ci_high": interval[1]}).startswith(said)
 
 
-TINY = ["--quick", "--dataset", "mnist-5k", "--no-tune", "--train-size", "512"]
+@pytest.fixture(scope="module")
+def sequential_comparison(tmp_path_factory):
+    """Rounds of seeds on the quick settings of ``quick_comparison``, so the same runs."""
+    out = tmp_path_factory.mktemp("sequential") / "report"
+    compare.main(["--quick", "--dataset", "mnist-5k", "--no-tune", "--variants",
+                  "baseline,dropout,l2", "--max-seeds", "4", "--delta", "0.05",
+                  "--out", str(out)])  # a small delta: here L2 is not decided at 3 seeds
+    return out
 
 
 def run_files(out):
     return sorted(p.name for p in (out / "runs").glob("*.json"))
 
 
-def test_sequential_comparison_trains_only_what_undecided_verdicts_need(tmp_path):
-    out = tmp_path / "seq"
-    results = compare.main([*TINY, "--variants", "baseline,dropout,l2,l1", "--max-seeds", "5",
-                            "--out", str(out)])
-    assert results["design"]["kind"] == "sequential" and results["design"]["max_seeds"] == 5
-    assert results["design"]["time_budget_minutes"] == 10 and results["config"]["sequential"]
+def test_sequential_comparison_trains_only_what_undecided_verdicts_need(
+        sequential_comparison):
+    out = sequential_comparison
+    results = json.loads((out / "results.json").read_text())
+    assert results["design"]["kind"] == "sequential" and results["design"]["max_seeds"] == 4
+    assert results["design"]["time_budget_minutes"] == 10
+    assert results["design"]["looks"] == [3, 4] and results["design"]["stopped_by"] is None
     files = run_files(out)
-    assert {v["variant"] for v in results["test_verdicts"]} == {"dropout", "l2", "l1"}
+    assert {v["variant"] for v in results["test_verdicts"]} == {"dropout", "l2"}
     for verdict in results["test_verdicts"]:
         used = verdict["seeds_used"]
-        assert used in (3, 5)
+        assert used in (3, 4)
         assert [f for f in files if f.startswith(verdict["variant"] + "-")] == \
             [f"{verdict['variant']}-seed{s}.json" for s in range(used)]
         assert verdict["stop_reason"] == ("decided" if verdict["verdict"] != "undecided"
@@ -534,10 +542,30 @@ def test_sequential_comparison_trains_only_what_undecided_verdicts_need(tmp_path
     assert [f for f in files if f.startswith("baseline-")] == \
         [f"baseline-seed{s}.json" for s in range(most)]
     text = (out / "report.md").read_text()
-    assert "stopped because" in text and "--max-seeds 5" in text
+    assert "stopped because" in text and "--max-seeds 4 --time-budget 10 --delta 0.05" in text
+    # Both ways of stopping happened: dropout at 3 seeds, l2 trained the second round.
+    assert sorted(v["seeds_used"] for v in results["test_verdicts"]) == [3, 4]
+    assert results["verdict"].startswith("At the slide's fixed strengths, ")
 
 
-def test_fixed_design_keeps_todays_intervals_and_runs(quick_comparison, tmp_path):
+def test_time_budget_ends_the_rounds_and_is_reported(sequential_comparison, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(sequential_comparison, copy)
+    for path in (copy / "runs").glob("*-seed3.json"):
+        path.unlink()  # the second round, to train again ...
+    config = json.loads((copy / "config.json").read_text())
+    config["sequential"]["time_budget_minutes"] = 1e-6  # ... but it no longer fits
+    (copy / "config.json").write_text(json.dumps(config))
+    results = compare.main(["--resume", str(copy)])
+    assert results["design"]["stopped_by"] == "time budget" and not results["partial"]
+    assert not list((copy / "runs").glob("*-seed3.json"))
+    for verdict in results["test_verdicts"]:
+        assert verdict["seeds_used"] == 3
+        assert verdict["stop_reason"] == ("decided" if verdict["verdict"] != "undecided"
+                                          else "time budget")
+
+
+def test_fixed_design_keeps_todays_intervals_and_runs(quick_comparison, sequential_comparison):
     """--seeds N: plain 95% intervals over every seed, as before; and the sequential
     design trains the very same runs (same seed, same numbers)."""
     results = json.loads((quick_comparison / "results.json").read_text())
@@ -551,10 +579,7 @@ def test_fixed_design_keeps_todays_intervals_and_runs(quick_comparison, tmp_path
         assert verdict["test_accuracy_vs_baseline"] == pytest.approx(plain, nan_ok=True)
         assert verdict["stop_reason"] == "fixed design (--seeds)"
         assert verdict["verdict"] in ("helps", "costs accuracy", "no clear difference")
-    out = tmp_path / "seq"
-    compare.main(["--quick", "--dataset", "mnist-5k", "--no-tune", "--variants",
-                  "baseline,dropout", "--max-seeds", "3", "--out", str(out)])
-    sequential_rows = json.loads((out / "results.json").read_text())["rows"]
-    for name in ("baseline", "dropout"):
+    sequential_rows = json.loads((sequential_comparison / "results.json").read_text())["rows"]
+    for name in ("baseline", "dropout", "l2"):
         assert [r["test_accuracy"] for r in sequential_rows if r["variant"] == name][:2] == \
             [r["test_accuracy"] for r in rows if r["variant"] == name]
