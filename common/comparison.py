@@ -342,7 +342,7 @@ def _run_in(out_dir, config, data, source, args, cells) -> dict:
             round_plan = [(variant, seed) for seed in seeds for variant in names]
             if look and design:
                 minutes = (time.perf_counter() - started
-                           + _round_seconds(records, round_plan, workers)) / 60
+                           + _round_seconds(records, round_plan, workers, run_dir)) / 60
                 if minutes > design["time_budget_minutes"]:
                     budget_spent = "time budget"
                     print(f"time budget: the next round ({len(seeds)} seed"
@@ -422,11 +422,13 @@ def _runs_needed(config, records, first: bool) -> tuple[list[str], list[str]]:
             [name for name in tuned_names if name in open_])
 
 
-def _round_seconds(records, round_plan, workers) -> float:
-    """What a round is expected to take: the runs it still has to train, at the mean
-    training time of the runs so far, spread over the workers."""
+def _round_seconds(records, round_plan, workers, run_dir) -> float:
+    """What a round is expected to take: the runs it still has to train (not saved by
+    an earlier, interrupted invocation), at the mean training time of the runs so far,
+    spread over the workers."""
     seconds = [record["seconds"] for record in records.values() if "chosen_run" not in record]
-    pending = sum(cell not in records for cell in round_plan)
+    pending = sum(not (run_dir / f"{variant}-seed{seed}.json").exists()
+                  for variant, seed in round_plan)
     return (sum(seconds) / len(seconds) if seconds else 0.0) * pending / (workers or 1)
 
 
