@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from common import stats, tuning
+from common import sequential, stats, tuning
 
 BASELINE = "baseline"
 ROW_KEYS = ("variant", "seed", "chosen", "diverged", "epochs_run", "best_epoch", "stopped_epoch",
@@ -109,22 +109,28 @@ MIN_PAIRED_SEEDS = 2
 WITHHELD = "withheld"
 
 
-def lecture_claims(rows, summary) -> list[dict]:
+def lecture_claims(rows, summary, test_verdicts=None) -> list[dict]:
     """The lecture's claims, each with its evidence and verdict.
 
     A verdict rests on paired seeds where the baseline and the variant both finished
     without diverging; with fewer than ``MIN_PAIRED_SEEDS`` of them it is withheld, and
     the report says so, rather than drawn from one seed or from diverged runs.
+    ``test_verdicts`` (of a sequential comparison) give the test-accuracy intervals:
+    the rule's repeated intervals, not plain ones over however many seeds were run.
     """
     finished = [r for r in rows if not r["diverged"]]
-    found = _claims(finished, summary)
+    by_variant = {v["variant"]: v for v in test_verdicts or ()
+                  if v["stop_reason"] != FIXED_DESIGN}
+    found = _claims(finished, summary, by_variant)
     for claim, needed in zip(found, _CLAIM_VARIANTS):
         # Beside every verdict, the number a student checks it against: the variant's
         # test accuracy against the baseline's, paired over seeds.
+        interval = (by_variant[needed[0]]["test_accuracy_vs_baseline"]
+                    if needed and needed[0] in by_variant else
+                    _paired(finished, needed[0], "test_accuracy") if needed else None)
         claim["test_accuracy_vs_baseline"] = (
             "-" if claim["verdict"] == "not measured" else
-            f"{needed[0]} - baseline: "
-            f"{ci_text(_paired(finished, needed[0], 'test_accuracy'), 100, ' points')}"
+            f"{needed[0]} - baseline: {ci_text(interval, 100, ' points')}"
             if needed else "per variant: see the table below")
         if claim["verdict"] == "not measured":
             continue
@@ -144,7 +150,22 @@ def lecture_claims(rows, summary) -> list[dict]:
 _CLAIM_VARIANTS = (["l1"], ["l2"], ["dropout"], ["early_stopping"], None)
 
 
-def _claims(rows, summary) -> list[dict]:
+SLIDE_DROPOUT_GAIN = (0.01, 0.02)
+
+
+def dropout_size(interval) -> str:
+    """The measured interval against the slide's 'around 1 to 2%'."""
+    low, high = SLIDE_DROPOUT_GAIN
+    if interval["ci_high"] < low:
+        return "less than the slide's 1-2 points"
+    if interval["ci_low"] > high:
+        return "more than the slide's 1-2 points"
+    if low <= interval["ci_low"] and interval["ci_high"] <= high:
+        return "within the slide's 1-2 points"
+    return "the interval reaches into the slide's 1-2 points; too wide to say more"
+
+
+def _claims(rows, summary, test_verdicts=None) -> list[dict]:
     present = set(summary)
     found = []
 
@@ -185,14 +206,17 @@ def _claims(rows, summary) -> list[dict]:
 
     claim = "Dropout improves accuracy modestly, usually around 1 to 2%"
     if {"dropout", BASELINE} <= present:
-        d = summary["dropout"]["vs_baseline_test_accuracy"]
+        sequential_verdict = (test_verdicts or {}).get("dropout")
+        d = (sequential_verdict["test_accuracy_vs_baseline"] if sequential_verdict
+             else summary["dropout"]["vs_baseline_test_accuracy"])
         verdict = _verdict(stats.direction(d), "above")
-        size = ""
-        if verdict == SUPPORTED:
-            size = ("; within the slide's 1-2 points" if 0.01 <= d["mean"] <= 0.02 else
-                    "; the size differs from the slide's 1-2 points")
+        said = {"above": "helps", "below": "costs accuracy"}.get(stats.direction(d))
+        if sequential_verdict and sequential_verdict["verdict"] == sequential.EQUIVALENT:
+            verdict, said = NOT_SUPPORTED, sequential_verdict["verdict_text"]
+        size = f"; {dropout_size(d)}" if said and math.isfinite(d["ci_low"]) else ""
         found.append({"claim": claim, "verdict": verdict,
                       "evidence": f"test accuracy, dropout - baseline: "
+                                  f"{said + ', ' if said else ''}"
                                   f"{ci_text(d, 100, ' points')}{size}"})
     else:
         found.append(_absent(claim, "dropout", BASELINE))
@@ -264,17 +288,91 @@ def describe(settings: dict) -> str:
     return ", ".join(parts) or "no regularization"
 
 
-def test_verdicts(rows, summary, config) -> list[dict]:
-    """For every regularized variant, fixed and validation-chosen: its paired test-accuracy
-    difference to the baseline and what that says (helps, costs, no clear difference),
-    over the seeds where both finished without diverging."""
-    finished = [r for r in rows if not r["diverged"]]
-    found = []
+UNDECIDED = "undecided"
+DECIDED, MAX_SEEDS_REACHED, FIXED_DESIGN = "decided", "max seeds", "fixed design (--seeds)"
+
+
+def _verdict_names(config) -> list[str]:
+    """Each regularizer's fixed variant, then its validation-chosen one (if tuned)."""
     tuned_ones = set(tuning.tuned_names(config))
-    order = [n for fixed in config["variants"]
-             for n in (fixed, fixed + tuning.SUFFIX) if n == fixed or n in tuned_ones]
-    for name in order:  # each regularizer's fixed row, then its validation-chosen one
-        if name == BASELINE or name not in summary or BASELINE not in summary:
+    return [n for fixed in config["variants"]
+            for n in (fixed, fixed + tuning.SUFFIX)
+            if (n == fixed or n in tuned_ones) and n != BASELINE]
+
+
+def sequential_verdicts(rows, config, stopped: str | None = None,
+                        estimate: bool = True) -> dict:
+    """The sequential rule replayed look by look on the rows, for every compared
+    variant whose first look is complete: {variant: {verdict (None while undecided),
+    interval (the repeated confidence interval at its last look), look, seeds_used,
+    stop_reason, seeds_still_needed}}.
+
+    A variant stops at its first decided look; a later look counts only when the
+    variant and the baseline both have a row for every one of its seeds. Undecided at
+    the plan's last look, it stopped at MAX_SEEDS_REACHED; before it, for ``stopped``
+    (the time budget) or, when that is None, because the comparison was interrupted.
+    ``estimate=False`` leaves out the seeds an undecided variant would still need.
+    """
+    design = config["sequential"]
+    sizes = sequential.looks(design["max_seeds"])
+    finished = [r for r in rows if not r["diverged"]]
+    present = {(r["variant"], r["seed"]) for r in rows}
+    found = {}
+    if BASELINE not in config["variants"]:
+        return found
+    for name in _verdict_names(config):
+        state = None
+        for look, size in enumerate(sizes):
+            seeds = config["seeds"][:size]
+            if not all((v, s) in present for s in seeds for v in (name, BASELINE)):
+                break
+            mine, base = _values(finished, name, "test_accuracy"), \
+                _values(finished, BASELINE, "test_accuracy")
+            both = [s for s in seeds if s in mine and s in base]
+            interval = sequential.repeated_interval([mine[s] - base[s] for s in both], look,
+                                                    sizes, design["alpha"])
+            state = {"verdict": sequential.decide(interval, design["delta"]),
+                     "interval": interval, "look": look, "seeds_used": size}
+            if state["verdict"]:
+                break
+        if state is None:
+            continue
+        state["stop_reason"] = (DECIDED if state["verdict"] else
+                                MAX_SEEDS_REACHED if state["seeds_used"] == sizes[-1] else
+                                stopped or "interrupted")
+        needed = None
+        if state["verdict"] is None and estimate:
+            interval = state["interval"]
+            total = sequential.seeds_needed(interval["mean"], interval["std"],
+                                            state["seeds_used"], design["max_seeds"],
+                                            design["delta"], design["alpha"])
+            needed = None if total is None else total - state["seeds_used"]
+        state["seeds_still_needed"] = needed
+        found[name] = state
+    return found
+
+
+def verdict_text(verdict: str, config) -> str:
+    """A verdict as the report shows it: the equivalence verdict with its delta."""
+    if verdict == sequential.EQUIVALENT:
+        return (f"no difference larger than {config['sequential']['delta'] * 100:g} "
+                "points")
+    return verdict
+
+
+def test_verdicts(rows, summary, config, stopped: str | None = None) -> list[dict]:
+    """For every regularized variant, fixed and validation-chosen: its paired test-accuracy
+    difference to the baseline and what that says, over the seeds where both finished
+    without diverging. A fixed design (--seeds N): the 95% interval over all seeds, and
+    helps, costs or no clear difference. A sequential one: the rule's repeated interval
+    at the look where the variant stopped, and helps, costs, no difference larger than
+    delta, or undecided (with the seeds it would still need)."""
+    finished = [r for r in rows if not r["diverged"]]
+    design = config.get("sequential")
+    states = sequential_verdicts(rows, config, stopped) if design else {}
+    found = []
+    for name in _verdict_names(config):
+        if name not in summary or BASELINE not in summary:
             continue
         tuned = name.endswith(tuning.SUFFIX)
         if tuned:
@@ -283,20 +381,41 @@ def test_verdicts(rows, summary, config) -> list[dict]:
                 f"seed {seed} {text}" for seed, text in sorted(chosen.items()))
         else:
             strength = describe(config["variants"][name])
-        d = _paired(finished, name, "test_accuracy")
-        verdict = {"above": HELPS, "below": COSTS}.get(stats.direction(d), NO_CLEAR)
-        if d["n"] < MIN_PAIRED_SEEDS:
-            verdict = WITHHELD
-        found.append({"variant": name,
-                      "regularizer": name[:-len(tuning.SUFFIX)] if tuned else name,
-                      "strength": "validation-chosen" if tuned else "fixed (the slide's)",
-                      "setting": strength, "test_accuracy_vs_baseline": d,
-                      "verdict": verdict})
+        entry = {"variant": name,
+                 "regularizer": name[:-len(tuning.SUFFIX)] if tuned else name,
+                 "strength": "validation-chosen" if tuned else "fixed (the slide's)",
+                 "setting": strength}
+        if design:
+            state = states.get(name)
+            if state is None:  # its first look is not complete (interrupted)
+                continue
+            d = state["interval"]
+            verdict = state["verdict"] or UNDECIDED
+            if d["n"] < MIN_PAIRED_SEEDS:
+                verdict = WITHHELD
+            entry.update({"test_accuracy_vs_baseline": d, "verdict": verdict,
+                          "verdict_text": verdict_text(verdict, config),
+                          "seeds_used": state["seeds_used"],
+                          "stop_reason": state["stop_reason"],
+                          "seeds_still_needed": state["seeds_still_needed"]})
+        else:
+            d = _paired(finished, name, "test_accuracy")
+            verdict = {"above": HELPS, "below": COSTS}.get(stats.direction(d), NO_CLEAR)
+            if d["n"] < MIN_PAIRED_SEEDS:
+                verdict = WITHHELD
+            entry.update({"test_accuracy_vs_baseline": d, "verdict": verdict,
+                          "verdict_text": verdict, "seeds_used": d["n"],
+                          "stop_reason": FIXED_DESIGN,
+                          "seeds_still_needed": None})
+        found.append(entry)
     return found
 
 
-def verdict_sentence(verdicts) -> str:
-    """What the test-accuracy verdicts say, in one sentence."""
+def verdict_sentence(verdicts, config=None) -> str:
+    """What the test-accuracy verdicts say, in one sentence: the decided ones first."""
+    if config and config.get("sequential"):
+        return _sequential_sentence(verdicts, config)
+
     def count(kind):
         mine = [v for v in verdicts if v["strength"].startswith(kind)
                 and v["verdict"] != WITHHELD]
@@ -317,6 +436,47 @@ def verdict_sentence(verdicts) -> str:
     text = "; ".join(parts)
     return (text[0].upper() + text[1:] + " (paired differences to the baseline, 95% "
             "intervals over seeds).")
+
+
+def _points(interval) -> str:
+    return f"{interval['mean'] * 100:+.2f} points"
+
+
+def _sequential_sentence(verdicts, config) -> str:
+    delta = config["sequential"]["delta"] * 100
+    parts = []
+    for kind, label in (("fixed", "at the slide's fixed strengths"),
+                        ("validation", "at validation-chosen strengths")):
+        mine = [v for v in verdicts if v["strength"].startswith(kind)]
+        if not mine:
+            continue
+        decided = [v for v in mine if v["verdict"] in (HELPS, COSTS, sequential.EQUIVALENT)]
+        said = []
+        for verdict in (HELPS, COSTS):
+            said += [f"{v['variant']} {verdict} ({_points(v['test_accuracy_vs_baseline'])}, "
+                     f"{v['seeds_used']} seeds)" for v in decided if v["verdict"] == verdict]
+        same = [v["variant"] for v in decided if v["verdict"] == sequential.EQUIVALENT]
+        if same:
+            names = (", ".join(same[:-1]) + " and " + same[-1]) if len(same) > 1 else same[0]
+            said.append(f"{names} {'differ' if len(same) > 1 else 'differs'} by no more "
+                        f"than {delta:g} points")
+        text = f"{label}, {len(decided)} of {len(mine)} verdicts decided"
+        if said:
+            text += ": " + ", ".join(said)
+        still = [v for v in mine if v not in decided]
+        if still:
+            text += "; undecided: " + ", ".join(
+                f"{v['variant']} after {v['seeds_used']} seeds ({v['stop_reason']}"
+                + (f", about {v['seeds_still_needed']} more seeds needed"
+                   if v.get("seeds_still_needed") else
+                   ", more than the estimate reaches" if v["verdict"] == UNDECIDED else "")
+                + ")" for v in still)
+        parts.append(text)
+    if not parts:
+        return "Too few paired seeds for a verdict on test accuracy."
+    text = "; ".join(parts)
+    return (text[0].upper() + text[1:] + " (repeated 95% intervals of paired differences "
+            "to the baseline, seeds added in rounds under a group-sequential rule).")
 
 
 def num(value, digits=1):

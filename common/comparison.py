@@ -19,7 +19,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from common import cli, report, runs, sweep, training, tuning, validate, weights
+from common import (claims, cli, report, runs, sequential, sweep, training, tuning, validate,
+                    weights)
 from common.datasets import IMAGE_DATASETS, load_dataset
 from common.errors import UsageError
 
@@ -66,6 +67,57 @@ def add_tuning_flags(parser, grid: dict) -> None:
                              "(repeat for others)")
 
 
+MAX_SEEDS, TIME_BUDGET_MINUTES, DELTA_POINTS = 16, 10.0, 0.5
+
+
+def add_seed_flags(parser) -> None:
+    """--seeds N (a fixed design), or the sequential design's --max-seeds, --time-budget
+    and --delta (the default)."""
+    parser.add_argument("--seeds", type=cli.positive_int, default=None,
+                        help="train exactly N paired seeds (0, 1, ... N-1) of every variant: "
+                             "a fixed design, no seeds added (default: add seeds in rounds "
+                             "until every verdict is decided; see docs/comparison.md)")
+    parser.add_argument("--max-seeds", type=_at_least_two, default=None, metavar="N",
+                        help=f"sequential design: stop adding seeds at N (default: "
+                             f"{MAX_SEEDS})")
+    parser.add_argument("--time-budget", type=cli.positive_float, default=None,
+                        metavar="MINUTES",
+                        help="sequential design: start no round of seeds that would end "
+                             "after MINUTES of training (the first round always runs; "
+                             f"default: {TIME_BUDGET_MINUTES:g})")
+    parser.add_argument("--delta", type=cli.positive_float, default=None, metavar="POINTS",
+                        help="sequential design: a difference smaller than POINTS of test "
+                             "accuracy counts as none; a variant whose interval lies inside "
+                             f"+-POINTS is decided (default: {DELTA_POINTS:g})")
+
+
+def _at_least_two(text):
+    value = cli.positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(
+            f"must be at least 2 (an interval needs two seeds), got '{text}'")
+    return value
+
+
+def _sequential_from_args(args) -> dict | None:
+    """The sequential design's settings, or None for a fixed design (--seeds N)."""
+    given = [flag for flag, value in (("--max-seeds", getattr(args, "max_seeds", None)),
+                                      ("--time-budget", getattr(args, "time_budget", None)),
+                                      ("--delta", getattr(args, "delta", None)))
+             if value is not None]
+    if args.seeds is not None:
+        if given:
+            raise UsageError(f"{', '.join(given)} with --seeds: --seeds {args.seeds} trains "
+                             "exactly that many seeds, the others decide when a sequential "
+                             "comparison stops; leave out one of them")
+        return None
+    max_seeds = getattr(args, "max_seeds", None) or MAX_SEEDS
+    return {"rule": sequential.RULE, "alpha": sequential.ALPHA,
+            "looks": sequential.looks(max_seeds), "max_seeds": max_seeds,
+            "time_budget_minutes": getattr(args, "time_budget", None) or TIME_BUDGET_MINUTES,
+            "delta": (getattr(args, "delta", None) or DELTA_POINTS) / 100}
+
+
 def _variants_from_args(args, variants: dict) -> dict:
     chosen = {name: copy.deepcopy(variants[name]) for name in args.variants}
     if args.patience is not None:
@@ -77,13 +129,16 @@ def _variants_from_args(args, variants: dict) -> dict:
 
 def _config_from_args(args, variants: dict, grid: dict | None = None) -> dict:
     quick = args.quick
-    if args.seeds > cli.SENSIBLE_SEEDS:
-        print(f"warning: {args.seeds} seeds is more than the differences here need; the "
+    design = _sequential_from_args(args)
+    n_seeds = design["max_seeds"] if design else args.seeds
+    if n_seeds > cli.SENSIBLE_SEEDS:
+        print(f"warning: {n_seeds} seeds is more than the differences here need; the "
               "confidence intervals narrow only with the square root of the seed count",
               file=sys.stderr)
-    last_seed = args.seed + args.seeds - 1
+    last_seed = args.seed + n_seeds - 1
     if last_seed > cli.MAX_SEED:
-        raise UsageError(f"--seed {args.seed} --seeds {args.seeds}: the last seed would be "
+        flag = f"--max-seeds {n_seeds}" if design else f"--seeds {n_seeds}"
+        raise UsageError(f"--seed {args.seed} {flag}: the last seed would be "
                          f"{last_seed}, above NumPy's limit {cli.MAX_SEED}; lower --seed")
     chosen = _variants_from_args(args, variants)
     tuning_plan = None
@@ -102,7 +157,8 @@ def _config_from_args(args, variants: dict, grid: dict | None = None) -> dict:
         "dataset": args.dataset,
         "variants": chosen,
         "tuning": tuning_plan,
-        "seeds": list(range(args.seed, args.seed + args.seeds)),
+        "seeds": list(range(args.seed, args.seed + n_seeds)),  # at most, when sequential
+        "sequential": design,
         "epochs": min(args.epochs, cli.QUICK_EPOCHS) if quick else args.epochs,
         "batch_size": args.batch_size,
         "train_size": min(args.train_size, cli.QUICK_TRAIN_EXAMPLES) if quick else args.train_size,
@@ -127,6 +183,11 @@ def _load_config(out_dir: Path) -> dict:
     if config["dataset"] not in IMAGE_DATASETS:
         raise UsageError(f"{out_dir / 'config.json'}: dataset: '{config['dataset']}' is not "
                          f"one of {', '.join(IMAGE_DATASETS)}; start a new comparison")
+    design = config.get("sequential")
+    if design and (len(config["seeds"]) != design["max_seeds"]
+                   or design["looks"] != sequential.looks(design["max_seeds"])):
+        raise UsageError(f"{out_dir / 'config.json'}: sequential: its seeds and looks do not "
+                         f"match max_seeds {design['max_seeds']}; start a new comparison")
     for regularizer, row in tuning.grid_of(config).items():
         where = f"{out_dir / 'config.json'}: tuning: {regularizer}"
         expected = "patience" if regularizer == "early_stopping" else regularizer
@@ -264,17 +325,125 @@ def _run_in(out_dir, config, data, source, args, cells) -> dict:
 
     run_dir = out_dir / "runs"
     run_dir.mkdir(exist_ok=True)
-    names = list(all_variants(config))
-    plan = [(variant, seed) for seed in config["seeds"] for variant in names]
-    tuned = [(name, seed) for seed in config["seeds"]
-             for name in tuning.tuned_names(config)]
-    records = {}
+    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    work = functools.partial(_train_one, config, cells, out_dir,
+                             args.verbose and not (workers or scheduler))
+    design = config.get("sequential")
+    # The seed counts to look at: one look at all seeds in a fixed design.
+    sizes = sequential.looks(design["max_seeds"]) if design else [len(config["seeds"])]
+    plan, tuned, records = [], [], {}
+    stopped_by, budget_spent, started = None, None, time.perf_counter()
+    try:
+        for look, size in enumerate(sizes):
+            seeds = config["seeds"][sizes[look - 1] if look else 0:size]
+            names, tuned_names = _runs_needed(config, records, first=look == 0)
+            if not names:
+                break  # every verdict is decided
+            round_plan = [(variant, seed) for seed in seeds for variant in names]
+            if look and design:
+                minutes = (time.perf_counter() - started
+                           + _round_seconds(records, round_plan, workers, run_dir)) / 60
+                if minutes > design["time_budget_minutes"]:
+                    budget_spent = "time budget"
+                    print(f"time budget: the next round ({len(seeds)} seed"
+                          f"{'s' if len(seeds) > 1 else ''}) would end after "
+                          f"about {minutes:.1f} min, past the {design['time_budget_minutes']:g} "
+                          "min budget; stopping here", flush=True)
+                    break
+                print(f"round {look + 1}: seeds {seeds[0]}-{seeds[-1]} for "
+                      f"{', '.join(_undecided(config, records))} (and the baseline)",
+                      flush=True)
+            plan += round_plan
+            tuned += [(name, seed) for seed in seeds for name in tuned_names]
+            _train_round(config, data, run_dir, out_dir, cells, records, plan, round_plan,
+                         tuned, work, workers, scheduler)
+    except (KeyboardInterrupt, Exception) as error:
+        stopped_by = error
+        reason = ("interrupted" if isinstance(error, KeyboardInterrupt) else
+                  f"stopped ({cli.os_error_line(error) if isinstance(error, OSError) else error})")
+        print(f"{reason}: {_finished(plan, records)} of {len(plan)} runs finished; writing a "
+              f"partial report (continue with --resume {out_dir})", flush=True)
+
+    try:
+        _choose_strengths(config, data, records, run_dir, cells)
+    except (KeyboardInterrupt, Exception) as error:
+        if stopped_by is None:
+            stopped_by = error
+            print(f"stopped while choosing strengths ({error}); writing a partial report "
+                  f"(continue with --resume {out_dir})", flush=True)
+    finished = [records[key] for key in plan + tuned if key in records]
+    try:
+        results = report.write(out_dir, config, finished,
+                               partial=len(finished) < len(plan) + len(tuned),
+                               stopped=budget_spent)
+    except Exception:
+        if stopped_by is None:
+            raise
+        # The report could not be written either (a read-only or full disk): the runs
+        # already saved under runs/ are intact, and the first error is the one to report.
+        print(f"no partial report: the {_finished(plan, records)} finished runs are kept in "
+              f"{run_dir}", flush=True)
+        raise stopped_by
+    print(f"report: {out_dir / 'report.html'} (also report.md, results.csv, results.json)")
+    if stopped_by is not None:
+        raise stopped_by
+    return results
+
+
+def _rows(records) -> list[dict]:
+    return [claims.row(record) for record in records.values()]
+
+
+def _undecided(config, records) -> list[str]:
+    """The compared variants (fixed and validation-chosen) whose verdict is still open."""
+    found = claims.sequential_verdicts(_rows(records), config, estimate=False)
+    return [name for name, state in found.items() if state["verdict"] is None]
+
+
+def _runs_needed(config, records, first: bool) -> tuple[list[str], list[str]]:
+    """The runs each seed of the next round trains, and the validation-chosen variants
+    they make: everything in a fixed design and in the first round; then the baseline
+    and what the undecided variants need (a validation-chosen one needs every candidate
+    of its grid)."""
+    names, tuned_names = list(all_variants(config)), tuning.tuned_names(config)
+    if first or not config.get("sequential"):
+        return names, tuned_names
+    open_ = _undecided(config, records)
+    if not open_:
+        return [], []
+    wanted = {claims.BASELINE}
+    grids = tuning.candidates(config["variants"], config.get("tuning"))
+    for name in open_:
+        if name.endswith(tuning.SUFFIX):
+            wanted.update(run for run, _, _ in grids[name[:-len(tuning.SUFFIX)]])
+        else:
+            wanted.add(name)
+    return ([name for name in names if name in wanted],
+            [name for name in tuned_names if name in open_])
+
+
+def _round_seconds(records, round_plan, workers, run_dir) -> float:
+    """What a round is expected to take: the runs it still has to train (not saved by
+    an earlier, interrupted invocation), at the mean training time of the runs so far,
+    spread over the workers."""
+    seconds = [record["seconds"] for record in records.values() if "chosen_run" not in record]
+    pending = sum(not (run_dir / f"{variant}-seed{seed}.json").exists()
+                  for variant, seed in round_plan)
+    return (sum(seconds) / len(seconds) if seconds else 0.0) * pending / (workers or 1)
+
+
+def _train_round(config, data, run_dir, out_dir, cells, records, plan, round_plan, tuned,
+                 work, workers, scheduler) -> None:
+    """Train one round's runs (those not finished earlier), saving each as it arrives and
+    choosing each seed's strengths once its candidates are in. A run that fails is named,
+    and after the round a UsageError says which; Ctrl-C cancels what is still queued."""
     for variant, seed in tuned:
         path = run_dir / f"{variant}-seed{seed}.json"
-        record = _load_run(path, variant, seed) if path.exists() else None
-        if record is not None:
-            records[(variant, seed)] = record
-    for done, (variant, seed) in enumerate(plan, start=1):
+        if (variant, seed) not in records and path.exists():
+            record = _load_run(path, variant, seed)
+            if record is not None:
+                records[(variant, seed)] = record
+    for variant, seed in round_plan:
         path = run_dir / f"{variant}-seed{seed}.json"
         record = _load_run(path, variant, seed) if path.exists() else None
         if record is not None and variant not in config["variants"] \
@@ -283,15 +452,13 @@ def _run_in(out_dir, config, data, source, args, cells) -> dict:
             record = None  # a candidate without its weights cannot be evaluated if chosen
         if record is not None:
             records[(variant, seed)] = record
-            print(f"[{done}/{len(plan)}] {variant} seed {seed}: finished earlier, kept")
-    pending = [cell for cell in plan if cell not in records]
-    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
+            print(f"[{_finished(plan, records)}/{len(plan)}] {variant} seed {seed}: "
+                  "finished earlier, kept")
+    pending = [cell for cell in round_plan if cell not in records]
     if pending and (workers or scheduler):
         print(f"training {len(pending)} runs in {sweep.describe(workers, scheduler)}",
               flush=True)
-    work = functools.partial(_train_one, config, cells, out_dir,
-                             args.verbose and not (workers or scheduler))
-    trained_seconds, trained, failed, stopped_by = 0.0, 0, [], None
+    trained_seconds, trained, failed = 0.0, 0, []
     arriving = sweep.run_cells(work, pending, shared=data, workers=workers, scheduler=scheduler)
     try:
         for (variant, seed), record in arriving:
@@ -316,46 +483,18 @@ def _run_in(out_dir, config, data, source, args, cells) -> dict:
             stop = f", stopped at epoch {record['stopped_epoch']}" if record["stopped_epoch"] \
                 else ""
             print(f"[{_finished(plan, records)}/{len(plan)}] {variant} seed {seed}: "
-                  f"{outcome}{stop}, {record['seconds']:.1f} s; about {eta / 60:.1f} min left",
-                  flush=True)
+                  f"{outcome}{stop}, {record['seconds']:.1f} s; about {eta / 60:.1f} min left"
+                  + (" in this round" if config.get("sequential") else ""), flush=True)
             # A seed's choice as soon as its candidates are in: with Dask workers, the
             # test evaluation then overlaps with the cells still training, not after them.
             _choose_strengths(config, data, records, run_dir, cells)
-        if failed:
-            raise UsageError(f"{len(failed)} of {len(plan)} runs failed: {'; '.join(failed)}; "
-                             f"the rest are saved; --resume {out_dir} trains the failed ones "
-                             "again")
-    except (KeyboardInterrupt, Exception) as error:
+    finally:
         arriving.close()  # cancels the cells still queued on Dask workers
-        stopped_by = error
-        reason = ("interrupted" if isinstance(error, KeyboardInterrupt) else
-                  f"stopped ({cli.os_error_line(error) if isinstance(error, OSError) else error})")
-        print(f"{reason}: {_finished(plan, records)} of {len(plan)} runs finished; writing a "
-              f"partial report (continue with --resume {out_dir})", flush=True)
-
-    try:
-        _choose_strengths(config, data, records, run_dir, cells)
-    except (KeyboardInterrupt, Exception) as error:
-        if stopped_by is None:
-            stopped_by = error
-            print(f"stopped while choosing strengths ({error}); writing a partial report "
-                  f"(continue with --resume {out_dir})", flush=True)
-    finished = [records[key] for key in plan + tuned if key in records]
-    try:
-        results = report.write(out_dir, config, finished,
-                               partial=len(finished) < len(plan) + len(tuned))
-    except Exception:
-        if stopped_by is None:
-            raise
-        # The report could not be written either (a read-only or full disk): the runs
-        # already saved under runs/ are intact, and the first error is the one to report.
-        print(f"no partial report: the {_finished(plan, records)} finished runs are kept in "
-              f"{run_dir}", flush=True)
-        raise stopped_by
-    print(f"report: {out_dir / 'report.html'} (also report.md, results.csv, results.json)")
-    if stopped_by is not None:
-        raise stopped_by
-    return results
+    _choose_strengths(config, data, records, run_dir, cells)
+    if failed:
+        raise UsageError(f"{len(failed)} of {len(plan)} runs failed: {'; '.join(failed)}; "
+                         f"the rest are saved; --resume {out_dir} trains the failed ones "
+                         "again")
 
 
 def _finished(plan, records) -> int:

@@ -18,12 +18,31 @@ from common import claims, plots, runs, tuning, weights
 
 def _verdict_rows(verdicts) -> list[list[str]]:
     return [[v["regularizer"], v["strength"], v["setting"],
-             claims.ci_text(v["test_accuracy_vs_baseline"], 100),
-             v["verdict"]] for v in verdicts]
+             claims.ci_text(v["test_accuracy_vs_baseline"], 100), str(v["seeds_used"]),
+             v["stop_reason"], _still_needed(v), v["verdict_text"]] for v in verdicts]
+
+
+def _still_needed(verdict) -> str:
+    """The seeds an undecided verdict would still need at the spread seen so far."""
+    if verdict["verdict"] != claims.UNDECIDED:
+        return "-"
+    needed = verdict["seeds_still_needed"]
+    return f"about {needed}" if needed else "more than the estimate reaches (64 in all)"
 
 
 VERDICT_COLUMNS = ("regularizer", "strength", "setting",
-                   "test vs baseline, points (paired mean, 95% CI)", "verdict on test accuracy")
+                   "test vs baseline, points (paired mean, 95% CI)", "seeds used",
+                   "stopped because", "more seeds needed (estimate)",
+                   "verdict on test accuracy")
+SEQUENTIAL_NOTE = ("Seeds were added in rounds, and a variant stopped training once its "
+                   "verdict was decided: helps or costs accuracy when its interval excludes "
+                   "zero, no difference larger than delta when the whole interval lies inside "
+                   "+-delta. The intervals are repeated confidence intervals of a "
+                   "group-sequential rule: wider than a one-look 95% interval, so that looking "
+                   "after every round still leaves at most a 5% chance of a wrong verdict. An "
+                   "undecided variant ran out of seeds or time; the estimate says how many "
+                   "more seeds its interval would need to decide if the mean and spread seen "
+                   "so far held. See docs/comparison.md.")
 TUNING_NOTE = ("A regularizer's strength is a hyperparameter: at a strength that does not "
                "suit the data it can look useless or harmful. The validation-chosen rows pick, "
                "for each seed, one strength from a small grid by validation accuracy alone; the "
@@ -226,8 +245,7 @@ def _setup_lines(config) -> list[str]:
         f"Data: {data['dataset']} from {data['data_source']}, {data['n_train']} training / "
         f"{data['n_val']} validation / {data['n_test']} test examples"
         + (f" ({data['data_note']})" if data.get("data_note") else ""),
-        f"Seeds: {', '.join(map(str, config['seeds']))} (paired: seed s gives every variant "
-        "the same initial weights and batches)",
+        _seeds_line(config),
         f"Training: up to {config['epochs']} epochs, batch {config['batch_size']}, "
         f"Adam {config.get('learning_rate', 1e-3):g}; early stopping on validation "
         "cross-entropy, best epoch's weights restored"
@@ -236,6 +254,17 @@ def _setup_lines(config) -> list[str]:
         tuned,
         _backend_line(config),
     ]
+
+
+def _seeds_line(config) -> str:
+    paired = "paired: seed s gives every variant the same initial weights and batches"
+    design = config.get("sequential")
+    if not design:
+        return f"Seeds: {', '.join(map(str, config['seeds']))} ({paired}; a fixed design)"
+    return (f"Seeds: added in rounds, looking at {', '.join(map(str, design['looks']))} "
+            f"seeds ({paired}); at most {design['max_seeds']} seeds (--max-seeds) and "
+            f"{design['time_budget_minutes']:g} minutes (--time-budget); delta "
+            f"{design['delta'] * 100:g} points (--delta); rule: {design['rule']}")
 
 
 def _backend_line(config) -> str:
@@ -250,7 +279,7 @@ def _backend_line(config) -> str:
 def _command(config) -> str:
     return (f"python -m recipes compare --dataset {config['dataset']} "
             + (f"--backend {config['backend']} " if config.get("backend") else "")
-            + f"--variants {','.join(config['variants'])} --seeds {len(config['seeds'])} "
+            + f"--variants {','.join(config['variants'])} {_design_flags(config)} "
             f"--seed {config['seeds'][0]} --epochs {config['epochs']} "
             f"--train-size {config['train_size']} --batch-size {config['batch_size']} "
             + (f"--patience {config['patience']} " if config.get("patience") is not None
@@ -260,6 +289,14 @@ def _command(config) -> str:
                       for name, row in tuning.grid_of(config).items())
             + ("" if config.get("tuning") else " --no-tune")
             + (" --quick" if config.get("quick") else ""))
+
+
+def _design_flags(config) -> str:
+    design = config.get("sequential")
+    if not design:
+        return f"--seeds {len(config['seeds'])}"
+    return (f"--max-seeds {design['max_seeds']} --time-budget "
+            f"{design['time_budget_minutes']:g} --delta {design['delta'] * 100:g}")
 
 
 CLAIM_COLUMNS = ("claim", "evidence", "test accuracy vs baseline (paired, 95% CI)",
@@ -280,7 +317,8 @@ def _claim_rows(found) -> list[list[str]]:
 
 def build_tables(summary, found, verdicts) -> dict:
     """The report's three tables, each (frame, the column of verdicts or None)."""
-    return {"verdicts": (_frame(VERDICT_COLUMNS, _verdict_rows(verdicts)), 4),
+    return {"verdicts": (_frame(VERDICT_COLUMNS, _verdict_rows(verdicts)),
+                         len(VERDICT_COLUMNS) - 1),
             "claims": (_frame(CLAIM_COLUMNS, _claim_rows(found)), 3),
             "summary": (_frame(SUMMARY_COLUMNS, summary_table(summary)), None)}
 
@@ -297,8 +335,11 @@ def markdown(config, summary, found, verdicts, figure_names, partial) -> str:
     if claims.BASELINE in summary:
         parts += ["", baseline_paragraph(summary[claims.BASELINE])]
     parts += ["", "## Test accuracy: the slide's strength or the validation's choice", "",
-              claims.verdict_sentence(verdicts), "",
-              _markdown_table(*tables["verdicts"]), "", TUNING_NOTE]
+              claims.verdict_sentence(verdicts, config), "",
+              _markdown_table(*tables["verdicts"]), ""]
+    if config.get("sequential"):
+        parts += [SEQUENTIAL_NOTE, ""]
+    parts += [TUNING_NOTE]
     parts += ["", "## The lecture's claims", "", _markdown_table(*tables["claims"]),
               "", CLAIMS_NOTE,
               "", "## Per variant", "", _markdown_table(*tables["summary"]),
@@ -328,6 +369,8 @@ th { background: #f0f0f0; }
 .inconclusive, .not-measured, .withheld, .no-clear-difference { color: #9a6700;
   font-weight: bold; }
 .helps { color: #1a7f37; font-weight: bold; }
+td[class*="no-difference-larger"] { color: #1f4e99; font-weight: bold; }
+.undecided { color: #9a6700; font-weight: bold; }
 .costs-accuracy { color: #b42318; font-weight: bold; }
 .partial { background: #fff4e5; border: 2px solid #b54708; padding: 0.8em; font-weight: bold; }
 img { max-width: 100%; display: block; margin: 1em 0 0.3em 0; }
@@ -385,9 +428,11 @@ def html_page(config, summary, found, verdicts, figure_paths, partial) -> str:
     if claims.BASELINE in summary:
         parts.append(f"<p>{esc(baseline_paragraph(summary[claims.BASELINE]))}</p>")
     parts += ["<h2>Test accuracy: the slide's strength or the validation's choice</h2>",
-              f"<p><b>{esc(claims.verdict_sentence(verdicts))}</b></p>",
-              _html_table(*tables["verdicts"]),
-              f'<p class="note">{esc(TUNING_NOTE)}</p>']
+              f"<p><b>{esc(claims.verdict_sentence(verdicts, config))}</b></p>",
+              _html_table(*tables["verdicts"])]
+    if config.get("sequential"):
+        parts.append(f'<p class="note">{esc(SEQUENTIAL_NOTE)}</p>')
+    parts += [f'<p class="note">{esc(TUNING_NOTE)}</p>']
     parts += ["<h2>The lecture's claims</h2>",
               _html_table(*tables["claims"]),
               f'<p class="note">{esc(CLAIMS_NOTE)}</p>',
@@ -412,22 +457,36 @@ def html_page(config, summary, found, verdicts, figure_paths, partial) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write(out_dir, config, records, *, partial=False) -> dict:
+def design(config, stopped=None) -> dict:
+    """How the seeds were chosen: a fixed number, or the sequential rule and its budget."""
+    plan = config.get("sequential")
+    if not plan:
+        return {"kind": "fixed", "seeds": len(config["seeds"])}
+    return {"kind": "sequential", "rule": plan["rule"], "alpha": plan["alpha"],
+            "looks": plan["looks"], "max_seeds": plan["max_seeds"],
+            "time_budget_minutes": plan["time_budget_minutes"],
+            "delta_points": plan["delta"] * 100, "stopped_by": stopped}
+
+
+def write(out_dir, config, records, *, partial=False, stopped=None) -> dict:
+    """``stopped``: what ended a sequential comparison's rounds early ("time budget"),
+    else None."""
     import pandas as pd
 
     rows = [claims.row(r) for r in records]
     summary = claims.summarize(rows, [*config["variants"], *tuning.tuned_names(config)])
+    verdicts = claims.test_verdicts(rows, summary, config, stopped)
     # The claims are the slide's, about its strengths: the fixed variants only.
     found = claims.lecture_claims(rows, {name: entry for name, entry in summary.items()
-                                         if name in config["variants"]})
-    verdicts = claims.test_verdicts(rows, summary, config)
+                                         if name in config["variants"]}, verdicts)
     figure_paths = figures(out_dir, records, summary) if records else {}
     chosen = {}
     for r in records:
         if r.get("chosen"):
             chosen.setdefault(r["variant"], {})[str(r["seed"])] = r["chosen"]
     results = {"partial": partial, "config": config, "summary": summary, "claims": found,
-               "test_verdicts": verdicts, "verdict": claims.verdict_sentence(verdicts),
+               "design": design(config, stopped), "test_verdicts": verdicts,
+               "verdict": claims.verdict_sentence(verdicts, config),
                "chosen": chosen, "rows": rows, "versions": runs.library_versions()}
     frame = pd.DataFrame(rows, columns=claims.ROW_KEYS)
     runs.atomic_write(out_dir / "results.csv", lambda tmp: frame.to_csv(tmp, index=False))
@@ -440,9 +499,11 @@ def write(out_dir, config, records, *, partial=False) -> dict:
     print(_markdown_table(_frame(("claim", "verdict"),
                                  [[c["claim"], c["verdict"]] for c in found])))
     print()
-    print(_markdown_table(_frame(("variant", "strength", "test vs baseline, points", "verdict"),
+    print(_markdown_table(_frame(("variant", "strength", "test vs baseline, points", "seeds",
+                                  "stopped because", "verdict"),
                                  [[v["variant"], v["setting"],
                                    claims.ci_text(v["test_accuracy_vs_baseline"], 100),
-                                   v["verdict"]] for v in verdicts])))
-    print(claims.verdict_sentence(verdicts))
+                                   str(v["seeds_used"]), v["stop_reason"], v["verdict_text"]]
+                                  for v in verdicts])))
+    print(claims.verdict_sentence(verdicts, config))
     return results

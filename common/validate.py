@@ -90,6 +90,20 @@ _TUNING = {
     },
 }
 
+# A sequential comparison's design (``comparison.add_seed_flags``): what its rule needs.
+_SEQUENTIAL = {
+    "type": "object",
+    "required": ["alpha", "looks", "max_seeds", "time_budget_minutes", "delta"],
+    "properties": {
+        "rule": {"type": "string"},
+        "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "looks": {"type": "array", "minItems": 1, "items": _int(2, cli.MAX_SEEDS)},
+        "max_seeds": _int(2, cli.MAX_SEEDS),
+        "time_budget_minutes": {"type": "number", "exclusiveMinimum": 0},
+        "delta": {"type": "number", "exclusiveMinimum": 0},
+    },
+}
+
 COMPARE_CONFIG_SCHEMA = {
     "type": "object",
     "required": ["dataset", "variants", "seeds", "epochs", "batch_size", "train_size",
@@ -108,6 +122,7 @@ COMPARE_CONFIG_SCHEMA = {
         "train_size": _int(1),
         "patience": {"anyOf": [{"type": "null"}, _int(0, cli.MAX_EPOCHS)]},
         "tuning": {"anyOf": [{"type": "null"}, _TUNING]},
+        "sequential": {"anyOf": [{"type": "null"}, _SEQUENTIAL]},
         "steps_per_execution": _int(1, cli.MAX_BATCH_SIZE),
         "quick": {"type": "boolean"},
         "tensorboard": {"type": "boolean"},

@@ -405,6 +405,181 @@ def test_tensorboard_logs(tmp_path):
     (["--variants", "baseline,l3"], "unknown variant 'l3'; choose from: baseline"),
     (["--seeds", "0"], "--seeds: must be a whole number > 0"),
     (["--resume", "/nonexistent/dir"], "no config.json there"),
+    (["--seeds", "3", "--max-seeds", "5"], "--max-seeds with --seeds"),
+    (["--max-seeds", "1"], "--max-seeds: must be at least 2"),
+    (["--delta", "-1"], "--delta: must be a number > 0"),
 ])
 def test_bad_compare_input_is_one_line(run_cli, args, expected):
     assert expected in one_line_error(run_cli("-m", "recipes", "compare", *args))
+
+
+# --- sequential seeds ---------------------------------------------------------------------
+
+
+def sequential_config(max_seeds=7, delta_points=0.5):
+    from common import sequential
+
+    return {**report_config(), "seeds": list(range(max_seeds)),
+            "sequential": {"rule": sequential.RULE, "alpha": 0.05,
+                           "looks": sequential.looks(max_seeds), "max_seeds": max_seeds,
+                           "time_budget_minutes": 10.0, "delta": delta_points / 100}}
+
+
+def rows_from(accuracies):
+    """{variant: [test accuracy of seed 0, 1, ...]} as report rows."""
+    return [claims.row({"variant": variant, "seed": seed, "diverged": False, "epochs_run": 10,
+                        "train_accuracy": 1.0, "val_accuracy": value, "test_accuracy": value,
+                        "history": {}, "weights": {"near_zero_fraction": 0.01, "l1": 1.0,
+                                                   "l2": 1.0, "max_abs": 0.5}})
+            for variant, values in accuracies.items() for seed, value in enumerate(values)]
+
+
+BASE = [0.940, 0.944, 0.938, 0.942, 0.941, 0.939, 0.943]
+JITTER = [0.0004, -0.0003, 0.0002, -0.0001, 0.0003, -0.0004, 0.0]
+NOISE = [0.009, -0.004, 0.007, -0.005, 0.008, -0.003, 0.006]  # mean +0.26 points, wide
+
+
+def test_sequential_verdicts_replay_the_rule_look_by_look():
+    config = sequential_config()
+    rows = rows_from({"baseline": BASE,
+                      "dropout": [b + 0.015 + j for b, j in zip(BASE[:3], JITTER)],
+                      "l1": [b + n for b, n in zip(BASE, NOISE)]})
+    found = claims.sequential_verdicts(rows, config)
+    assert found["dropout"]["verdict"] == "helps" and found["dropout"]["seeds_used"] == 3
+    assert found["dropout"]["stop_reason"] == "decided"
+    assert found["l1"]["verdict"] is None and found["l1"]["seeds_used"] == 7
+    assert found["l1"]["stop_reason"] == "max seeds" and found["l1"]["seeds_still_needed"] > 0
+    # Its first look's interval is the rule's, wider than a one-look 95% interval.
+    plain = stats.paired_difference([r["test_accuracy"] for r in rows
+                                     if r["variant"] == "dropout"], BASE[:3])
+    assert found["dropout"]["interval"]["ci_low"] < plain["ci_low"]
+    # Rows missing at a later look: the variant stopped there, for the reason given.
+    short = [r for r in rows if not (r["variant"] == "l1" and r["seed"] >= 5)]
+    cut = claims.sequential_verdicts(short, config, stopped="time budget")["l1"]
+    assert cut["seeds_used"] == 5 and cut["stop_reason"] == "time budget"
+
+
+def test_sequential_sentence_and_report_name_decided_verdicts_first():
+    config = sequential_config()
+    rows = rows_from({"baseline": BASE,
+                      "dropout": [b + 0.006 + j for b, j in zip(BASE[:3], JITTER)],
+                      "l1": [b + n for b, n in zip(BASE, NOISE)]})
+    summary = claims.summarize(rows, ["baseline", "l1", "dropout"])
+    verdicts = claims.test_verdicts(rows, summary, config)
+    sentence = claims.verdict_sentence(verdicts, config)
+    assert sentence.startswith("At the slide's fixed strengths, 1 of 2 verdicts decided: "
+                               "dropout helps (+0.61 points, 3 seeds); undecided: l1 after 7 "
+                               "seeds (max seeds, about "), sentence
+    found = claims.lecture_claims(rows, summary, verdicts)
+    dropout = next(c for c in found if c["claim"].startswith("Dropout"))
+    assert dropout["verdict"] == "supported"
+    assert dropout["evidence"].startswith("test accuracy, dropout - baseline: helps, +0.61 "
+                                          "points (95% CI ")
+    assert dropout["evidence"].endswith("less than the slide's 1-2 points")
+    text = report.markdown(config, summary, found, verdicts, [], False)
+    l1 = next(row for row in markdown_rows(text) if row[:3] == ["l1", "fixed (the slide's)",
+                                                                "l1=0.0001"])
+    needed = next(v for v in verdicts if v["variant"] == "l1")["seeds_still_needed"]
+    assert l1[4:] == ["7", "max seeds", f"about {needed}", "**undecided**"]
+    assert "--max-seeds 7 --time-budget 10 --delta 0.5" in text
+    assert "looking at 3, 5, 7 seeds" in text and "Lan-DeMets" in text
+
+
+def test_equivalence_is_a_verdict_and_refutes_the_slides_dropout_gain():
+    config = sequential_config()
+    rows = rows_from({"baseline": BASE, "dropout": [b + j for b, j in zip(BASE, JITTER)]})
+    summary = claims.summarize(rows, ["baseline", "dropout"])
+    verdicts = claims.test_verdicts(rows, summary, config)
+    assert verdicts[0]["verdict_text"] == "no difference larger than 0.5 points"
+    assert verdicts[0]["seeds_used"] == 3
+    dropout = next(c for c in claims.lecture_claims(rows, summary, verdicts)
+                   if c["claim"].startswith("Dropout"))
+    assert dropout["verdict"] == "not supported"
+    assert "no difference larger than 0.5 points" in dropout["evidence"]
+
+
+@pytest.mark.parametrize("interval, said", [
+    ((0.002, 0.009), "less than the slide's 1-2 points"),
+    ((0.011, 0.019), "within the slide's 1-2 points"),
+    ((0.021, 0.03), "more than the slide's 1-2 points"),
+    ((0.004, 0.014), "the interval reaches into the slide's 1-2 points"),
+])
+def test_dropouts_gain_is_judged_against_the_slides_range(interval, said):
+    assert claims.dropout_size({"ci_low": interval[0], "ci_high": interval[1]}).startswith(said)
+
+
+@pytest.fixture(scope="module")
+def sequential_comparison(tmp_path_factory):
+    """Rounds of seeds on the quick settings of ``quick_comparison``, so the same runs."""
+    out = tmp_path_factory.mktemp("sequential") / "report"
+    compare.main(["--quick", "--dataset", "mnist-5k", "--no-tune", "--variants",
+                  "baseline,dropout,l2", "--max-seeds", "4", "--delta", "0.05",
+                  "--out", str(out)])  # a small delta: here L2 is not decided at 3 seeds
+    return out
+
+
+def run_files(out):
+    return sorted(p.name for p in (out / "runs").glob("*.json"))
+
+
+def test_sequential_comparison_trains_only_what_undecided_verdicts_need(
+        sequential_comparison):
+    out = sequential_comparison
+    results = json.loads((out / "results.json").read_text())
+    assert results["design"]["kind"] == "sequential" and results["design"]["max_seeds"] == 4
+    assert results["design"]["time_budget_minutes"] == 10
+    assert results["design"]["looks"] == [3, 4] and results["design"]["stopped_by"] is None
+    files = run_files(out)
+    assert {v["variant"] for v in results["test_verdicts"]} == {"dropout", "l2"}
+    for verdict in results["test_verdicts"]:
+        used = verdict["seeds_used"]
+        assert used in (3, 4)
+        assert [f for f in files if f.startswith(verdict["variant"] + "-")] == \
+            [f"{verdict['variant']}-seed{s}.json" for s in range(used)]
+        assert verdict["stop_reason"] == ("decided" if verdict["verdict"] != "undecided"
+                                          else "max seeds")
+    most = max(v["seeds_used"] for v in results["test_verdicts"])
+    assert [f for f in files if f.startswith("baseline-")] == \
+        [f"baseline-seed{s}.json" for s in range(most)]
+    text = (out / "report.md").read_text()
+    assert "stopped because" in text and "--max-seeds 4 --time-budget 10 --delta 0.05" in text
+    # Both ways of stopping happened: dropout at 3 seeds, l2 trained the second round.
+    assert sorted(v["seeds_used"] for v in results["test_verdicts"]) == [3, 4]
+    assert results["verdict"].startswith("At the slide's fixed strengths, ")
+
+
+def test_time_budget_ends_the_rounds_and_is_reported(sequential_comparison, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(sequential_comparison, copy)
+    for path in (copy / "runs").glob("*-seed3.json"):
+        path.unlink()  # the second round, to train again ...
+    config = json.loads((copy / "config.json").read_text())
+    config["sequential"]["time_budget_minutes"] = 1e-6  # ... but it no longer fits
+    (copy / "config.json").write_text(json.dumps(config))
+    results = compare.main(["--resume", str(copy)])
+    assert results["design"]["stopped_by"] == "time budget" and not results["partial"]
+    assert not list((copy / "runs").glob("*-seed3.json"))
+    for verdict in results["test_verdicts"]:
+        assert verdict["seeds_used"] == 3
+        assert verdict["stop_reason"] == ("decided" if verdict["verdict"] != "undecided"
+                                          else "time budget")
+
+
+def test_fixed_design_keeps_todays_intervals_and_runs(quick_comparison, sequential_comparison):
+    """--seeds N: plain 95% intervals over every seed, as before; and the sequential
+    design trains the very same runs (same seed, same numbers)."""
+    results = json.loads((quick_comparison / "results.json").read_text())
+    assert results["design"] == {"kind": "fixed", "seeds": 2}
+    rows = results["rows"]
+    for verdict in results["test_verdicts"]:
+        name = verdict["variant"]
+        plain = stats.paired_difference(
+            [r["test_accuracy"] for r in rows if r["variant"] == name],
+            [r["test_accuracy"] for r in rows if r["variant"] == "baseline"])
+        assert verdict["test_accuracy_vs_baseline"] == pytest.approx(plain, nan_ok=True)
+        assert verdict["stop_reason"] == "fixed design (--seeds)"
+        assert verdict["verdict"] in ("helps", "costs accuracy", "no clear difference")
+    sequential_rows = json.loads((sequential_comparison / "results.json").read_text())["rows"]
+    for name in ("baseline", "dropout", "l2"):
+        assert [r["test_accuracy"] for r in sequential_rows if r["variant"] == name][:2] == \
+            [r["test_accuracy"] for r in rows if r["variant"] == name]
