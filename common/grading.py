@@ -408,6 +408,21 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter,
         return super()._get_help_string(action)
 
 
+def default_file(name: str, here: Path | None = None) -> Path:
+    """The file ``grade NAME`` grades when none is given: ``./NN_name.py`` in the current
+    folder if there is one; else, in a clone, the exercise's own file in exercises/
+    (edited in place). An installed project's stub is never graded: it is nobody's work."""
+    stub = exercises.stub_path(name)
+    local = (here or Path.cwd()) / stub.name
+    if local.is_file():
+        return local
+    if {"site-packages", "dist-packages"} & set(stub.parts):
+        raise UsageError(f"grade {name}: no {stub.name} here to grade; copy the exercise "
+                         f"into this folder (python -m recipes grade --handout DIR makes a "
+                         f"class copy), or name your file: python -m recipes grade {name} FILE")
+    return stub
+
+
 def main(argv=None) -> None:
     parser = Parser(
         prog="python -m recipes grade",
@@ -426,8 +441,9 @@ def main(argv=None) -> None:
     parser.add_argument("exercise", nargs="?",
                         help="an exercise's name, or 'list' to describe them all")
     parser.add_argument("file", nargs="?", default=None,
-                        help="your solution (default: the exercise's own file in "
-                             "exercises/, if you edited it in place)")
+                        help="your solution (default: ./NN_name.py in this folder, else, "
+                             "in a clone, the exercise's own file in exercises/, edited in "
+                             "place)")
     parser.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT,
                         help="seconds your code may run, all checks together")
     parser.add_argument("--handout", metavar="DIR", type=Path, default=None,
@@ -446,7 +462,7 @@ def main(argv=None) -> None:
         print(listing())
         return
     name = exercises.resolve(args.exercise)
-    path = Path(args.file) if args.file else exercises.stub_path(name)
+    path = Path(args.file) if args.file else default_file(name)
     code = grade(name, path, args.timeout)
     if code:
         raise SystemExit(code)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import exercises
+from common.errors import UsageError
 from conftest import one_line_error
 from exercises import checks
 
@@ -319,3 +320,19 @@ def test_the_first_hint_names_the_mistake(run_cli, tmp_path, mistake):
     assert done.returncode == 1, done.stdout + done.stderr[-2000:]
     first = next(line for line in output_lines(done) if line.startswith("FAIL "))
     assert named in first.split("; hint: ", 1)[1], first
+
+
+def test_grade_without_a_file_never_grades_an_installed_stub(tmp_path, monkeypatch):
+    """Installed as a package, `grade softmax` grades ./05_softmax.py or says which file
+    it expects; in a clone it grades the exercise edited in place."""
+    import exercises
+    from common import grading
+
+    clone_stub = exercises.stub_path("softmax")
+    assert grading.default_file("softmax", here=tmp_path) == clone_stub
+    installed = tmp_path / "venv" / "lib" / "site-packages" / "exercises" / clone_stub.name
+    monkeypatch.setattr(exercises, "stub_path", lambda name: installed)
+    with pytest.raises(UsageError, match=r"no 05_softmax.py here to grade.*grade softmax FILE"):
+        grading.default_file("softmax", here=tmp_path)
+    (tmp_path / "05_softmax.py").write_text("def softmax(z): ...\n")
+    assert grading.default_file("softmax", here=tmp_path) == tmp_path / "05_softmax.py"
