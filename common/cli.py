@@ -7,6 +7,7 @@ and other code; ``console_main`` turns them into one line on stderr and exit cod
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import errno
 import importlib.util
@@ -409,8 +410,9 @@ def os_error_line(error: OSError) -> str:
 
 
 class _QuietOnBrokenPipe:
-    """Standard output that, once its reader has gone (``| head``), swallows the rest
-    instead of failing: the run goes on to the end and writes all its files."""
+    """Standard output that, once it cannot be written (its reader has gone, as with
+    ``| head``, or the file was closed), swallows the rest instead of failing: the run
+    goes on to the end and writes all its files."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -421,13 +423,14 @@ class _QuietOnBrokenPipe:
             return None
         try:
             return method(*args)
-        except BrokenPipeError:
+        except (BrokenPipeError, ValueError, OSError):  # ValueError: a closed file object
             self.broken = True
             # Point the file descriptor at /dev/null too, so that Python's final flush of
             # what is still buffered does not fail on the way out.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self._stream.fileno())
-            os.close(devnull)
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self._stream.fileno())
+                os.close(devnull)
             return None
 
     def write(self, text):
@@ -441,9 +444,36 @@ class _QuietOnBrokenPipe:
         return getattr(self._stream, name)
 
 
+def _open_closed_standard_streams() -> None:
+    """Point a closed standard stream (``>&-``) at /dev/null. Left closed, its file
+    descriptor would be the next one a file opens, and TensorFlow's log lines, written to
+    descriptor 2, would land in a run's own files; Python's ``sys.stdout`` would be None."""
+    for fd, name, flags in ((0, "stdin", os.O_RDONLY), (1, "stdout", os.O_WRONLY),
+                            (2, "stderr", os.O_WRONLY)):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, flags)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))
+
+
+def _ignore_signals_while_exiting() -> None:
+    """Run at exit: Python resets its handlers to the default before the interpreter has
+    finished (Dask's and TensorFlow's threads and libraries shut down after that), so a
+    SIGTERM in those last seconds killed a finished run with 143 and no word. Ignored
+    signals stay ignored to the end; SIGKILL still ends a stuck exit."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def console_main(main, argv=None) -> int:
     """Run ``main(argv)`` as a command: exit 0, 2 for UsageError and any OS error, 130
     when interrupted. Every error is one line on stderr."""
+    _open_closed_standard_streams()
     signal.signal(signal.SIGTERM, INTERRUPTION)
     signal.signal(signal.SIGINT, INTERRUPTION)
     # TensorFlow's start-up notices (oneDNN, absl) would bury the recipe's own output and
@@ -472,4 +502,9 @@ def console_main(main, argv=None) -> int:
         return 130
     finally:
         sys.stdout = stdout
+        # The command is done: a signal now can only cut the exit short (Dask and
+        # TensorFlow take a second or two to shut down); the exit ends quietly, with the
+        # code returned here. Registered last, so it runs first at exit.
+        atexit.unregister(_ignore_signals_while_exiting)
+        atexit.register(_ignore_signals_while_exiting)
     return 0

@@ -18,9 +18,12 @@ cell that still fails comes back as a ``CellFailed``, never missing.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import logging
 import os
 import random
+import signal
 import threading
 from dataclasses import dataclass
 
@@ -29,6 +32,9 @@ from common.errors import UsageError
 
 RETRIES = 2
 CONNECT_SECONDS = 5
+# What one local worker needs: a Python process with TensorFlow or JAX, the data and a
+# model (measured on the comparison: about 1 GB resident at its peak), with some room.
+WORKER_MEMORY_BYTES = 1.5 * 2**30
 # One thread per worker: N workers share the machine's cores instead of fighting over
 # them. TensorFlow reads these when it starts, in the worker process.
 WORKER_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
@@ -73,11 +79,40 @@ def private_python_random(seed: int):
             setattr(random, name, function)
 
 
+def machine_workers() -> tuple[int, str]:
+    """The most local workers this machine can run at once, and why: one per core this
+    process may use, and no more than the available memory holds."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else os.cpu_count() or 1
+    try:
+        import psutil  # installed with Dask's distributed scheduler
+
+        available = psutil.virtual_memory().available
+    except ImportError:
+        return cores, f"{cores} cores"
+    by_memory = int(available // WORKER_MEMORY_BYTES)
+    why = (f"{cores} cores, {available / 2**30:.1f} GB of memory available at "
+           f"about {WORKER_MEMORY_BYTES / 2**30:g} GB per worker")
+    return max(1, min(cores, by_memory)), why
+
+
+def worker_count(text: str) -> int:
+    """An argparse type for ``--workers N``: a whole number the machine can run."""
+    count = cli.positive_int(text)
+    most, why = machine_workers()
+    if count > most:
+        raise argparse.ArgumentTypeError(
+            f"{count} workers is more than this machine can run at once ({why}); use "
+            f"--workers {most} or fewer, or --scheduler for a cluster")
+    return count
+
+
 def add_flags(parser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=cli.positive_int, default=None, metavar="N",
+    group.add_argument("--workers", type=worker_count, default=None, metavar="N",
                        help="train the cells in N local worker processes through Dask, one "
-                            "thread each (default: one after another in this process)")
+                            "thread each; at most one per core, and about 1.5 GB of memory "
+                            "each (default: one after another in this process)")
     group.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="send the cells to a running Dask scheduler, e.g. "
                             "tcp://10.0.0.5:8786 (default: none)")
@@ -139,9 +174,38 @@ def _client(workers, scheduler):
     # the project from where this process does.
     env = {**WORKER_ENV, "PYTHONPATH": os.pathsep.join(
         p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p)}
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, env=env) as cluster, Client(cluster) as client:
+    from distributed.utils import silence_logging_cmgr
+
+    with contextlib.ExitStack() as teardown, contextlib.ExitStack() as stack:
+        with _ctrl_c_for_this_process_only():
+            # Dask's warnings (a cancelled cell, a worker killed after 4 s) are the
+            # project's own lines here: a failed cell is reported as such.
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, env=env, silence_logs=logging.ERROR))
+        client = stack.enter_context(Client(cluster))
+        # Runs first on the way out: closing a cluster whose workers are mid-cell (after
+        # Ctrl-C) logs errors with tracebacks about the cells it cancels; they say nothing
+        # the partial report does not.
+        stack.callback(teardown.enter_context, silence_logging_cmgr(logging.CRITICAL))
         yield client
+
+
+@contextlib.contextmanager
+def _ctrl_c_for_this_process_only():
+    """Worker processes (and the threads that start them) created inside the block
+    inherit a blocked SIGINT. Ctrl-C in a terminal signals every process of the group:
+    each worker died with two tracebacks, while this process, which gets it alone now,
+    closes the cluster and with it the workers. A Ctrl-C inside the block takes effect
+    at its end."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def run_cells(work, cells, *, shared=None, workers=None, scheduler=None):
