@@ -113,3 +113,103 @@ def test_a_closed_standard_stream_gives_no_traceback(tmp_path, closed):
                                                      "results.json"]
     for name in ("args.json", "results.json"):
         json.loads((out / name).read_text())
+
+
+# --- crafted saved state and records ----------------------------------------------------------
+
+
+def _interrupted_iris_run(run_dir, state, **arrays):
+    """A run directory as an interrupted ``run iris_softmax --quick`` leaves it, with the
+    given state header and arrays in its training state."""
+    import numpy as np
+
+    folder = run_dir / "backup" / "model"
+    folder.mkdir(parents=True)
+    (run_dir / "args.json").write_text(json.dumps({"recipe": "iris_softmax",
+                                                   "argv": ["--quick"]}))
+    with open(folder / "state.npz", "wb") as file:
+        np.savez(file, state=np.array(json.dumps(state)), **arrays)
+    return folder / "state.npz"
+
+
+@pytest.mark.parametrize("state, arrays, expected", [
+    # The header says 2 epochs, the history holds 1: training went on, and the curves
+    # then failed to draw at the end, with no results.json.
+    ({"epoch": 2, "history": {"loss": [0.5]}, "variables": 1}, {"v0": [0.0]},
+     "its history holds [1] epochs of loss, its header says 2 epochs"),
+    ({"epoch": 2, "history": {"accuracy": [0.5, 0.6]}, "variables": 1}, {"v0": [0.0]},
+     "its header says 2 epochs"),
+    # NaN weights went on training and were reported as not diverged.
+    ({"epoch": 1, "history": {"loss": [0.5]}, "variables": 1}, {"v0": [0.0, float("nan")]},
+     "its weights hold NaN or infinity"),
+])
+def test_a_crafted_training_state_is_refused_before_training(run_cli, tmp_path, state,
+                                                             arrays, expected):
+    import numpy as np
+
+    path = _interrupted_iris_run(tmp_path / "r", state,
+                                 **{k: np.array(v) for k, v in arrays.items()})
+    line = one_line_error(run_cli("-m", "recipes", "run", "iris_softmax", "--resume",
+                                  str(tmp_path / "r")))
+    assert str(path) in line and expected in line and "start a new run" in line
+    assert not (tmp_path / "r" / "results.json").exists()
+
+
+def test_a_state_file_that_is_a_link_to_nothing_is_refused(tmp_path):
+    from common import checkpoint
+    from common.errors import UsageError
+
+    folder = tmp_path / "backup" / "model"
+    folder.mkdir(parents=True)
+    (folder / "state.npz").symlink_to(tmp_path / "elsewhere.npz")
+    with pytest.raises(UsageError, match="state.npz is damaged .*not a plain file"):
+        checkpoint.read_state(folder)
+
+
+def test_a_std_beyond_floating_point_in_baselines_is_refused(tmp_path):
+    from common import baselines
+    from common.errors import UsageError
+
+    entry = {"recipe": "iris_softmax", "dataset": "iris", "args": [], "seeds": [0],
+             "n_test": 30, "data_source": "sklearn:iris",
+             "variants": {"iris_softmax": {"test_accuracy": [0.9], "mean": 0.9,
+                                           "std": 0.0}}}
+    path = tmp_path / "baselines.json"
+    path.write_text(json.dumps({"iris_softmax@iris": entry}).replace('"std": 0.0',
+                                                                     '"std": 1e400'))
+    with pytest.raises(UsageError, match="1e400 is beyond the range of a floating-point "
+                                         "number.*restore it"):
+        baselines.load(path)
+
+
+def _nested(depth):
+    return '{"a": ' * depth + "1" + "}" * depth
+
+
+def test_deeply_nested_json_is_one_line(run_cli, tmp_path):
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "config.json").write_text(_nested(100_000))
+    line = one_line_error(run_cli("-m", "recipes", "compare", "--resume", str(tmp_path / "c")))
+    assert "config.json is not valid JSON (nested more than 64 levels deep)" in line
+    (tmp_path / "results.json").write_text("[" * 100_000 + "]" * 100_000)
+    line = one_line_error(run_cli("-m", "recipes", "baselines", "check", "--results",
+                                  str(tmp_path / "results.json")))
+    assert "nested more than 64 levels deep" in line
+
+
+def test_a_results_file_too_large_to_read_is_one_line(run_cli, tmp_path):
+    big = tmp_path / "results.json"
+    with open(big, "wb") as file:  # sparse: no disk space is used
+        file.truncate(8 * 2**30)
+    line = one_line_error(run_cli("-m", "recipes", "baselines", "check", "--results",
+                                  str(big), timeout=120))
+    assert "results.json is 8.0 GB, more than any file the project writes" in line
+    assert "batch-size" not in line
+
+
+def test_nesting_the_project_writes_is_read():
+    from common import validate
+
+    assert validate.parse('{"a": [1, {"b": "[[[[\\"]]"}], "c": 1.5}') == \
+        {"a": [1, {"b": '[[[["]]'}], "c": 1.5}
+    assert validate.parse("[" * 64 + "]" * 64)
