@@ -87,13 +87,20 @@ def _config_from_args(args, variants: dict, grid: dict | None = None) -> dict:
                          f"{last_seed}, above NumPy's limit {cli.MAX_SEED}; lower --seed")
     chosen = _variants_from_args(args, variants)
     tuning_plan = None
+    given = getattr(args, "grid", [])
     if getattr(args, "tune", False) and grid:
-        grid = {**grid, **{name: {next(iter(grid[name])): values}
-                           for name, values in getattr(args, "grid", [])}}
+        _check_grid_flags(given, chosen)
+        grid = {**grid, **{name: {next(iter(grid[name])): values} for name, values in given}}
         tuning_plan = tuning.plan(chosen, grid)
+        for regularizer, row in tuning_plan["grid"].items():
+            if len(row["values"]) > tuning.MAX_VALUES:
+                fixed = tuning.setting_of(chosen[regularizer], row["setting"])
+                raise UsageError(f"--grid {regularizer}: {len(row['values'])} values with the "
+                                 f"fixed variant's own ({fixed:g}); a grid holds at most "
+                                 f"{tuning.MAX_VALUES}")
         if not tuning_plan["grid"]:
             tuning_plan = None
-    elif getattr(args, "grid", []):
+    elif given:
         raise UsageError("--grid with --no-tune: the grid is used only when tuning; leave "
                          "out one of them")
     return {
@@ -112,6 +119,21 @@ def _config_from_args(args, variants: dict, grid: dict | None = None) -> dict:
         "tensorboard": args.tensorboard,
         "learning_rate": args.learning_rate,
     }
+
+
+def _check_grid_flags(given: list, chosen: dict) -> None:
+    """Each regularizer's --grid once, and only for a variant that is compared: a second
+    --grid for the same one, or one for a variant left out, was ignored without a word."""
+    seen = {}
+    for name, values in given:
+        shown = ",".join(f"{v:g}" for v in values)
+        if name in seen:
+            raise UsageError(f"--grid {name}={seen[name]} and --grid {name}={shown}: give each "
+                             "regularizer's values in one --grid")
+        seen[name] = shown
+        if name not in chosen:
+            raise UsageError(f"--grid {name}={shown}: {name} is not among --variants "
+                             f"({','.join(chosen)}); add it there, or leave out this --grid")
 
 
 def _load_config(out_dir: Path) -> dict:
@@ -227,6 +249,8 @@ def run(args, variants: dict, cells: RecipeCells, grid: dict | None = None) -> d
     else:
         out = args.out  # checked by the parser
         config = _config_from_args(args, variants, grid)
+        # Whatever --resume would refuse in config.json is refused now, before any work.
+        validate.check(config, validate.COMPARE_CONFIG_SCHEMA, where="the comparison's flags")
     if getattr(args, "scheduler", None) and config.get("tensorboard"):
         raise UsageError("--tensorboard with --scheduler: the logs would be written on the "
                          "worker machines; use --workers N, or leave out --tensorboard")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jsonschema
 
-from common import cli
+from common import cli, tuning
 from common.errors import UsageError
 
 # What may become a file or directory name: no separators, no dots first, nothing hidden.
@@ -85,7 +85,8 @@ _TUNING = {
                      "additionalProperties": False,
                      "properties": {
                          "setting": {"enum": ["l1", "l2", "dropout", "patience"]},
-                         "values": {"type": "array", "minItems": 1, "maxItems": 20,
+                         "values": {"type": "array", "minItems": 1,
+                                    "maxItems": tuning.MAX_VALUES,
                                     "uniqueItems": True,
                                     "items": {"type": "number", "minimum": 0}}}}},
     },

@@ -213,3 +213,38 @@ def test_nesting_the_project_writes_is_read():
     assert validate.parse('{"a": [1, {"b": "[[[[\\"]]"}], "c": 1.5}') == \
         {"a": [1, {"b": '[[[["]]'}], "c": 1.5}
     assert validate.parse("[" * 64 + "]" * 64)
+
+
+# --- flags ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--grid", "l2=0.1,0.1"], "'l2=0.1,0.1': 0.1 repeats a value listed before it"),
+    (["--grid", "l2=0.1,1e-1"], "1e-1 repeats a value listed before it"),
+    (["--grid", "l2=0.1", "--grid", "l2=0.2"],
+     "--grid l2=0.1 and --grid l2=0.2: give each regularizer's values in one --grid"),
+    (["--grid", "l2=,,,"], "'l2=,,,': write REGULARIZER=V1,V2,..."),
+    (["--grid", "l2="], "'l2=': write REGULARIZER=V1,V2,..."),
+    (["--variants", "baseline,l2", "--grid", "dropout=0.1,0.2"],
+     "--grid dropout=0.1,0.2: dropout is not among --variants (baseline,l2)"),
+    (["--grid", "l2=" + ",".join(str(i) for i in range(1, 1001))],
+     "1000 values; a grid holds at most 20 per regularizer"),
+    # 20 values, and the fixed variant's own (0.001) makes 21: its --resume would refuse it.
+    (["--grid", "l2=" + ",".join(str(i) for i in range(1, 21))],
+     "--grid l2: 21 values with the fixed variant's own (0.001); a grid holds at most 20"),
+])
+def test_a_grid_that_would_be_used_otherwise_than_written_is_one_line(run_cli, args,
+                                                                      expected):
+    assert expected in one_line_error(run_cli("-m", "recipes", "compare", "--quick", *args))
+
+
+def test_grid_values_that_differ_past_six_digits_get_their_own_runs():
+    from common import tuning
+
+    names = [tuning.candidate_name("l2", v) for v in (1e-4, 1.0000001e-4, 1e-5, 10, 0.3)]
+    assert names[0] != names[1]
+    assert names[0] == "l2-0p0001" and names[2:] == ["l2-1e-05", "l2-10", "l2-0p3"]
+    variants = {"l2": {"model": {"l2": 1e-3}}}
+    plan = tuning.plan(variants, {"l2": {"l2": [1e-4, 1.0000001e-4]}})
+    runs = [name for name, _, _ in tuning.candidates(variants, plan)["l2"]]
+    assert len(set(runs)) == len(runs) == 3
