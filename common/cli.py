@@ -218,6 +218,21 @@ class RecipeParser(Parser):
                   file=sys.stderr)
         return args
 
+    # Flags that say where and how a resumed run goes on, not what it computes.
+    RESUME_MAY_CHANGE = {"resume", "verbose", "offline", "backend", "workers", "scheduler",
+                         "help"}
+
+    def refuse_new_settings(self, parsed) -> None:
+        """``--resume DIR`` goes on with the settings saved in DIR; a flag that would set
+        another (``--epochs``, ``--out``, ...) is refused by name, not silently ignored."""
+        changed = [action.option_strings[-1] for action in self._actions
+                   if action.option_strings and action.dest not in self.RESUME_MAY_CHANGE
+                   and getattr(parsed, action.dest, None) != action.default]
+        if changed:
+            raise UsageError(f"--resume {parsed.resume} goes on with the settings the run was "
+                             f"started with; leave out {', '.join(changed)} (a new run takes "
+                             "new settings)")
+
     def parse_args(self, args=None, namespace=None) -> argparse.Namespace:
         from common import checkpoint, runs
 
@@ -225,6 +240,8 @@ class RecipeParser(Parser):
         parsed = self.parse_flags(argv)
         recipe = self.prog.rsplit(".", 1)[-1]
         run_dir = None
+        if getattr(parsed, "resume", None) is not None:
+            self.refuse_new_settings(parsed)
         if getattr(parsed, "resume", None) is None:
             parsed.out = runs.check_out_dir(getattr(parsed, "out", None))
         elif self.resumable:

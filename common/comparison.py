@@ -188,6 +188,20 @@ def all_variants(config) -> dict:
     return found
 
 
+def _refuse_shared_names(config, where: str) -> None:
+    """A variant named like a tuning candidate ('l2-0p01') would share its run and file,
+    and train with the candidate's settings: refused, by name."""
+    for regularizer, runs_of_one in tuning.candidates(config["variants"],
+                                                      config.get("tuning")).items():
+        taken = [(name, f"{regularizer}'s tuning candidate {value:g}")
+                 for name, value, _ in runs_of_one if name != regularizer]
+        taken.append((regularizer + tuning.SUFFIX, f"{regularizer}'s validation-chosen runs"))
+        for name, what in taken:
+            if name in config["variants"]:
+                raise UsageError(f"{where}: variant '{name}' has the name of {what}; rename "
+                                 "the variant, or leave out that tuning")
+
+
 def _build(config, cells, data, settings):
     return cells.build_model(**settings["model"], input_shape=data.input_shape,
                              num_classes=data.num_classes,
@@ -251,6 +265,7 @@ def run(args, variants: dict, cells: RecipeCells, grid: dict | None = None) -> d
         config = _config_from_args(args, variants, grid)
         # Whatever --resume would refuse in config.json is refused now, before any work.
         validate.check(config, validate.COMPARE_CONFIG_SCHEMA, where="the comparison's flags")
+    _refuse_shared_names(config, f"--resume {out_dir}" if args.resume else "--variants")
     if getattr(args, "scheduler", None) and config.get("tensorboard"):
         raise UsageError("--tensorboard with --scheduler: the logs would be written on the "
                          "worker machines; use --workers N, or leave out --tensorboard")

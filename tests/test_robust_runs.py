@@ -248,3 +248,90 @@ def test_grid_values_that_differ_past_six_digits_get_their_own_runs():
     plan = tuning.plan(variants, {"l2": {"l2": [1e-4, 1.0000001e-4]}})
     runs = [name for name, _, _ in tuning.candidates(variants, plan)["l2"]]
     assert len(set(runs)) == len(runs) == 3
+
+
+# --- run directories --------------------------------------------------------------------------
+
+
+def test_a_lock_that_is_a_link_is_refused_and_its_target_never_created(run_cli, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    outside = tmp_path / "outside" / "created"
+    (tmp_path / "outside").mkdir()
+    (out / ".lock").symlink_to(outside)
+    line = one_line_error(run_cli("-m", "recipes", "run", "iris_softmax", "--quick",
+                                  "--out", str(out)))
+    assert ".lock is a link" in line and "remove it or choose another directory" in line
+    assert not outside.exists() and not outside.is_symlink()
+    assert sorted(p.name for p in out.iterdir()) == [".lock"]
+
+
+def test_a_lock_link_put_there_after_the_check_is_not_followed(tmp_path, monkeypatch):
+    from common import runs
+    from common.errors import UsageError
+
+    out = tmp_path / "out"
+    outside = tmp_path / "created-outside"
+    check = runs.check_out_dir
+
+    def check_then_plant_a_link(path):  # the race: a link appears after the check
+        checked = check(path)
+        if not (out / ".lock").is_symlink():
+            out.mkdir(exist_ok=True)
+            (out / ".lock").symlink_to(outside)
+        return checked
+
+    monkeypatch.setattr(runs, "check_out_dir", check_then_plant_a_link)
+    monkeypatch.setattr(runs, "_refuse_odd_lock", lambda path, flag: None)
+    with pytest.raises(UsageError):
+        runs.claim(out)
+    assert not outside.exists()
+
+
+def test_a_variant_named_like_a_tuning_candidate_is_refused(monkeypatch):
+    from common.errors import UsageError
+    from recipes import compare
+
+    monkeypatch.setitem(compare.VARIANTS, "l2-0p01", {"model": {"dropout": 0.5}})
+    with pytest.raises(UsageError, match="variant 'l2-0p01' has the name of l2's tuning "
+                                         "candidate 0.01"):
+        compare.main(["--quick", "--variants", "l2,l2-0p01", "--grid", "l2=0.001,0.01"])
+
+
+def test_a_resumed_comparison_with_a_variant_named_like_a_candidate_is_one_line(run_cli,
+                                                                                tmp_path):
+    config = {"command": "compare", "dataset": "mnist-5k",
+              "variants": {"l2": {"model": {"l2": 1e-3}},
+                           "l2-0p01": {"model": {"dropout": 0.5}}},
+              "tuning": {"rule": "r", "grid": {"l2": {"setting": "l2",
+                                                      "values": [0.001, 0.01]}}},
+              "seeds": [0], "epochs": 1, "batch_size": 128, "train_size": 256,
+              "patience": None, "steps_per_execution": 1, "quick": True,
+              "tensorboard": False, "learning_rate": 1e-3}
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "config.json").write_text(json.dumps(config))
+    line = one_line_error(run_cli("-m", "recipes", "compare", "--resume", str(tmp_path / "c")))
+    assert "variant 'l2-0p01' has the name of l2's tuning candidate 0.01" in line
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["config.json"]
+
+
+@pytest.mark.parametrize("command, flags, named", [
+    (["run", "iris_softmax"], ["--epochs", "400"], "--epochs"),
+    (["run", "iris_softmax"], ["--epochs", "400", "--seed", "3"], "--epochs, --seed"),
+    (["compare"], ["--seeds", "5"], "--seeds"),
+    (["compare"], ["--out", "elsewhere"], "--out"),
+])
+def test_resume_with_new_settings_is_refused_naming_them(run_cli, tmp_path, command, flags,
+                                                         named):
+    line = one_line_error(run_cli("-m", "recipes", *command, "--resume", str(tmp_path / "r"),
+                                  *flags))
+    assert f"goes on with the settings the run was started with; leave out {named} " in line
+
+
+def test_resume_may_change_where_and_how_loudly(tmp_path):
+    from common.errors import UsageError
+    from recipes import iris_softmax
+
+    # Refused for the missing run, not for --verbose or --offline.
+    with pytest.raises(UsageError, match="no such directory"):
+        iris_softmax.main(["--resume", str(tmp_path / "none"), "--verbose", "--offline"])
