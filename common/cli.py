@@ -38,6 +38,11 @@ MAX_SEED = 2**32 - 1
 MAX_COUNT = 2**31 - 1
 MAX_EPOCHS = MAX_BATCH_SIZE = MAX_COUNT
 MAX_SEEDS = 10_000
+# Hidden layers: far wider than these datasets use (16 to 300 units), and small enough that
+# the model and its optimizer's state fit in memory (4 bytes a weight, three copies with
+# Adam's): a layer of 2**31 units asked for tens of GB and ended in "out of memory".
+MAX_LAYER_WIDTH = 65_536
+MAX_HIDDEN_WEIGHTS = 2**28
 
 
 # Keras backends the recipes run on (README, "Backends"). PyTorch is not offered: from
@@ -177,6 +182,23 @@ def int_list(text):
     return values
 
 
+def check_hidden(hidden) -> None:
+    """Refuse, before any work, hidden layers too wide to fit in memory (``--hidden``:
+    one width, or several)."""
+    if hidden is None:
+        return
+    widths = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+    shown = ",".join(map(str, widths))
+    if any(width > MAX_LAYER_WIDTH for width in widths):
+        raise UsageError(f"--hidden {shown}: at most {MAX_LAYER_WIDTH} units per layer (these "
+                         "datasets use 16 to 300; a wider layer does not fit in memory)")
+    weights = sum(a * b for a, b in zip(widths, widths[1:]))
+    if weights > MAX_HIDDEN_WEIGHTS:
+        raise UsageError(f"--hidden {shown}: {weights:,} weights between the hidden layers, "
+                         f"more than the {MAX_HIDDEN_WEIGHTS:,} that fit in memory; use "
+                         "narrower layers")
+
+
 def header_fields(docstring: str) -> dict:
     """The 'Field: value' lines that open a recipe's docstring, keys lower-cased."""
     fields = {}
@@ -210,6 +232,7 @@ class RecipeParser(Parser):
     def parse_flags(self, argv) -> argparse.Namespace:
         """The flags alone, with ``--quick`` applied: nothing checked on disk."""
         args = Parser.parse_args(self, argv)
+        check_hidden(getattr(args, "hidden", None))
         if getattr(args, "quick", False):
             args.epochs = min(args.epochs, QUICK_EPOCHS)
         if getattr(args, "epochs", 0) > SENSIBLE_EPOCHS:
@@ -511,8 +534,8 @@ def console_main(main, argv=None) -> int:
         # this module need not import TensorFlow): both mean the same to the user.
         if type(error).__name__ not in ("MemoryError", "ResourceExhaustedError"):
             raise
-        print("error: out of memory; lower --batch-size or use a smaller --dataset",
-              file=sys.stderr)
+        print("error: out of memory; lower --batch-size or --hidden, or use a smaller "
+              "--dataset", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: outputs already written were kept", file=sys.stderr)

@@ -32,6 +32,8 @@ from common.errors import UsageError
 
 RETRIES = 2
 CONNECT_SECONDS = 5
+# The address schemes of Dask's TCP communication, plain and encrypted.
+SCHEDULER_SCHEMES = ("tcp", "tls")
 # What one local worker needs: a Python process with TensorFlow or JAX, the data and a
 # model (measured on the comparison: about 1 GB resident at its peak), with some room.
 WORKER_MEMORY_BYTES = 1.5 * 2**30
@@ -138,16 +140,24 @@ def check_scheduler(address: str) -> None:
     import socket
     from urllib.parse import urlsplit
 
+    shown = address if len(address) <= 80 else address[:77] + "..."
     try:
         parts = urlsplit(address if "://" in address else f"tcp://{address}")
         host, port = parts.hostname, parts.port
     except ValueError:
         host = port = None
     if not host or not port:
-        raise UsageError(f"--scheduler {address}: give an address such as "
+        raise UsageError(f"--scheduler {shown}: give an address such as "
                          "tcp://10.0.0.5:8786")
+    if parts.scheme not in SCHEDULER_SCHEMES:
+        raise UsageError(f"--scheduler {shown}: a Dask scheduler's address starts with "
+                         f"{' or '.join(s + '://' for s in SCHEDULER_SCHEMES)}, not "
+                         f"{parts.scheme}://; e.g. tcp://10.0.0.5:8786")
     try:
         socket.create_connection((host, port), timeout=CONNECT_SECONDS).close()
+    except UnicodeError:  # the host name cannot be looked up: a label over 63 characters
+        raise UsageError(f"--scheduler {shown}: '{host[:40]}...' is not a valid host name; "
+                         "give an address such as tcp://10.0.0.5:8786")
     except OSError as error:
         raise UsageError(f"--scheduler {address}: no answer within {CONNECT_SECONDS} s "
                          f"({error.strerror or type(error).__name__}); is `dask scheduler` "
@@ -167,6 +177,9 @@ def _client(workers, scheduler):
         except (OSError, TimeoutError) as error:
             raise UsageError(f"--scheduler {scheduler}: no answer within {CONNECT_SECONDS} s "
                              f"({type(error).__name__}); is `dask scheduler` running there?")
+        except ValueError as error:  # something answered there, not a Dask scheduler
+            raise UsageError(f"--scheduler {scheduler}: not a Dask scheduler "
+                             f"({str(error)[:120]}); give the address `dask scheduler` prints")
         with client:
             yield client
         return

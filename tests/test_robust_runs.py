@@ -335,3 +335,40 @@ def test_resume_may_change_where_and_how_loudly(tmp_path):
     # Refused for the missing run, not for --verbose or --offline.
     with pytest.raises(UsageError, match="no such directory"):
         iris_softmax.main(["--resume", str(tmp_path / "none"), "--verbose", "--offline"])
+
+
+def test_a_scheduler_address_that_is_not_dasks_is_one_line(run_cli):
+    import socket
+
+    with socket.socket() as listening:  # something answers there, but not Dask
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        line = one_line_error(run_cli("-m", "recipes", "compare", "--quick", "--scheduler",
+                                      f"http://127.0.0.1:{port}", timeout=120))
+    assert "starts with tcp:// or tls://, not http://" in line
+    line = one_line_error(run_cli("-m", "recipes", "compare", "--quick", "--scheduler",
+                                  f"tcp://{'a' * 300}:8786", timeout=120))
+    assert "is not a valid host name" in line and len(line) < 300
+
+
+def test_notebook_build_jobs_must_be_positive(run_cli):
+    line = one_line_error(run_cli(str(ROOT / "notebooks" / "build.py"), "--jobs", "0"))
+    assert "--jobs: must be a whole number > 0, got '0'" in line
+
+
+@pytest.mark.parametrize("recipe, hidden, expected", [
+    ("iris_softmax", "2147483647", "at most 65536 units per layer"),
+    ("mnist_mlp", "60000,60000", "3,600,000,000 weights between the hidden layers"),
+])
+def test_hidden_layers_too_wide_for_memory_are_one_line(run_cli, recipe, hidden, expected):
+    line = one_line_error(run_cli("-m", "recipes", "run", recipe, "--hidden", hidden))
+    assert expected in line and "batch-size" not in line
+
+
+@pytest.mark.parametrize("command", ["run", "show"])
+def test_run_help_is_the_commands_help(run_cli, command):
+    done = run_cli("-m", "recipes", command, "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: python -m recipes {command} NAME")
+    assert "iris_softmax" in done.stdout and "unknown recipe" not in done.stderr
