@@ -28,6 +28,9 @@ from common.errors import UsageError
 
 BACKUP_SECONDS = 10.0
 STATE_FILE = "state.npz"
+# A damaged state is never dropped without a word: the user decides to train again.
+_OR_REMOVE = (", or remove that file: --resume then trains its model again from epoch 1, "
+              "the rest goes on")
 
 
 def _variables(model):
@@ -69,10 +72,11 @@ def read_state(backup_dir: Path) -> dict | None:
                              f"{state['epoch']} epochs")
     except UsageError as error:
         raise UsageError(f"--resume: the saved training state is damaged ({error}); "
-                         "start a new run")
+                         f"start a new run{_OR_REMOVE}")
     except Exception as error:  # zip, numpy and JSON each fail their own way on a bad file
         raise UsageError(f"--resume: the saved training state {path} is damaged "
-                         f"({type(error).__name__}: {str(error)[:120]}); start a new run")
+                         f"({type(error).__name__}: {str(error)[:120]}); start a new "
+                         f"run{_OR_REMOVE}")
     return state
 
 

@@ -372,3 +372,20 @@ def test_run_help_is_the_commands_help(run_cli, command):
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"usage: python -m recipes {command} NAME")
     assert "iris_softmax" in done.stdout and "unknown recipe" not in done.stderr
+
+
+def test_a_truncated_state_is_named_with_what_to_do_and_removing_it_trains_again(run_cli,
+                                                                                  tmp_path):
+    import numpy as np
+
+    path = _interrupted_iris_run(tmp_path / "r", {"epoch": 1, "history": {"loss": [0.5]},
+                                                  "variables": 1}, v0=np.zeros(3))
+    path.write_bytes(path.read_bytes()[:100])
+    line = one_line_error(run_cli("-m", "recipes", "run", "iris_softmax", "--resume",
+                                  str(tmp_path / "r")))
+    assert f"the saved training state {path} is damaged" in line
+    assert "or remove that file: --resume then trains its model again from epoch 1" in line
+    path.unlink()
+    done = run_cli("-m", "recipes", "run", "iris_softmax", "--resume", str(tmp_path / "r"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "r" / "results.json").read_text())["epochs_run"] == 2
