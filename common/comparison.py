@@ -77,6 +77,9 @@ def _variants_from_args(args, variants: dict) -> dict:
 
 def _config_from_args(args, variants: dict, grid: dict | None = None) -> dict:
     quick = args.quick
+    if args.seeds > cli.MAX_SEEDS:  # what config.json may hold, so --resume takes it
+        raise UsageError(f"--seeds {args.seeds}: at most {cli.MAX_SEEDS} seeds in one "
+                         "comparison")
     if args.seeds > cli.SENSIBLE_SEEDS:
         print(f"warning: {args.seeds} seeds is more than the differences here need; the "
               "confidence intervals narrow only with the square root of the seed count",

@@ -232,6 +232,7 @@ def test_nesting_the_project_writes_is_read():
     # 20 values, and the fixed variant's own (0.001) makes 21: its --resume would refuse it.
     (["--grid", "l2=" + ",".join(str(i) for i in range(1, 21))],
      "--grid l2: 21 values with the fixed variant's own (0.001); a grid holds at most 20"),
+    (["--seeds", "10001"], "--seeds 10001: at most 10000 seeds in one comparison"),
 ])
 def test_a_grid_that_would_be_used_otherwise_than_written_is_one_line(run_cli, args,
                                                                       expected):
