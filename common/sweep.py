@@ -34,8 +34,8 @@ RETRIES = 2
 CONNECT_SECONDS = 5
 # The address schemes of Dask's TCP communication, plain and encrypted.
 SCHEDULER_SCHEMES = ("tcp", "tls")
-# What one local worker needs: a Python process with TensorFlow or JAX, the data and a
-# model (measured on the comparison: about 1 GB resident at its peak), with some room.
+# What one local worker may need: a whole `compare --quick` on mnist-5k in one process
+# peaked at 1.1 GB resident on TensorFlow and 1.3 GB on JAX (2 cores, no GPU).
 WORKER_MEMORY_BYTES = 1.5 * 2**30
 # One thread per worker: N workers share the machine's cores instead of fighting over
 # them. TensorFlow reads these when it starts, in the worker process.
@@ -159,7 +159,7 @@ def check_scheduler(address: str) -> None:
         raise UsageError(f"--scheduler {shown}: '{host[:40]}...' is not a valid host name; "
                          "give an address such as tcp://10.0.0.5:8786")
     except OSError as error:
-        raise UsageError(f"--scheduler {address}: no answer within {CONNECT_SECONDS} s "
+        raise UsageError(f"--scheduler {shown}: no answer within {CONNECT_SECONDS} s "
                          f"({error.strerror or type(error).__name__}); is `dask scheduler` "
                          "running there?")
 
@@ -191,8 +191,8 @@ def _client(workers, scheduler):
 
     with contextlib.ExitStack() as teardown, contextlib.ExitStack() as stack:
         with _ctrl_c_for_this_process_only():
-            # Dask's warnings (a cancelled cell, a worker killed after 4 s) are the
-            # project's own lines here: a failed cell is reported as such.
+            # Dask's warnings (a cancelled cell, a worker killed after 4 s) would come
+            # between the progress lines; the project reports a failed cell itself.
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True,
                 dashboard_address=None, env=env, silence_logs=logging.ERROR))
