@@ -264,7 +264,8 @@ class RecipeParser(Parser):
         recipe = self.prog.rsplit(".", 1)[-1]
         run_dir = None
         if getattr(parsed, "resume", None) is not None:
-            self.refuse_new_settings(parsed)
+            # The flags as given: --quick's own change to --epochs is not a second flag.
+            self.refuse_new_settings(Parser.parse_args(self, argv))
         if getattr(parsed, "resume", None) is None:
             parsed.out = runs.check_out_dir(getattr(parsed, "out", None))
         elif self.resumable:

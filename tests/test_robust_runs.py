@@ -321,6 +321,7 @@ def test_a_resumed_comparison_with_a_variant_named_like_a_candidate_is_one_line(
     (["run", "iris_softmax"], ["--epochs", "400", "--seed", "3"], "--epochs, --seed"),
     (["compare"], ["--seeds", "5"], "--seeds"),
     (["compare"], ["--out", "elsewhere"], "--out"),
+    (["run", "iris_softmax"], ["--quick"], "--quick"),
 ])
 def test_resume_with_new_settings_is_refused_naming_them(run_cli, tmp_path, command, flags,
                                                          named):
