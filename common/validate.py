@@ -241,7 +241,9 @@ def _depth_within(text: str, limit: int) -> bool:
     return True
 
 
-_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+# A whole string (escapes included) or one bracket; strings are matched whole, a run of
+# plain characters at a time, so that brackets inside them are skipped.
+_BRACKETS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
 def parse(text: str):
