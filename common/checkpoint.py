@@ -28,6 +28,9 @@ from common.errors import UsageError
 
 BACKUP_SECONDS = 10.0
 STATE_FILE = "state.npz"
+# A damaged state is never dropped without a word: the user decides to train again.
+_OR_REMOVE = (", or remove that file: --resume then trains its model again from epoch 1, "
+              "the rest goes on")
 
 
 def _variables(model):
@@ -42,12 +45,14 @@ def read_state(backup_dir: Path) -> dict | None:
     no pickled objects) before any of it reaches the model.
     """
     path = Path(backup_dir) / STATE_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return None
     try:
+        if path.is_symlink() or not path.is_file():  # the run writes a plain file
+            raise ValueError("it is not a plain file")
         with np.load(path, allow_pickle=False) as saved:
-            state = validate.check(json.loads(str(saved["state"])), validate.STATE_SCHEMA,
-                                   where=f"{path}: state")
+            state = validate.check(validate.parse(str(saved["state"])),
+                                   validate.STATE_SCHEMA, where=f"{path}: state")
             names = {f"v{i}" for i in range(state["variables"])}
             if set(saved.files) != names | {"state"}:
                 raise ValueError(f"it holds {len(saved.files) - 1} arrays, its header says "
@@ -55,12 +60,23 @@ def read_state(backup_dir: Path) -> dict | None:
             state["arrays"] = [saved[f"v{i}"] for i in range(state["variables"])]
         if any(array.dtype.kind not in "fiub" for array in state["arrays"]):
             raise ValueError("an array is not numeric")
+        if not all(np.isfinite(array).all() for array in state["arrays"]):
+            # A diverged model: resumed, it would train on NaN and pass as not diverged.
+            raise ValueError("its weights hold NaN or infinity")
+        # One history value per finished epoch: training goes on from ``epoch``, and the
+        # whole run's curves must have one point per epoch trained.
+        lengths = {len(values) for values in state["history"].values()}
+        if state["epoch"] and (lengths != {state["epoch"]} or "loss" not in state["history"]):
+            raise ValueError(f"its history holds {sorted(lengths) or 'no'} epochs of "
+                             f"{', '.join(state['history']) or 'no metric'}, its header says "
+                             f"{state['epoch']} epochs")
     except UsageError as error:
         raise UsageError(f"--resume: the saved training state is damaged ({error}); "
-                         "start a new run")
+                         f"start a new run{_OR_REMOVE}")
     except Exception as error:  # zip, numpy and JSON each fail their own way on a bad file
         raise UsageError(f"--resume: the saved training state {path} is damaged "
-                         f"({type(error).__name__}: {str(error)[:120]}); start a new run")
+                         f"({type(error).__name__}: {str(error)[:120]}); start a new "
+                         f"run{_OR_REMOVE}")
     return state
 
 

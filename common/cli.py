@@ -7,6 +7,7 @@ and other code; ``console_main`` turns them into one line on stderr and exit cod
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import errno
 import importlib.util
@@ -37,6 +38,11 @@ MAX_SEED = 2**32 - 1
 MAX_COUNT = 2**31 - 1
 MAX_EPOCHS = MAX_BATCH_SIZE = MAX_COUNT
 MAX_SEEDS = 10_000
+# Hidden layers: far wider than these datasets use (16 to 300 units), and small enough that
+# the model and its optimizer's state fit in memory (4 bytes a weight, three copies with
+# Adam's): a layer of 2**31 units asked for tens of GB and ended in "out of memory".
+MAX_LAYER_WIDTH = 65_536
+MAX_HIDDEN_WEIGHTS = 2**28
 
 
 # Keras backends the recipes run on (docs/maintaining.md, "Backends"). PyTorch is not offered: from
@@ -188,6 +194,23 @@ def int_list(text):
     return values
 
 
+def check_hidden(hidden) -> None:
+    """Refuse, before any work, hidden layers too wide to fit in memory (``--hidden``:
+    one width, or several)."""
+    if hidden is None:
+        return
+    widths = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+    shown = ",".join(map(str, widths))
+    if any(width > MAX_LAYER_WIDTH for width in widths):
+        raise UsageError(f"--hidden {shown}: at most {MAX_LAYER_WIDTH} units per layer (these "
+                         "datasets use 16 to 300; a wider layer does not fit in memory)")
+    weights = sum(a * b for a, b in zip(widths, widths[1:]))
+    if weights > MAX_HIDDEN_WEIGHTS:
+        raise UsageError(f"--hidden {shown}: {weights:,} weights between the hidden layers, "
+                         f"more than the {MAX_HIDDEN_WEIGHTS:,} that fit in memory; use "
+                         "narrower layers")
+
+
 def header_fields(docstring: str) -> dict:
     """The 'Field: value' lines that open a recipe's docstring, keys lower-cased."""
     fields = {}
@@ -221,6 +244,7 @@ class RecipeParser(Parser):
     def parse_flags(self, argv) -> argparse.Namespace:
         """The flags alone, with ``--quick`` applied: nothing checked on disk."""
         args = Parser.parse_args(self, argv)
+        check_hidden(getattr(args, "hidden", None))
         if getattr(args, "quick", False):
             args.epochs = min(args.epochs, QUICK_EPOCHS)
         if getattr(args, "epochs", 0) > SENSIBLE_EPOCHS:
@@ -229,6 +253,21 @@ class RecipeParser(Parser):
                   file=sys.stderr)
         return args
 
+    # Flags that say where and how a resumed run goes on, not what it computes.
+    RESUME_MAY_CHANGE = {"resume", "verbose", "offline", "backend", "workers", "scheduler",
+                         "help"}
+
+    def refuse_new_settings(self, parsed) -> None:
+        """``--resume DIR`` goes on with the settings saved in DIR; a flag that would set
+        another (``--epochs``, ``--out``, ...) is refused by name, not silently ignored."""
+        changed = [action.option_strings[-1] for action in self._actions
+                   if action.option_strings and action.dest not in self.RESUME_MAY_CHANGE
+                   and getattr(parsed, action.dest, None) != action.default]
+        if changed:
+            raise UsageError(f"--resume {parsed.resume} goes on with the settings the run was "
+                             f"started with; leave out {', '.join(changed)} (a new run takes "
+                             "new settings)")
+
     def parse_args(self, args=None, namespace=None) -> argparse.Namespace:
         from common import checkpoint, runs
 
@@ -236,6 +275,9 @@ class RecipeParser(Parser):
         parsed = self.parse_flags(argv)
         recipe = self.prog.rsplit(".", 1)[-1]
         run_dir = None
+        if getattr(parsed, "resume", None) is not None:
+            # The flags as given: --quick's own change to --epochs is not a second flag.
+            self.refuse_new_settings(Parser.parse_args(self, argv))
         if getattr(parsed, "resume", None) is None:
             parsed.out = runs.check_out_dir(getattr(parsed, "out", None))
         elif self.resumable:
@@ -424,8 +466,9 @@ def os_error_line(error: OSError) -> str:
 
 
 class _QuietOnBrokenPipe:
-    """Standard output that, once its reader has gone (``| head``), swallows the rest
-    instead of failing: the run goes on to the end and writes all its files."""
+    """Standard output that, once it cannot be written (its reader has gone, as with
+    ``| head``, or the file was closed), swallows the rest instead of failing: the run
+    goes on to the end and writes all its files."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -436,13 +479,14 @@ class _QuietOnBrokenPipe:
             return None
         try:
             return method(*args)
-        except BrokenPipeError:
+        except (BrokenPipeError, ValueError, OSError):  # ValueError: a closed file object
             self.broken = True
             # Point the file descriptor at /dev/null too, so that Python's final flush of
             # what is still buffered does not fail on the way out.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self._stream.fileno())
-            os.close(devnull)
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self._stream.fileno())
+                os.close(devnull)
             return None
 
     def write(self, text):
@@ -456,9 +500,36 @@ class _QuietOnBrokenPipe:
         return getattr(self._stream, name)
 
 
+def _open_closed_standard_streams() -> None:
+    """Point a closed standard stream (``>&-``) at /dev/null. Left closed, its file
+    descriptor would be the next one a file opens, and TensorFlow's log lines, written to
+    descriptor 2, would land in a run's own files; Python's ``sys.stdout`` would be None."""
+    for fd, name, flags in ((0, "stdin", os.O_RDONLY), (1, "stdout", os.O_WRONLY),
+                            (2, "stderr", os.O_WRONLY)):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, flags)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))
+
+
+def _ignore_signals_while_exiting() -> None:
+    """Run at exit: Python resets its handlers to the default before the interpreter has
+    finished (Dask's and TensorFlow's threads and libraries shut down after that), so a
+    SIGTERM in those last seconds killed a finished run with 143 and no word. Ignored
+    signals stay ignored to the end; SIGKILL still ends a stuck exit."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def console_main(main, argv=None) -> int:
     """Run ``main(argv)`` as a command: exit 0, 2 for UsageError and any OS error, 130
     when interrupted. Every error is one line on stderr."""
+    _open_closed_standard_streams()
     signal.signal(signal.SIGTERM, INTERRUPTION)
     signal.signal(signal.SIGINT, INTERRUPTION)
     # TensorFlow's start-up notices (oneDNN, absl) would bury the recipe's own output and
@@ -479,12 +550,17 @@ def console_main(main, argv=None) -> int:
         # this module need not import TensorFlow): both mean the same to the user.
         if type(error).__name__ not in ("MemoryError", "ResourceExhaustedError"):
             raise
-        print("error: out of memory; lower --batch-size or use a smaller --dataset",
-              file=sys.stderr)
+        print("error: out of memory; lower --batch-size or --hidden, or use a smaller "
+              "--dataset", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: outputs already written were kept", file=sys.stderr)
         return 130
     finally:
         sys.stdout = stdout
+        # The command is done: a signal now can only cut the exit short (Dask and
+        # TensorFlow take a second or two to shut down); the exit ends quietly, with the
+        # code returned here. Registered last, so it runs first at exit.
+        atexit.unregister(_ignore_signals_while_exiting)
+        atexit.register(_ignore_signals_while_exiting)
     return 0

@@ -131,6 +131,10 @@ def _config_from_args(args, variants: dict, grid: dict | None = None) -> dict:
     quick = args.quick
     design = _sequential_from_args(args)
     n_seeds = design["max_seeds"] if design else args.seeds
+    if n_seeds > cli.MAX_SEEDS:  # what config.json may hold, so --resume takes it
+        flag = "--max-seeds" if design else "--seeds"
+        raise UsageError(f"{flag} {n_seeds}: at most {cli.MAX_SEEDS} seeds in one "
+                         "comparison")
     if n_seeds > cli.SENSIBLE_SEEDS:
         print(f"warning: {n_seeds} seeds is more than the differences here need; the "
               "confidence intervals narrow only with the square root of the seed count",
@@ -142,13 +146,20 @@ def _config_from_args(args, variants: dict, grid: dict | None = None) -> dict:
                          f"{last_seed}, above NumPy's limit {cli.MAX_SEED}; lower --seed")
     chosen = _variants_from_args(args, variants)
     tuning_plan = None
+    given = getattr(args, "grid", [])
     if getattr(args, "tune", False) and grid:
-        grid = {**grid, **{name: {next(iter(grid[name])): values}
-                           for name, values in getattr(args, "grid", [])}}
+        _check_grid_flags(given, chosen)
+        grid = {**grid, **{name: {next(iter(grid[name])): values} for name, values in given}}
         tuning_plan = tuning.plan(chosen, grid)
+        for regularizer, row in tuning_plan["grid"].items():
+            if len(row["values"]) > tuning.MAX_VALUES:
+                fixed = tuning.setting_of(chosen[regularizer], row["setting"])
+                raise UsageError(f"--grid {regularizer}: {len(row['values'])} values with the "
+                                 f"fixed variant's own ({fixed:g}); a grid holds at most "
+                                 f"{tuning.MAX_VALUES}")
         if not tuning_plan["grid"]:
             tuning_plan = None
-    elif getattr(args, "grid", []):
+    elif given:
         raise UsageError("--grid with --no-tune: the grid is used only when tuning; leave "
                          "out one of them")
     return {
@@ -168,6 +179,21 @@ def _config_from_args(args, variants: dict, grid: dict | None = None) -> dict:
         "tensorboard": args.tensorboard,
         "learning_rate": args.learning_rate,
     }
+
+
+def _check_grid_flags(given: list, chosen: dict) -> None:
+    """Each regularizer's --grid once, and only for a variant that is compared: a second
+    --grid for the same one, or one for a variant left out, was ignored without a word."""
+    seen = {}
+    for name, values in given:
+        shown = ",".join(f"{v:g}" for v in values)
+        if name in seen:
+            raise UsageError(f"--grid {name}={seen[name]} and --grid {name}={shown}: give each "
+                             "regularizer's values in one --grid")
+        seen[name] = shown
+        if name not in chosen:
+            raise UsageError(f"--grid {name}={shown}: {name} is not among --variants "
+                             f"({','.join(chosen)}); add it there, or leave out this --grid")
 
 
 def _load_config(out_dir: Path) -> dict:
@@ -225,6 +251,20 @@ def all_variants(config) -> dict:
     for runs_of_one in tuning.candidates(config["variants"], config.get("tuning")).values():
         found.update({name: settings for name, _, settings in runs_of_one})
     return found
+
+
+def _refuse_shared_names(config, where: str) -> None:
+    """A variant named like a tuning candidate ('l2-0p01') would share its run and file,
+    and train with the candidate's settings: refused, by name."""
+    for regularizer, runs_of_one in tuning.candidates(config["variants"],
+                                                      config.get("tuning")).items():
+        taken = [(name, f"{regularizer}'s tuning candidate {value:g}")
+                 for name, value, _ in runs_of_one if name != regularizer]
+        taken.append((regularizer + tuning.SUFFIX, f"{regularizer}'s validation-chosen runs"))
+        for name, what in taken:
+            if name in config["variants"]:
+                raise UsageError(f"{where}: variant '{name}' has the name of {what}; rename "
+                                 "the variant, or leave out that tuning")
 
 
 def _build(config, cells, data, settings):
@@ -288,6 +328,9 @@ def run(args, variants: dict, cells: RecipeCells, grid: dict | None = None) -> d
     else:
         out = args.out  # checked by the parser
         config = _config_from_args(args, variants, grid)
+        # Whatever --resume would refuse in config.json is refused now, before any work.
+        validate.check(config, validate.COMPARE_CONFIG_SCHEMA, where="the comparison's flags")
+    _refuse_shared_names(config, f"--resume {out_dir}" if args.resume else "--variants")
     if getattr(args, "scheduler", None) and config.get("tensorboard"):
         raise UsageError("--tensorboard with --scheduler: the logs would be written on the "
                          "worker machines; use --workers N, or leave out --tensorboard")

@@ -46,6 +46,7 @@ def check_out_dir(out: str | None) -> Path | None:
         if path.exists() and not path.is_dir():
             raise UsageError(f"--out {out} is a file; give a directory")
         if path.is_dir():
+            _refuse_odd_lock(path, "--out")
             _refuse_if_in_use(path, "--out")
             entries = sorted(p.name for p in path.iterdir() if p.name != LOCK_FILE)
             if "results.json" in entries:
@@ -64,6 +65,19 @@ def check_out_dir(out: str | None) -> Path | None:
     except OSError as error:  # a name too long, a loop of links, no permission to look
         raise _os_error("--out", out, error)
     return path
+
+
+def _refuse_odd_lock(path: Path, flag: str) -> None:
+    """A run's lock is a plain file it creates. Anything else of that name (a link, which
+    opening would follow and create its target outside the directory; a folder) is not
+    the run's: refused, never used."""
+    lock = path / LOCK_FILE
+    if lock.is_symlink():
+        raise UsageError(f"{flag} {path}: its {LOCK_FILE} is a link (to {os.readlink(lock)}), "
+                         "not a run's lock file; remove it or choose another directory")
+    if lock.exists() and not lock.is_file():
+        raise UsageError(f"{flag} {path}: its {LOCK_FILE} is not a file, so not a run's lock; "
+                         "remove it or choose another directory")
 
 
 def _refuse_if_in_use(path: Path, flag: str) -> None:
@@ -128,8 +142,10 @@ def claim(path: Path, *, resume: bool = False) -> Path:
         check_out_dir(str(path))
     try:
         path.mkdir(parents=True, exist_ok=True)
+        _refuse_odd_lock(path, flag)
         lock = path / LOCK_FILE
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        # O_NOFOLLOW: a link put there after the check above is refused, not followed.
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
     except OSError as error:
         raise _os_error(flag, path, error)
     if fcntl is not None:

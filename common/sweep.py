@@ -18,9 +18,12 @@ cell that still fails comes back as a ``CellFailed``, never missing.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import logging
 import os
 import random
+import signal
 import threading
 from dataclasses import dataclass
 
@@ -29,6 +32,11 @@ from common.errors import UsageError
 
 RETRIES = 2
 CONNECT_SECONDS = 5
+# The address schemes of Dask's TCP communication, plain and encrypted.
+SCHEDULER_SCHEMES = ("tcp", "tls")
+# What one local worker may need: a whole `compare --quick` on mnist-5k in one process
+# peaked at 1.1 GB resident on TensorFlow and 1.3 GB on JAX (2 cores, no GPU).
+WORKER_MEMORY_BYTES = 1.5 * 2**30
 # One thread per worker: N workers share the machine's cores instead of fighting over
 # them. TensorFlow reads these when it starts, in the worker process.
 WORKER_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
@@ -73,11 +81,40 @@ def private_python_random(seed: int):
             setattr(random, name, function)
 
 
+def machine_workers() -> tuple[int, str]:
+    """The most local workers this machine can run at once, and why: one per core this
+    process may use, and no more than the available memory holds."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else os.cpu_count() or 1
+    try:
+        import psutil  # installed with Dask's distributed scheduler
+
+        available = psutil.virtual_memory().available
+    except ImportError:
+        return cores, f"{cores} cores"
+    by_memory = int(available // WORKER_MEMORY_BYTES)
+    why = (f"{cores} cores, {available / 2**30:.1f} GB of memory available at "
+           f"about {WORKER_MEMORY_BYTES / 2**30:g} GB per worker")
+    return max(1, min(cores, by_memory)), why
+
+
+def worker_count(text: str) -> int:
+    """An argparse type for ``--workers N``: a whole number the machine can run."""
+    count = cli.positive_int(text)
+    most, why = machine_workers()
+    if count > most:
+        raise argparse.ArgumentTypeError(
+            f"{count} workers is more than this machine can run at once ({why}); use "
+            f"--workers {most} or fewer, or --scheduler for a cluster")
+    return count
+
+
 def add_flags(parser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=cli.positive_int, default=None, metavar="N",
+    group.add_argument("--workers", type=worker_count, default=None, metavar="N",
                        help="train the cells in N local worker processes through Dask, one "
-                            "thread each (default: one after another in this process)")
+                            "thread each; at most one per core, and about 1.5 GB of memory "
+                            "each (default: one after another in this process)")
     group.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="send the cells to a running Dask scheduler, e.g. "
                             "tcp://10.0.0.5:8786 (default: none)")
@@ -103,18 +140,26 @@ def check_scheduler(address: str) -> None:
     import socket
     from urllib.parse import urlsplit
 
+    shown = address if len(address) <= 80 else address[:77] + "..."
     try:
         parts = urlsplit(address if "://" in address else f"tcp://{address}")
         host, port = parts.hostname, parts.port
     except ValueError:
         host = port = None
     if not host or not port:
-        raise UsageError(f"--scheduler {address}: give an address such as "
+        raise UsageError(f"--scheduler {shown}: give an address such as "
                          "tcp://10.0.0.5:8786")
+    if parts.scheme not in SCHEDULER_SCHEMES:
+        raise UsageError(f"--scheduler {shown}: a Dask scheduler's address starts with "
+                         f"{' or '.join(s + '://' for s in SCHEDULER_SCHEMES)}, not "
+                         f"{parts.scheme}://; e.g. tcp://10.0.0.5:8786")
     try:
         socket.create_connection((host, port), timeout=CONNECT_SECONDS).close()
+    except UnicodeError:  # the host name cannot be looked up: a label over 63 characters
+        raise UsageError(f"--scheduler {shown}: '{host[:40]}...' is not a valid host name; "
+                         "give an address such as tcp://10.0.0.5:8786")
     except OSError as error:
-        raise UsageError(f"--scheduler {address}: no answer within {CONNECT_SECONDS} s "
+        raise UsageError(f"--scheduler {shown}: no answer within {CONNECT_SECONDS} s "
                          f"({error.strerror or type(error).__name__}); is `dask scheduler` "
                          "running there?")
 
@@ -132,6 +177,9 @@ def _client(workers, scheduler):
         except (OSError, TimeoutError) as error:
             raise UsageError(f"--scheduler {scheduler}: no answer within {CONNECT_SECONDS} s "
                              f"({type(error).__name__}); is `dask scheduler` running there?")
+        except ValueError as error:  # something answered there, not a Dask scheduler
+            raise UsageError(f"--scheduler {scheduler}: not a Dask scheduler "
+                             f"({str(error)[:120]}); give the address `dask scheduler` prints")
         with client:
             yield client
         return
@@ -139,9 +187,38 @@ def _client(workers, scheduler):
     # the project from where this process does.
     env = {**WORKER_ENV, "PYTHONPATH": os.pathsep.join(
         p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p)}
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, env=env) as cluster, Client(cluster) as client:
+    from distributed.utils import silence_logging_cmgr
+
+    with contextlib.ExitStack() as teardown, contextlib.ExitStack() as stack:
+        with _ctrl_c_for_this_process_only():
+            # Dask's warnings (a cancelled cell, a worker killed after 4 s) would come
+            # between the progress lines; the project reports a failed cell itself.
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, env=env, silence_logs=logging.ERROR))
+        client = stack.enter_context(Client(cluster))
+        # Runs first on the way out: closing a cluster whose workers are mid-cell (after
+        # Ctrl-C) logs errors with tracebacks about the cells it cancels; they say nothing
+        # the partial report does not.
+        stack.callback(teardown.enter_context, silence_logging_cmgr(logging.CRITICAL))
         yield client
+
+
+@contextlib.contextmanager
+def _ctrl_c_for_this_process_only():
+    """Worker processes (and the threads that start them) created inside the block
+    inherit a blocked SIGINT. Ctrl-C in a terminal signals every process of the group:
+    each worker died with two tracebacks, while this process, which gets it alone now,
+    closes the cluster and with it the workers. A Ctrl-C inside the block takes effect
+    at its end."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def run_cells(work, cells, *, shared=None, workers=None, scheduler=None):

@@ -42,9 +42,18 @@ def with_setting(variant: dict, setting: str, value) -> dict:
     return changed
 
 
+# Values per regularizer a saved configuration may hold (the fixed value included).
+MAX_VALUES = 20
+
+
 def candidate_name(regularizer: str, value) -> str:
-    """'l1-1e-05', 'dropout-0p1', 'early_stopping-10': a run's (and file's) name."""
-    return f"{regularizer}-{value:g}".replace(".", "p").replace("+", "")
+    """'l1-1e-05', 'dropout-0p1', 'early_stopping-10': a run's (and file's) name. Six
+    significant digits where they give the value exactly, else all of them: 1e-4 and
+    1.0000001e-4 are two runs, in two files."""
+    text = f"{value:g}"
+    if float(text) != value:
+        text = repr(value)
+    return f"{regularizer}-{text}".replace(".", "p").replace("+", "")
 
 
 def parse_value(setting: str, text: str):
@@ -118,12 +127,22 @@ def grid_flag(grid: dict):
     def parse(text):
         name, _, values = text.partition("=")
         name = name.strip()
-        if name not in grid or not values.strip():
+        listed = [v.strip() for v in values.split(",") if v.strip()]
+        if name not in grid or not listed:
             raise argparse.ArgumentTypeError(
                 f"{text!r}: write REGULARIZER=V1,V2,... with REGULARIZER one of "
                 f"{', '.join(grid)}")
         (setting, _), = grid[name].items()
-        parsed = [parse_value(setting, v.strip()) for v in values.split(",") if v.strip()]
-        return name, list(dict.fromkeys(parsed))
+        parsed = [parse_value(setting, v) for v in listed]
+        twice = [v for i, v in enumerate(listed) if parsed[i] in parsed[:i]]
+        if twice:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: {', '.join(twice)} repeats a value listed before it; list each "
+                "value once")
+        if len(parsed) > MAX_VALUES:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: {len(parsed)} values; a grid holds at most {MAX_VALUES} per "
+                "regularizer")
+        return name, parsed
 
     return parse

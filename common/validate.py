@@ -10,12 +10,13 @@ the fix, never a traceback and never a half-used file.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
 import jsonschema
 
-from common import cli
+from common import cli, tuning
 from common.errors import UsageError
 
 # What may become a file or directory name: no separators, no dots first, nothing hidden.
@@ -84,7 +85,8 @@ _TUNING = {
                      "additionalProperties": False,
                      "properties": {
                          "setting": {"enum": ["l1", "l2", "dropout", "patience"]},
-                         "values": {"type": "array", "minItems": 1, "maxItems": 20,
+                         "values": {"type": "array", "minItems": 1,
+                                    "maxItems": tuning.MAX_VALUES,
                                     "uniqueItems": True,
                                     "items": {"type": "number", "minimum": 0}}}}},
     },
@@ -220,18 +222,59 @@ COMPARISON_RESULTS_SCHEMA = {
 }
 
 
+# The largest file read back: far above any the project writes (a comparison of 10,000
+# seeds writes about 100 MB), and below what parsing it would take out of memory.
+MAX_FILE_BYTES = 1 << 30
+# JSON nested deeper than any file the project writes: deeper input would exhaust
+# Python's recursion limit, in the parser or in the schema check.
+MAX_DEPTH = 64
+
+
 def _refuse_constant(name):
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as infinity
+        raise ValueError(f"{text[:40]} is beyond the range of a floating-point number")
+    return value
+
+
+def _depth_within(text: str, limit: int) -> bool:
+    """Whether the brackets of JSON ``text`` nest at most ``limit`` deep (brackets inside
+    strings are skipped), checked before parsing: the parser recurses once per level."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif token in "]}":
+            depth -= 1
+    return True
+
+
+# A whole string (escapes included) or one bracket; strings are matched whole, a run of
+# plain characters at a time, so that brackets inside them are skipped.
+_BRACKETS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
 def parse(text: str):
-    """``json.loads`` without NaN or Infinity (Python's json accepts both)."""
-    return json.loads(text, parse_constant=_refuse_constant)
+    """``json.loads`` without NaN or Infinity (Python's json accepts both, and reads
+    1e400 as infinity), and without nesting deeper than ``MAX_DEPTH``."""
+    if not _depth_within(text, MAX_DEPTH):
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 def check(data, schema: dict, *, where: str):
     """Return ``data`` if it fits ``schema``; else UsageError '<where>: <field>: <problem>'."""
-    error = jsonschema.exceptions.best_match(_Validator(schema).iter_errors(data))
+    try:
+        error = jsonschema.exceptions.best_match(_Validator(schema).iter_errors(data))
+    except RecursionError:  # data built in Python, not read by ``parse``
+        raise UsageError(f"{where}: top level: nested too deeply")
     if error is None:
         return data
     field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
@@ -252,14 +295,19 @@ def load_json(path: Path, schema: dict, *, fix: str):
     """Read and check the JSON file at ``path``; one line naming file, field and ``fix``."""
     path = Path(path)
     try:
-        data = parse(path.read_text())
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UsageError(f"{path} is {size / 2**30:.1f} GB, more than any file the project "
+                             f"writes (at most {MAX_FILE_BYTES / 2**30:g} GB are read); {fix}")
+        text = path.read_text()
+        if not _depth_within(text, MAX_DEPTH):  # a crafted file: nested thousands deep
+            raise UsageError(f"{path}: {_deep_field(path)}nested too deeply to be a file "
+                             f"this project wrote (more than {MAX_DEPTH} levels); {fix}")
+        data = parse(text)
     except OSError as error:
         raise UsageError(f"{path} cannot be read ({error.strerror or error}); {fix}")
     except ValueError as error:  # also UnicodeDecodeError
         raise UsageError(f"{path} is not valid JSON ({str(error)[:120]}); {fix}")
-    except RecursionError:  # a crafted file: arrays or objects nested thousands deep
-        raise UsageError(f"{path}: {_deep_field(path)}nested too deeply to be a file this "
-                         f"project wrote; {fix}")
     try:
         return check(data, schema, where=str(path))
     except UsageError as error:

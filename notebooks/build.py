@@ -12,7 +12,6 @@ what its recipe gives now (tests/test_notebooks.py runs the same comparison).
 
 from __future__ import annotations
 
-import argparse
 import ast
 import os
 import sys
@@ -26,7 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import recipes  # noqa: E402  (needs ROOT on the path)
-from common.cli import header_fields  # noqa: E402
+from common.cli import Parser, header_fields, positive_int  # noqa: E402
 from common.errors import UsageError  # noqa: E402
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -131,18 +130,18 @@ def build(name: str) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python notebooks/build.py",
-                                     description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="python notebooks/build.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help="recipes to build (default: all)")
     parser.add_argument("--check", action="store_true",
                         help="only report notebooks out of date with their recipe (exit 1)")
     parser.add_argument("--no-execute", action="store_true",
                         help="write the notebooks without outputs")
-    parser.add_argument("--jobs", type=int, default=2, help="notebooks executed at once")
-    args = parser.parse_args(argv)
-    names = args.names or recipes.recipe_names()
+    parser.add_argument("--jobs", type=positive_int, default=2,
+                        help="notebooks executed at once")
     try:
+        args = parser.parse_args(argv)
+        names = args.names or recipes.recipe_names()
         for name in names:
             recipes.recipe_path(name)
     except UsageError as error:

@@ -137,6 +137,19 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+def command_help(command: str) -> str:
+    """``run --help`` and ``show --help``: what the command takes, and the recipes."""
+    lines = [f"usage: python -m recipes {command} NAME" + (" [flags]" if command == "run"
+                                                           else ""), "",
+             COMMANDS[command], "", "recipes (python -m recipes list describes them):"]
+    lines += textwrap.wrap(", ".join(recipes.recipe_names()), width=88,
+                           initial_indent="  ", subsequent_indent="  ")
+    if command == "run":
+        lines += ["", "python -m recipes run NAME --help lists a recipe's flags and their "
+                      "defaults."]
+    return "\n".join(lines)
+
+
 def list_recipes() -> None:
     for name in recipes.recipe_names():
         info = recipes.recipe_info(name)
@@ -174,6 +187,9 @@ def main(argv=None) -> None:
     if not rest:
         raise UsageError(f"'{command}' needs a recipe name; choose from: "
                          f"{', '.join(recipes.recipe_names())}")
+    if rest[0] in ("-h", "--help"):
+        print(command_help(command))
+        return
     name = rest[0]
     recipes.recipe_path(name)  # an unknown name fails here, before any import
     if command == "show":
