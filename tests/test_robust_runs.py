@@ -190,7 +190,7 @@ def test_deeply_nested_json_is_one_line(run_cli, tmp_path):
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "config.json").write_text(_nested(100_000))
     line = one_line_error(run_cli("-m", "recipes", "compare", "--resume", str(tmp_path / "c")))
-    assert "config.json: a: nested too deeply to be a file this project wrote (more than " \
+    assert "config.json: nested too deeply to be a file this project wrote (more than " \
            "64 levels)" in line
     (tmp_path / "results.json").write_text("[" * 100_000 + "]" * 100_000)
     line = one_line_error(run_cli("-m", "recipes", "baselines", "check", "--results",
