@@ -7,7 +7,7 @@ imported by a recipe that trains or computes something.
 
 from __future__ import annotations
 
-import ast
+import re
 from pathlib import Path
 
 from common.cli import header_fields
@@ -46,8 +46,14 @@ UNORDERED = float("inf")
 BASELINE_TIERS = ("fast", "full", "online")
 
 
+# The header: the docstring that opens the file, read as text (no parsing of the rest of
+# the file, so `list` stays instant, and no `ast`, whose parser is not thread-safe here).
+_DOCSTRING = re.compile(r'\A\s*[rRuU]?("""|\'\'\')(.*?)\1', re.S)
+
+
 def _header(path: Path) -> dict:
-    return header_fields(ast.get_docstring(ast.parse(path.read_text())))
+    found = _DOCSTRING.match(path.read_text())
+    return header_fields(found.group(2)) if found else {}
 
 
 def _lecture_order(path: Path) -> float:
@@ -59,10 +65,13 @@ def _lecture_order(path: Path) -> float:
                          "write e.g. 'Lecture order: 75'") from None
 
 
+def _recipe_files() -> list[Path]:
+    return [p for p in RECIPES_DIR.glob("*.py") if not p.stem.startswith("_")]
+
+
 def recipe_names() -> list[str]:
     """Every recipe, in the lecture's order."""
-    paths = [p for p in RECIPES_DIR.glob("*.py") if not p.stem.startswith("_")]
-    return [p.stem for p in sorted(paths, key=lambda p: (_lecture_order(p), p.stem))]
+    return [p.stem for p in sorted(_recipe_files(), key=lambda p: (_lecture_order(p), p.stem))]
 
 
 def baseline_plan() -> dict[str, list[tuple[str, str, list[str]]]]:
@@ -80,9 +89,8 @@ def baseline_plan() -> dict[str, list[tuple[str, str, list[str]]]]:
 
 
 def recipe_path(name: str) -> Path:
-    names = recipe_names()
-    if name not in names:
-        raise UsageError(f"unknown recipe '{name}'; choose from: {', '.join(names)}")
+    if name not in {p.stem for p in _recipe_files()}:
+        raise UsageError(f"unknown recipe '{name}'; choose from: {', '.join(recipe_names())}")
     return RECIPES_DIR / f"{name}.py"
 
 

@@ -158,7 +158,7 @@ def test_output_is_read_bounded(tmp_path):
     # memory, measured in a process of its own, stays far below what it read.
     script = tmp_path / "measure.py"
     script.write_text(textwrap.dedent("""\
-        import json, resource, sys
+        import json, sys
         from common.sandbox import Sandbox
         writer = ("import os, sys\\n"
                   "block = b'x' * 1_000_000 + b'\\\\n'\\n"
@@ -168,7 +168,10 @@ def test_output_is_read_bounded(tmp_path):
         with Sandbox([sys.executable, "-c", writer]) as box:
             box.wait(timeout=120)
             output = box.output()
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # VmHWM: this process's own peak (ru_maxrss would include the parent's memory
+        # before exec, e.g. a test worker that has loaded TensorFlow).
+        status = open("/proc/self/status").read()
+        peak_mb = int(status.split("VmHWM:")[1].split()[0]) / 1024
         print(json.dumps([len(output), output.splitlines()[-1], peak_mb]))
     """))
     done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
