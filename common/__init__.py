@@ -3,6 +3,7 @@
 Each module has one job:
 
 - ``errors``     -- the one exception type that becomes a one-line message and exit code 2
+- ``limits``     -- the bounds the libraries set on seeds, epochs and batch sizes
 - ``datasets``   -- real datasets with honest offline fallbacks (``load_dataset``)
 - ``cli``        -- the shared command-line flags and their validation
 - ``runs``       -- output directories, atomic ``results.json``, library versions
@@ -13,8 +14,11 @@ Each module has one job:
 - ``weights``    -- numbers about the kernels: what L1 and L2 do to weights
 - ``stats``      -- means, spreads and confidence intervals over seeds
 - ``comparison`` -- every (variant, seed) run of a comparison, each saved when it finishes
+                    (with ``sweep``, ``tuning``, ``sequential`` and ``claims``)
 - ``report``     -- the comparison report: tables, figures, the lecture's claims tested
-- ``baselines``  -- record accuracy baselines, re-run them, fail on a regression
+
+It imports nothing from ``recipes``, ``exercises`` or ``tools``: the accuracy baselines and
+the grader, which use the recipes and the exercises, are in ``tools``.
 """
 
 import os

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 from common.errors import UsageError
+# Upper bounds the libraries set, checked before any work starts; also cli.MAX_SEED etc.
+from common.limits import MAX_BATCH_SIZE, MAX_COUNT, MAX_EPOCHS, MAX_SEED, MAX_SEEDS  # noqa: F401
 
 # The training path's speed settings (see docs/performance.md); flags override them.
 DEFAULT_BATCH_SIZE = 128
@@ -32,12 +34,6 @@ QUICK_EPOCHS = 2
 SENSIBLE_EPOCHS = 500
 SENSIBLE_SEEDS = 20
 
-# Upper bounds the libraries set, checked before any work starts. NumPy and Keras take
-# seeds below 2**32; TensorFlow counts batches, steps and layer widths in 32-bit ints.
-MAX_SEED = 2**32 - 1
-MAX_COUNT = 2**31 - 1
-MAX_EPOCHS = MAX_BATCH_SIZE = MAX_COUNT
-MAX_SEEDS = 10_000
 # Hidden layers: far wider than these datasets use (16 to 300 units), and small enough that
 # the model and its optimizer's state fit in memory (4 bytes a weight, three copies with
 # Adam's): a layer of 2**31 units asked for tens of GB and ended in "out of memory".

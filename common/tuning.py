@@ -14,7 +14,7 @@ import argparse
 import copy
 import math
 
-from common import cli
+from common import limits
 
 SUFFIX = "_tuned"
 RULE = ("for each seed, the candidate with the highest validation accuracy (a tie goes to "
@@ -23,7 +23,7 @@ RULE = ("for each seed, the candidate with the highest validation accuracy (a ti
 # What each tunable setting may be: its type and range (as the flags and build_model
 # accept them).
 SETTINGS = {"l1": (float, 0.0, None), "l2": (float, 0.0, None),
-            "dropout": (float, 0.0, 1.0), "patience": (int, 0, cli.MAX_EPOCHS)}
+            "dropout": (float, 0.0, 1.0), "patience": (int, 0, limits.MAX_EPOCHS)}
 
 
 def setting_of(variant: dict, setting: str):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jsonschema
 
-from common import cli, tuning
+from common import limits, tuning
 from common.errors import UsageError
 
 # What may become a file or directory name: no separators, no dots first, nothing hidden.
@@ -44,7 +44,7 @@ def _number(low=None, high=None) -> dict:
 
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
 _FRACTION = _number(0, 1)
-SEED = _int(0, cli.MAX_SEED)
+SEED = _int(0, limits.MAX_SEED)
 
 ARGS_SCHEMA = {
     "type": "object", "required": ["recipe", "argv"],
@@ -55,7 +55,7 @@ ARGS_SCHEMA = {
 STATE_SCHEMA = {
     "type": "object", "required": ["epoch", "history", "variables"],
     "properties": {
-        "epoch": _int(0, cli.MAX_EPOCHS),
+        "epoch": _int(0, limits.MAX_EPOCHS),
         "variables": _int(0, 100_000),
         "history": {"type": "object",
                     "additionalProperties": {"type": "array", "items": _NULLABLE_NUMBER}},
@@ -68,7 +68,7 @@ _MODEL_SETTINGS = {
                    "dropout": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}},
 }
 _EARLY_STOPPING = {"type": "object", "additionalProperties": False, "required": ["patience"],
-                   "properties": {"patience": _int(0, cli.MAX_EPOCHS)}}
+                   "properties": {"patience": _int(0, limits.MAX_EPOCHS)}}
 VARIANT_SETTINGS = {
     "type": "object", "additionalProperties": False, "required": ["model"],
     "properties": {"model": _MODEL_SETTINGS,
@@ -99,8 +99,8 @@ _SEQUENTIAL = {
     "properties": {
         "rule": {"type": "string"},
         "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
-        "looks": {"type": "array", "minItems": 1, "items": _int(2, cli.MAX_SEEDS)},
-        "max_seeds": _int(2, cli.MAX_SEEDS),
+        "looks": {"type": "array", "minItems": 1, "items": _int(2, limits.MAX_SEEDS)},
+        "max_seeds": _int(2, limits.MAX_SEEDS),
         "time_budget_minutes": {"type": "number", "exclusiveMinimum": 0},
         "delta": {"type": "number", "exclusiveMinimum": 0},
     },
@@ -117,15 +117,15 @@ COMPARE_CONFIG_SCHEMA = {
         "variants": {"type": "object", "minProperties": 1,
                      "propertyNames": {"pattern": SAFE_NAME},
                      "additionalProperties": VARIANT_SETTINGS},
-        "seeds": {"type": "array", "minItems": 1, "maxItems": cli.MAX_SEEDS,
+        "seeds": {"type": "array", "minItems": 1, "maxItems": limits.MAX_SEEDS,
                   "uniqueItems": True, "items": SEED},
-        "epochs": _int(1, cli.MAX_EPOCHS),
-        "batch_size": {"anyOf": [{"type": "null"}, _int(1, cli.MAX_BATCH_SIZE)]},
+        "epochs": _int(1, limits.MAX_EPOCHS),
+        "batch_size": {"anyOf": [{"type": "null"}, _int(1, limits.MAX_BATCH_SIZE)]},
         "train_size": _int(1),
-        "patience": {"anyOf": [{"type": "null"}, _int(0, cli.MAX_EPOCHS)]},
+        "patience": {"anyOf": [{"type": "null"}, _int(0, limits.MAX_EPOCHS)]},
         "tuning": {"anyOf": [{"type": "null"}, _TUNING]},
         "sequential": {"anyOf": [{"type": "null"}, _SEQUENTIAL]},
-        "steps_per_execution": _int(1, cli.MAX_BATCH_SIZE),
+        "steps_per_execution": _int(1, limits.MAX_BATCH_SIZE),
         "quick": {"type": "boolean"},
         "tensorboard": {"type": "boolean"},
         "learning_rate": {"type": "number", "exclusiveMinimum": 0},
@@ -140,9 +140,9 @@ RUN_RECORD_SCHEMA = {
         "variant": {"type": "string", "pattern": SAFE_NAME},
         "seed": SEED,
         "diverged": {"type": "boolean"},
-        "epochs_run": _int(0, cli.MAX_EPOCHS),
-        "best_epoch": {"anyOf": [{"type": "null"}, _int(1, cli.MAX_EPOCHS)]},
-        "stopped_epoch": {"anyOf": [{"type": "null"}, _int(1, cli.MAX_EPOCHS)]},
+        "epochs_run": _int(0, limits.MAX_EPOCHS),
+        "best_epoch": {"anyOf": [{"type": "null"}, _int(1, limits.MAX_EPOCHS)]},
+        "stopped_epoch": {"anyOf": [{"type": "null"}, _int(1, limits.MAX_EPOCHS)]},
         **{f"{split}_accuracy": {"anyOf": [{"type": "null"}, _FRACTION]}
            for split in ("train", "val")},
         "test_accuracy": {"anyOf": [{"type": "null"}, _FRACTION]},  # null: a candidate

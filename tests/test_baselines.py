@@ -11,7 +11,8 @@ import pytest
 
 import recipes
 
-from common import baselines, runs
+from common import runs
+from tools import baselines
 from common.errors import UsageError
 from conftest import one_line_error
 
@@ -111,7 +112,7 @@ def test_check_exit_code_through_the_cli(run_cli, tmp_path):
     degraded = json.loads(json.dumps(RECORDED[name]))
     degraded["args"] = ["--epochs", "1"]  # one epoch per seed falls far below the recorded 1.0
     path.write_text(json.dumps({name: degraded}))
-    done = run_cli("-c", "import sys; from common import baselines; from pathlib import Path; "
+    done = run_cli("-c", "import sys; from tools import baselines; from pathlib import Path; "
                    f"sys.exit(baselines.check(path=Path({str(path)!r})))")
     assert done.returncode == 1
     assert "REGRESSION" in done.stdout
@@ -629,7 +630,7 @@ def test_a_recipe_file_that_writes_no_results_cannot_be_verified(tmp_path, capsy
 
 def test_a_recipe_file_that_patches_the_tolerance_still_regresses(tmp_path, capsys):
     path = _copy_of_iris(tmp_path, _SLOW, prefix=(
-        "import common.baselines as _b\n_b.tolerance = lambda *args: float('inf')\n"
+        "import tools.baselines as _b\n_b.tolerance = lambda *args: float('inf')\n"
         "_b.MIN_TOLERANCE = 1.0\n"))
     assert baselines.check(recipe_file=path, seeds=[0]) == 1
     assert "REGRESSION" in capsys.readouterr().out

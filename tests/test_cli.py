@@ -213,7 +213,7 @@ def test_a_flag_takes_its_default_from_the_model_cell(cell, recipe, parameter, f
     import importlib
     import inspect
 
-    from common import baselines
+    from tools import baselines
 
     function = getattr(importlib.import_module(f"recipes.{recipe}"), cell)
     names = [name for name, p in inspect.signature(function).parameters.items()

@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from common import baselines, checkpoint, cli, runs
+from common import checkpoint, cli, runs
+from tools import baselines
 from common.errors import UsageError
 from conftest import ROOT, one_line_error
 from recipes import compare, softmax

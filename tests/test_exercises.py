@@ -326,7 +326,7 @@ def test_grade_without_a_file_never_grades_an_installed_stub(tmp_path, monkeypat
     """Installed as a package, `grade softmax` grades ./05_softmax.py or says which file
     it expects; in a clone it grades the exercise edited in place."""
     import exercises
-    from common import grading
+    from tools import grading
 
     clone_stub = exercises.stub_path("softmax")
     assert grading.default_file("softmax", here=tmp_path) == clone_stub

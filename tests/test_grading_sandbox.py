@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from common import sandbox
+from tools import sandbox
 from conftest import ROOT, one_line_error
 
 FORK_GRANDCHILD = """\
@@ -159,7 +159,7 @@ def test_output_is_read_bounded(tmp_path):
     script = tmp_path / "measure.py"
     script.write_text(textwrap.dedent("""\
         import json, sys
-        from common.sandbox import Sandbox
+        from tools.sandbox import Sandbox
         writer = ("import os, sys\\n"
                   "block = b'x' * 1_000_000 + b'\\\\n'\\n"
                   "for _ in range(300):\\n"

@@ -167,7 +167,7 @@ def test_a_state_file_that_is_a_link_to_nothing_is_refused(tmp_path):
 
 
 def test_a_std_beyond_floating_point_in_baselines_is_refused(tmp_path):
-    from common import baselines
+    from tools import baselines
     from common.errors import UsageError
 
     entry = {"recipe": "iris_softmax", "dataset": "iris", "args": [], "seeds": [0],

@@ -144,7 +144,7 @@ def test_the_training_thread_draws_its_own_random_stream():
 
 
 def test_baselines_record_through_workers_writes_what_a_sequential_record_writes(tmp_path):
-    from common import baselines
+    from tools import baselines
 
     written = {}
     for name, workers in (("sequential", None), ("workers", 2)):

@@ -38,7 +38,7 @@ def project_copy(tmp_path):
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    for package in ("recipes", "common", "benchmarks", "exercises"):
+    for package in ("recipes", "common", "tools", "benchmarks", "exercises"):
         shutil.copytree(ROOT / package, source / package,
                         ignore=shutil.ignore_patterns("__pycache__"))
     return source

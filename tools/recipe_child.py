@@ -1,5 +1,5 @@
 """The process that runs a student's copy of a recipe for ``baselines check
---recipe-file`` (``common/recipe_check.py``).
+--recipe-file`` (``tools/recipe_check.py``).
 
 It loads the file, builds its model with the project's model settings (saved untrained
 as SETUP_FILE, for the checker to inspect before any training), then runs its ``main``
@@ -40,7 +40,8 @@ def serve(path: str, reply_fd: int, setup_file: str, job_json: str) -> None:
         replies.flush()
 
     sys.path.insert(0, str(ROOT))  # the recipe's copy imports the project's common/
-    from common import baselines, sweep
+    from common import sweep
+    from tools import baselines
     from common.errors import UsageError
 
     job = json.loads(job_json)

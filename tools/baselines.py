@@ -346,7 +346,7 @@ def check(only=None, dataset=None, extra_args=(), path: Path = BASELINES_FILE, *
     ``seeds`` runs a subset of the recorded seeds (compared with the recorded mean over
     the same seeds); ``recipe_file`` trains a student's edited copy of a recipe (named by
     ``only``, or by the file's name) with the recorded flags, in a supervised child
-    process, and scores the models it saved here (``common.recipe_check``): the verdict
+    process, and scores the models it saved here (``tools.recipe_check``): the verdict
     never comes from the copy's own code. A copy that changed a recorded setting, or whose
     model has another shape, is refused by the rule ``--results`` applies."""
     recorded = for_backend(_recorded_or_say_where(path), running_backend(), path)
@@ -623,12 +623,12 @@ def model_shape_problems(model, recipe: str, dataset: str) -> list[str]:
 
 def _check_student_recipe(recipe_file, recipe: str, dataset: str, args: list[str],
                           seeds: list[int], entry: dict, notes: list[str], path: Path) -> dict:
-    """Train a student's copy of ``recipe`` in a supervised child (``common.recipe_check``)
+    """Train a student's copy of ``recipe`` in a supervised child (``tools.recipe_check``)
     and judge it here by the rules ``--results`` applies: its model, built with the
     project's settings, must have the recipe's shape (checked before training); each run's
     flags must be the recorded ones (``changed_setting``); and each variant's accuracy is
     scored from the model the run saved, never read from what the copy wrote."""
-    from common import recipe_check
+    from tools import recipe_check
 
     recorded, flags_cache, splits = load(path), {}, _TestSplits()
     reference = importlib.import_module(f"recipes.{recipe}").build_model
@@ -1091,3 +1091,97 @@ def agree(path: Path = BASELINES_FILE) -> int:
     print(f"\ntol: the larger of the two entries' tolerances, max(2 x std over seeds, "
           f"1/n_test, {MIN_TOLERANCE}); {failed} disagreement(s) or missing entries")
     return 1 if failed else 0
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def _seed_list(text):
+    """'0,2' -> [0, 2]: seeds for baselines check --seeds."""
+    import argparse
+
+    try:
+        seeds = [cli.seed(part.strip()) for part in text.split(",") if part.strip()]
+    except argparse.ArgumentTypeError:
+        seeds = []
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"must be comma-separated seeds such as '0,1', "
+                                         f"got '{text}'")
+    return list(dict.fromkeys(seeds))
+
+
+def main(argv=None) -> None:
+    """``python -m recipes baselines ACTION [flags]``: the command line of this module."""
+    import recipes
+    from common.cli import Parser, add_backend_flag
+
+    parser = Parser(prog="python -m recipes baselines",
+                    description="Re-run the recorded accuracy baselines and compare, or "
+                                "record them; or compare students' results files, or a "
+                                "student's copy of a recipe, with them. check exits 1 on any "
+                                "regression, 2 on a file it cannot use.")
+    parser.add_argument("action", choices=("check", "record", "show", "agree"),
+                        help="check: re-run and compare; record: run and write; "
+                             "show: print what is recorded; agree: do the backends' "
+                             "recorded means agree within tolerance")
+    parser.add_argument("--only", type=lambda text: text.split(","), default=None,
+                        metavar="NAME[,NAME]", help="only these recipes (default: all)")
+    parser.add_argument("--dataset", choices=ALL_DATASETS, default=None,
+                        help="only entries on this dataset (default: all)")
+    parser.add_argument("--tier", choices=("fast", "full", "online", "all"), default="all",
+                        help="record: fast (Iris, mnist-5k), full (Fashion-MNIST), "
+                             "online (full MNIST)")
+    parser.add_argument("--results", nargs="+", default=None, metavar="FILE_OR_DIR",
+                        help="check: compare these results.json files (a recipe's run or a "
+                             "comparison; a directory: every results.json below it) with the "
+                             "recorded baseline of the same recipe, dataset and flags, without "
+                             "training (default: re-run the recipes)")
+    parser.add_argument("--csv", default=None, metavar="FILE",
+                        help="check --results: also write one row per file and variant "
+                             "(student, verdict, reason, ...) to this CSV file, for a grade "
+                             "book")
+    parser.add_argument("--recipe-file", default=None, metavar="PATH",
+                        help="check: run this edited copy of a recipe (named by --only NAME, "
+                             "or by its file name) with the recorded flags and seeds "
+                             "(default: the project's recipe)")
+    parser.add_argument("--seeds", type=_seed_list, default=None, metavar="S[,S]",
+                        help="check: only these of the recorded seeds (default: all)")
+    add_backend_flag(parser)  # the recipes then train on it, in this process
+    sweep.add_flags(parser)  # seeds, or a comparison's cells, through Dask
+    args = parser.parse_args(argv)
+    sweep_flags = sweep.argv(args.workers, args.scheduler)
+    if sweep_flags and (args.recipe_file or args.results or args.action in ("show",
+                                                                            "agree")):
+        raise UsageError(f"{sweep_flags[0]} goes with baselines check or record of the "
+                         "project's recipes; --recipe-file, --results and show run here")
+    for name in args.only or []:
+        recipes.recipe_path(name)  # an unknown name: one line listing the recipes
+    check_only = [flag for flag, value in (("--results", args.results),
+                                           ("--recipe-file", args.recipe_file),
+                                           ("--seeds", args.seeds),
+                                           ("--csv", args.csv)) if value]
+    if args.action != "check" and check_only:
+        raise UsageError(f"{check_only[0]} goes with baselines check, not {args.action}")
+    if args.results and (args.recipe_file or args.seeds or args.only or args.dataset):
+        raise UsageError("--results compares the files as they are (their recipe, dataset "
+                         "and seeds): give it without --recipe-file, --seeds, --only or "
+                         "--dataset")
+    if args.csv and not args.results:
+        raise UsageError("--csv writes the rows of baselines check --results; give --results "
+                         "FILE_OR_DIR too")
+    if args.action == "show":
+        code = show()
+    elif args.action == "agree":
+        code = agree()
+    elif args.action == "check" and args.results:
+        code = check_results(args.results, csv_file=args.csv)
+    elif args.action == "check":
+        code = check(args.only, args.dataset, seeds=args.seeds,
+                               recipe_file=args.recipe_file, workers=args.workers,
+                               scheduler=args.scheduler)
+    else:
+        tiers = ("fast", "full", "online") if args.tier == "all" else (args.tier,)
+        code = record(args.only, args.dataset, tiers, workers=args.workers,
+                                scheduler=args.scheduler)
+    if code:
+        raise SystemExit(code)

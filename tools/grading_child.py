@@ -1,4 +1,4 @@
-"""The process that runs a student's exercise file for the grader (``common/grading.py``).
+"""The process that runs a student's exercise file for the grader (``tools/grading.py``).
 
 It loads the file, says which of its names are functions, then answers calls: the
 grader sends a function's name and its inputs, this process calls the student's

@@ -1,8 +1,8 @@
 """``baselines check --recipe-file``: train a student's copy of a recipe and score the
 trained models here, where the student's code never runs.
 
-The copy runs in a child process (``common/recipe_child.py``) in a fresh temporary
-folder that ``common.sandbox`` removes afterwards, with everything the copy started.
+The copy runs in a child process (``tools/recipe_child.py``) in a fresh temporary
+folder that ``tools.sandbox`` removes afterwards, with everything the copy started.
 Before training, the child saves the copy's model, built with the project's model
 settings, for the caller to inspect (its shape); each run then leaves its results.json
 and trained models in its own folder, which the caller checks as it checks a student's
@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from common.errors import UsageError
-from common.sandbox import Sandbox, printable
+from tools.sandbox import Sandbox, printable
 
 CHILD = Path(__file__).with_name("recipe_child.py")
 MAX_MESSAGE = 64 * 1024

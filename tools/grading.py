@@ -1,13 +1,13 @@
 """``python -m recipes grade EXERCISE [FILE]``: run an exercise's checks on a student's file.
 
-The student's code runs in a child process (``common/grading_child.py``) that knows no
+The student's code runs in a child process (``tools/grading_child.py``) that knows no
 check and no expected value: this process runs the checks, and each time a check calls
 one of the student's functions the call's inputs go to the child as plain data (JSON
 lines on a pipe), the child calls the function and sends back what it returned, or what
 it raised. The verdict is made here, from values only, so nothing the student's code
 does to the child (patching NumPy, reading frames, writing into the pipe) can change an
 expected value or a comparison; a reply that is not what was asked for ends the grade
-with exit code 2. ``common.sandbox`` runs the child in a fresh temporary folder, in its
+with exit code 2. ``tools.sandbox`` runs the child in a fresh temporary folder, in its
 own session, with a time limit, and ends everything it started when the grade ends; the
 grader's own files are compared before and after, and put back if the child changed
 them. docs/grading.md says what this does and does not guarantee.
@@ -31,10 +31,10 @@ import time
 from pathlib import Path
 
 import exercises
-from common import wire
+from tools import wire
 from common.cli import Parser, default_backend, positive_float
 from common.errors import UsageError
-from common.sandbox import Sandbox, printable
+from tools.sandbox import Sandbox, printable
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TIMEOUT = 60.0  # seconds for one exercise, checks and TensorFlow's start-up included
@@ -42,11 +42,11 @@ CHILD = Path(__file__).with_name("grading_child.py")
 GRADING_BACKENDS = ("tensorflow", "jax")  # the backends the checks are written for
 MAX_REPLY = 64 * 1024 * 1024  # bytes in one reply line
 # The files whose content decides a grade: compared before and after each grade.
-_GRADER_FILES = ("common/grading.py", "common/grading_child.py", "common/wire.py",
-                 "common/sandbox.py")
+_GRADER_FILES = ("tools/grading.py", "tools/grading_child.py", "tools/wire.py",
+                 "tools/sandbox.py")
 # What a class handout holds: the project without the reference solutions (and tests).
-HANDOUT_PARTS = ("common", "exercises", "recipes", "benchmarks", "baselines", "docs",
-                 "notebooks", "README.md", "pyproject.toml", "requirements.txt",
+HANDOUT_PARTS = ("common", "tools", "exercises", "recipes", "benchmarks", "baselines",
+                 "docs", "notebooks", "README.md", "pyproject.toml", "requirements.txt",
                  "requirements-dev.txt", "requirements-jax.txt")
 
 

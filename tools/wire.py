@@ -4,7 +4,7 @@ to the child only) a NumPy random generator's state and a Keras model's config a
 weights. Whatever the child sends back is decoded strictly: anything else is a
 ``WireError``, never a traceback and never a value the grader did not ask for.
 
-Imported by the child as a plain module (``common/grading_child.py`` puts this folder on
+Imported by the child as a plain module (``tools/grading_child.py`` puts this folder on
 its path): it imports NumPy only.
 """
 
