@@ -123,12 +123,9 @@ def test_a_child_that_exits_0_without_results_did_not_finish(run_cli, tmp_path, 
     assert f"ended {where}" in line and "exit code 0" in line
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
-@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM])
-def test_sighup_and_sigterm_end_the_students_code_and_remove_its_folder(tmp_path,
-                                                                        private_tmp, signum):
-    started = tmp_path / "started"
-    path = student_file(tmp_path, f"""\
+def looping_student_file(tmp_path, started):
+    """A student's softmax that writes its pid and folder to ``started``, then loops."""
+    return student_file(tmp_path, f"""\
         import os
 
         def softmax(z):
@@ -137,6 +134,14 @@ def test_sighup_and_sigterm_end_the_students_code_and_remove_its_folder(tmp_path
             while True:
                 pass
     """)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM])
+def test_sighup_and_sigterm_end_the_students_code_and_remove_its_folder(tmp_path,
+                                                                        private_tmp, signum):
+    started = tmp_path / "started"
+    path = looping_student_file(tmp_path, started)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(private_tmp)}
     grader = subprocess.Popen([sys.executable, "-m", "recipes", "grade", "softmax", path],
                               cwd=tmp_path, env=env, stdout=subprocess.PIPE,
@@ -334,15 +339,7 @@ def test_a_killed_grader_still_ends_the_students_code(tmp_path, private_tmp):
     # parent's death by the kernel (PR_SET_PDEATHSIG), ends the child and removes its
     # folder itself.
     started = tmp_path / "started"
-    path = student_file(tmp_path, f"""\
-        import os
-
-        def softmax(z):
-            with open({str(started)!r}, "w") as f:
-                f.write(f"{{os.getpid()}} {{os.getcwd()}}")
-            while True:
-                pass
-    """)
+    path = looping_student_file(tmp_path, started)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(private_tmp)}
     grader = subprocess.Popen([sys.executable, "-m", "recipes", "grade", "softmax", path],
                               cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
