@@ -238,7 +238,7 @@ def main(argv=None) -> dict:
 # %% tags=["parameters"]
 # The flags, as on the command line: ["--quick", "--seeds", "2"] is a run of about a
 # minute (2 epochs per run, 2 seeds: too few for the claims); [] runs the comparison as
-# the README reports it (40 epochs, the fixed and the validation-chosen strengths, seeds
+# docs/teaching.md reports it (40 epochs, the fixed and the validation-chosen strengths, seeds
 # added until the verdicts are decided: at most 16 seeds and 10 minutes).
 NOTEBOOK_ARGS = ["--quick", "--seeds", "2"]
 

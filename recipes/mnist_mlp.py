@@ -193,7 +193,7 @@ def main(argv=None) -> dict:
 
 # %% tags=["parameters"]
 # The flags, as on the command line: ["--quick"] is a run of seconds (2 epochs); []
-# runs the recipe as the README reports it (10 epochs).
+# runs the recipe as docs/teaching.md reports it (10 epochs).
 NOTEBOOK_ARGS = ["--quick"]
 
 # %%
