@@ -103,6 +103,16 @@ def test_the_wheel_holds_the_packages_and_its_command_runs_from_anywhere(tmp_pat
         line = one_line_error(done)
         assert f"no baselines file at {tmp_path / 'site' / 'baselines'}" in line
         assert "ship with a clone of the project" in line
+    # grade without a file grades ./05_softmax.py here, never the installed stub.
+    grade = [sys.executable, "-m", "recipes", "grade", "softmax"]
+    site_env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    line = one_line_error(subprocess.run(grade, cwd=elsewhere, env=site_env,
+                                         capture_output=True, text=True, timeout=300))
+    assert "no 05_softmax.py here to grade" in line
+    shutil.copy(ROOT / "exercises" / "solutions" / "05_softmax.py", elsewhere)
+    done = subprocess.run(grade, cwd=elsewhere, env=site_env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and "0 failed" in done.stdout, done.stdout + done.stderr
 
 
 def test_an_install_command_fits_how_the_project_was_installed(tmp_path):

@@ -416,7 +416,7 @@ def default_file(name: str, here: Path | None = None) -> Path:
     local = (here or Path.cwd()) / stub.name
     if local.is_file():
         return local
-    if {"site-packages", "dist-packages"} & set(stub.parts):
+    if not (stub.parent.parent / "pyproject.toml").is_file():  # installed, not a clone
         raise UsageError(f"grade {name}: no {stub.name} here to grade; copy the exercise "
                          f"into this folder (python -m recipes grade --handout DIR makes a "
                          f"class copy), or name your file: python -m recipes grade {name} FILE")
