@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from common.errors import UsageError
-# Upper bounds the libraries set, checked before any work starts; also cli.MAX_SEED etc.
-from common.limits import MAX_BATCH_SIZE, MAX_COUNT, MAX_EPOCHS, MAX_SEED, MAX_SEEDS  # noqa: F401
+# Upper bounds the libraries set, checked before any work starts.
+from common.limits import MAX_COUNT, MAX_SEED
 
 # The training path's speed settings (see docs/performance.md); flags override them.
 DEFAULT_BATCH_SIZE = 128

@@ -19,8 +19,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from common import (claims, cli, report, runs, sequential, sweep, training, tuning, validate,
-                    weights)
+from common import (claims, cli, limits, report, runs, sequential, sweep, training, tuning,
+                    validate, weights)
 from common.datasets import IMAGE_DATASETS, load_dataset
 from common.errors import UsageError
 
@@ -131,19 +131,19 @@ def _config_from_args(args, variants: dict, grid: dict | None = None) -> dict:
     quick = args.quick
     design = _sequential_from_args(args)
     n_seeds = design["max_seeds"] if design else args.seeds
-    if n_seeds > cli.MAX_SEEDS:  # what config.json may hold, so --resume takes it
+    if n_seeds > limits.MAX_SEEDS:  # what config.json may hold, so --resume takes it
         flag = "--max-seeds" if design else "--seeds"
-        raise UsageError(f"{flag} {n_seeds}: at most {cli.MAX_SEEDS} seeds in one "
+        raise UsageError(f"{flag} {n_seeds}: at most {limits.MAX_SEEDS} seeds in one "
                          "comparison")
     if n_seeds > cli.SENSIBLE_SEEDS:
         print(f"warning: {n_seeds} seeds is more than the differences here need; the "
               "confidence intervals narrow only with the square root of the seed count",
               file=sys.stderr)
     last_seed = args.seed + n_seeds - 1
-    if last_seed > cli.MAX_SEED:
+    if last_seed > limits.MAX_SEED:
         flag = f"--max-seeds {n_seeds}" if design else f"--seeds {n_seeds}"
         raise UsageError(f"--seed {args.seed} {flag}: the last seed would be "
-                         f"{last_seed}, above NumPy's limit {cli.MAX_SEED}; lower --seed")
+                         f"{last_seed}, above NumPy's limit {limits.MAX_SEED}; lower --seed")
     chosen = _variants_from_args(args, variants)
     tuning_plan = None
     given = getattr(args, "grid", [])

@@ -475,11 +475,6 @@ def _flag_differences(expected: dict, got: dict, n_train: int) -> list[str]:
     return found
 
 
-def results_files(paths) -> list[Path]:
-    """The files named, and every results.json under a directory named."""
-    return [file for file, _ in student_files(paths)]
-
-
 def student_files(paths) -> list[tuple[Path, str]]:
     """(results file, its label) for the files named and every results.json under a
     directory named; a file under a directory is labelled by its folder there (a
