@@ -35,18 +35,19 @@ training.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import multiprocessing
+import os
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-
-import importlib.util
-import os
+from pathlib import Path
 
 from common import cli
+from common.errors import UsageError
 
 HIDDEN = (300, 100)
 INPUTS, CLASSES = 784, 10
@@ -55,6 +56,7 @@ INPUTS, CLASSES = 784, 10
 # images need no gradient); 2 FLOPs per multiply-add.
 _MACS = INPUTS * HIDDEN[0] + HIDDEN[0] * HIDDEN[1] + HIDDEN[1] * CLASSES
 FLOPS_PER_SAMPLE = 2 * (2 * _MACS + HIDDEN[0] * HIDDEN[1] + HIDDEN[1] * CLASSES)
+FORWARD_FLOPS_PER_SAMPLE = 2 * _MACS  # scoring: the forward pass alone
 PLAIN, PROJECT, PROJECT_XLA = "plain Keras defaults", "project default", "project default + XLA"
 PATHS = (PLAIN, PROJECT, PROJECT_XLA)
 BACKEND_NAMES = {"tensorflow": "TF", "jax": "JAX"}
@@ -282,8 +284,68 @@ def seconds_until_training(argv):
     return seconds
 
 
+def job_flops(results: dict) -> dict:
+    """The floating-point work a finished comparison did, from its results.json: each
+    trained run's epochs of training (forward and backward) and of scoring the validation
+    split, and its final scoring of the training and validation splits (and the test
+    split, read once per compared run). A validation-chosen record trains nothing."""
+    data = results["config"]["data"]
+    n_train, n_val, n_test = data["n_train"], data["n_val"], data["n_test"]
+    trained = [r for r in results["rows"] if not r["variant"].endswith("_tuned")]
+    epochs = sum(r["epochs_run"] or 0 for r in trained)
+    tested = sum(r["test_accuracy"] is not None for r in results["rows"])
+    return {"runs": len(trained), "epochs": epochs,
+            "training": epochs * n_train * FLOPS_PER_SAMPLE,
+            "validation": epochs * n_val * FORWARD_FLOPS_PER_SAMPLE,
+            "scoring": (len(trained) * (n_train + n_val) + tested * n_test)
+            * FORWARD_FLOPS_PER_SAMPLE}
+
+
+def main_job(extra: list[str]) -> dict:
+    """Time ``python -m recipes compare`` (the README's main job, with ``extra`` flags) as
+    a user runs it, start-up included, and set it against a compute floor: the FLOPs of
+    its training and scoring passes at this machine's measured matmul rate."""
+    import json
+    import shlex
+
+    out = Path(tempfile.mkdtemp(prefix="bench-main-job-")) / "compare"
+    argv = ["-m", "recipes", "compare", *extra, "--out", str(out)]
+    print(f"main job: python {shlex.join(argv[:-2])}", flush=True)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, *argv], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise UsageError(f"the main job ended with exit code {done.returncode}: "
+                         + (done.stdout.strip().splitlines() or ["no output"])[-1])
+    results = json.loads((out / "results.json").read_text())
+    peak = in_fresh_process(matmul_peak)
+    work = job_flops(results)
+    total = work["training"] + work["validation"] + work["scoring"]
+    floor = total / (peak * 1e9)
+    decided = [v for v in results["test_verdicts"] if v["strength"].startswith("fixed")
+               and v["verdict"] not in ("undecided", "withheld", "no clear difference")]
+    fixed = [v for v in results["test_verdicts"] if v["strength"].startswith("fixed")]
+    print(f"{seconds:.1f} s wall, start-up included; {work['runs']} runs, {work['epochs']} "
+          f"epochs on {results['config']['data']['n_train']} training images "
+          f"({results['config']['data']['dataset']}, {results['config']['backend']})")
+    print(f"compute: {total / 1e9:,.0f} GFLOP (training {work['training'] / 1e9:,.0f}, "
+          f"validation {work['validation'] / 1e9:,.0f}, final scoring "
+          f"{work['scoring'] / 1e9:,.0f}); at the matmul peak of {peak:.0f} GFLOP/s that is "
+          f"{floor:.1f} s: the job runs at {floor / seconds:.1%} of its compute floor")
+    print(f"verdicts decided at the slide's strengths: {len(decided)} of {len(fixed)}; "
+          f"{results['verdict']}")
+    return {"seconds": seconds, "flops": work, "matmul_peak_gflops": peak,
+            "floor_seconds": floor, "fraction_of_floor": floor / seconds,
+            "decided": len(decided), "fixed": len(fixed), "out": str(out)}
+
+
 def main(argv=None) -> dict:
     parser = cli.Parser(prog="python -m benchmarks.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--main-job", nargs="?", const="", default=None, metavar="'FLAGS'",
+                        help="instead: time the README's main job (python -m recipes "
+                             "compare, with FLAGS if given, e.g. '--backend jax') end to "
+                             "end and print its fraction of a compute floor")
     parser.add_argument("--dataset", default="fashion_mnist",
                         choices=("fashion_mnist", "mnist", "mnist-5k"), help="data to train on")
     parser.add_argument("--backend", dest="backends", type=backend_list,
@@ -302,6 +364,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--seeds", type=cli.positive_int, default=3,
                         help="seeds for the accuracy comparison")
     args = parser.parse_args(argv)
+    if args.main_job is not None:
+        import shlex
+
+        return main_job(shlex.split(args.main_job))
     backends = args.backends
     for backend in backends:
         if importlib.util.find_spec(backend) is None:

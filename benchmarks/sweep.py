@@ -55,7 +55,7 @@ def main(argv=None) -> None:
     common = ["--dataset", args.dataset, "--variants", args.variants, "--seeds",
               str(args.seeds), "--epochs", str(args.epochs), "--offline",
               "--tune" if args.tune else "--no-tune"]
-    base_seconds, base_runs = run_compare([], common)
+    base_seconds, base_runs = run_compare(["--workers", "0"], common)
     # A cell is one trained run; a validation-chosen record (NAME_tuned) trains nothing.
     cells = sum(1 for name in base_runs if "_tuned-seed" not in name)
     print(f"{cells} cells ({args.variants}{', tuned' if args.tune else ''}; {args.seeds} "

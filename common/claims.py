@@ -290,6 +290,10 @@ def describe(settings: dict) -> str:
 
 UNDECIDED = "undecided"
 DECIDED, MAX_SEEDS_REACHED, FIXED_DESIGN = "decided", "max seeds", "fixed design (--seeds)"
+# In the sequential design the strength grid trains in the first round only (it is most
+# of the round's runs); the validation-chosen variants are judged on those seeds, with a
+# plain 95% interval, while the rounds go on for the slide's fixed strengths.
+FIRST_ROUND = "first round only (the grid trains once)"
 
 
 def _verdict_names(config) -> list[str]:
@@ -321,6 +325,8 @@ def sequential_verdicts(rows, config, stopped: str | None = None,
     if BASELINE not in config["variants"]:
         return found
     for name in _verdict_names(config):
+        if name.endswith(tuning.SUFFIX):
+            continue  # judged on the first round's seeds (FIRST_ROUND)
         state = None
         for look, size in enumerate(sizes):
             seeds = config["seeds"][:size]
@@ -385,7 +391,18 @@ def test_verdicts(rows, summary, config, stopped: str | None = None) -> list[dic
                  "regularizer": name[:-len(tuning.SUFFIX)] if tuned else name,
                  "strength": "validation-chosen" if tuned else "fixed (the slide's)",
                  "setting": strength}
-        if design:
+        if design and tuned:
+            first = set(config["seeds"][:design["looks"][0]])
+            d = _paired([r for r in finished if r["seed"] in first], name, "test_accuracy")
+            if d["n"] == 0:  # its first round is not complete (interrupted)
+                continue
+            verdict = {"above": HELPS, "below": COSTS}.get(stats.direction(d), NO_CLEAR)
+            if d["n"] < MIN_PAIRED_SEEDS:
+                verdict = WITHHELD
+            entry.update({"test_accuracy_vs_baseline": d, "verdict": verdict,
+                          "verdict_text": verdict, "seeds_used": d["n"],
+                          "stop_reason": FIRST_ROUND, "seeds_still_needed": None})
+        elif design:
             state = states.get(name)
             if state is None:  # its first look is not complete (interrupted)
                 continue
@@ -450,6 +467,15 @@ def _sequential_sentence(verdicts, config) -> str:
         mine = [v for v in verdicts if v["strength"].startswith(kind)]
         if not mine:
             continue
+        if kind == "validation":  # a plain interval over the first round's seeds
+            mine = [v for v in mine if v["verdict"] != WITHHELD]
+            if mine:
+                helped, cost = (sum(v["verdict"] == k for v in mine) for k in (HELPS, COSTS))
+                parts.append(f"{label} (the first {mine[0]['seeds_used']} seeds, plain 95% "
+                             f"intervals), {cost} of {len(mine)} cost test accuracy, "
+                             f"{helped} helped and {len(mine) - helped - cost} made no clear "
+                             "difference")
+            continue
         decided = [v for v in mine if v["verdict"] in (HELPS, COSTS, sequential.EQUIVALENT)]
         said = []
         for verdict in (HELPS, COSTS):
@@ -475,8 +501,9 @@ def _sequential_sentence(verdicts, config) -> str:
     if not parts:
         return "Too few paired seeds for a verdict on test accuracy."
     text = "; ".join(parts)
-    return (text[0].upper() + text[1:] + " (repeated 95% intervals of paired differences "
-            "to the baseline, seeds added in rounds under a group-sequential rule).")
+    return (text[0].upper() + text[1:] + " (paired differences to the baseline; at the "
+            "fixed strengths, repeated 95% intervals, seeds added in rounds under a "
+            "group-sequential rule).")
 
 
 def num(value, digits=1):

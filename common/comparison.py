@@ -369,6 +369,9 @@ def _run_in(out_dir, config, data, source, args, cells) -> dict:
     run_dir = out_dir / "runs"
     run_dir.mkdir(exist_ok=True)
     workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    if workers is None and not scheduler:
+        workers = sweep.default_workers(config["quick"], config.get("backend") or
+                                        cli.default_backend())
     work = functools.partial(_train_one, config, cells, out_dir,
                              args.verbose and not (workers or scheduler))
     design = config.get("sequential")
@@ -438,7 +441,7 @@ def _rows(records) -> list[dict]:
 
 
 def _undecided(config, records) -> list[str]:
-    """The compared variants (fixed and validation-chosen) whose verdict is still open."""
+    """The fixed variants whose sequential verdict is still open."""
     found = claims.sequential_verdicts(_rows(records), config, estimate=False)
     return [name for name, state in found.items() if state["verdict"] is None]
 
@@ -446,23 +449,15 @@ def _undecided(config, records) -> list[str]:
 def _runs_needed(config, records, first: bool) -> tuple[list[str], list[str]]:
     """The runs each seed of the next round trains, and the validation-chosen variants
     they make: everything in a fixed design and in the first round; then the baseline
-    and what the undecided variants need (a validation-chosen one needs every candidate
-    of its grid)."""
+    and the undecided fixed variants (the grid trains in the first round only:
+    claims.FIRST_ROUND)."""
     names, tuned_names = list(all_variants(config)), tuning.tuned_names(config)
     if first or not config.get("sequential"):
         return names, tuned_names
     open_ = _undecided(config, records)
     if not open_:
         return [], []
-    wanted = {claims.BASELINE}
-    grids = tuning.candidates(config["variants"], config.get("tuning"))
-    for name in open_:
-        if name.endswith(tuning.SUFFIX):
-            wanted.update(run for run, _, _ in grids[name[:-len(tuning.SUFFIX)]])
-        else:
-            wanted.add(name)
-    return ([name for name in names if name in wanted],
-            [name for name in tuned_names if name in open_])
+    return [name for name in names if name == claims.BASELINE or name in open_], []
 
 
 def _round_seconds(records, round_plan, workers, run_dir) -> float:

@@ -42,7 +42,9 @@ SEQUENTIAL_NOTE = ("Seeds were added in rounds, and a variant stopped training o
                    "after every round still leaves at most a 5% chance of a wrong verdict. An "
                    "undecided variant ran out of seeds or time; the estimate says how many "
                    "more seeds its interval would need to decide if the mean and spread seen "
-                   "so far held. See docs/comparison.md.")
+                   "so far held. The strength grid, most of a round's runs, trains in the "
+                   "first round only: the validation-chosen rows are judged on those seeds, "
+                   "with plain 95% intervals. See docs/comparison.md.")
 TUNING_NOTE = ("A regularizer's strength is a hyperparameter: at a strength that does not "
                "suit the data it can look useless or harmful. The validation-chosen rows pick, "
                "for each seed, one strength from a small grid by validation accuracy alone; the "

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import logging
 import os
 import random
@@ -99,8 +100,9 @@ def machine_workers() -> tuple[int, str]:
 
 
 def worker_count(text: str) -> int:
-    """An argparse type for ``--workers N``: a whole number the machine can run."""
-    count = cli.positive_int(text)
+    """An argparse type for ``--workers N``: a whole number the machine can run (0: in
+    this process)."""
+    count = cli.non_negative_int(text)
     most, why = machine_workers()
     if count > most:
         raise argparse.ArgumentTypeError(
@@ -109,12 +111,30 @@ def worker_count(text: str) -> int:
     return count
 
 
+def default_workers(quick: bool, backend: str) -> int | None:
+    """The workers a comparison uses when --workers is not given: one per core (as memory
+    allows) where there are two or more and Dask is installed, else none. Measured on the
+    whole default job (docs/performance.md): on TensorFlow two workers take it from about
+    1.5x longer down to 390 s; on JAX one process already takes 390 s and two workers
+    take 494 s, so JAX trains in this process. Not for --quick either: there each
+    worker's start-up (about 6 s to import TensorFlow) costs about what it gains (1.09x
+    on 14 short cells, docs/sweeps.md)."""
+    if quick or backend != "tensorflow" or importlib.util.find_spec("distributed") is None:
+        return None
+    count, _ = machine_workers()
+    return count if count >= 2 else None
+
+
 def add_flags(parser) -> None:
+    most, _ = machine_workers()
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--workers", type=worker_count, default=None, metavar="N",
                        help="train the cells in N local worker processes through Dask, one "
                             "thread each; at most one per core, and about 1.5 GB of memory "
-                            "each (default: one after another in this process)")
+                            "each; 0 trains them one after another in this process "
+                            f"(default on TensorFlow: one per core where there are two or "
+                            f"more, {most if most >= 2 else 0} here; 0 on JAX and with "
+                            "--quick, where workers cost what they gain)")
     group.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="send the cells to a running Dask scheduler, e.g. "
                             "tcp://10.0.0.5:8786 (default: none)")

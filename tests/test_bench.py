@@ -40,3 +40,36 @@ def test_command_line_errors_are_one_line(run_cli):
 
     done = run_cli("-m", "benchmarks.bench", "--repeats", "0")
     assert "--repeats" in one_line_error(done)
+
+
+def test_the_main_jobs_compute_floor_counts_every_pass():
+    """Two runs on 100 training, 20 validation and 50 test images: one trained 3 epochs
+    and read the test split, one (a candidate) trained 2 epochs and did not; the
+    validation-chosen record trained nothing."""
+    results = {"config": {"data": {"n_train": 100, "n_val": 20, "n_test": 50}},
+               "rows": [{"variant": "baseline", "epochs_run": 3, "test_accuracy": 0.9},
+                        {"variant": "l2-0p01", "epochs_run": 2, "test_accuracy": None},
+                        {"variant": "l2_tuned", "epochs_run": 2, "test_accuracy": 0.9}]}
+    work = bench.job_flops(results)
+    forward = bench.FORWARD_FLOPS_PER_SAMPLE
+    assert work["runs"] == 2 and work["epochs"] == 5
+    assert work["training"] == 5 * 100 * bench.FLOPS_PER_SAMPLE
+    assert work["validation"] == 5 * 20 * forward
+    assert work["scoring"] == (2 * 120 + 2 * 50) * forward
+
+
+def test_the_main_job_is_timed_end_to_end_against_its_floor(capsys):
+    found = bench.main(["--main-job", "--quick --seeds 2 --dataset mnist-5k --offline "
+                                      "--variants baseline,dropout --no-tune --train-size 256"])
+    assert found["seconds"] > found["floor_seconds"] > 0
+    assert 0 < found["fraction_of_floor"] < 1
+    assert found["flops"]["runs"] == 4 and found["fixed"] == 1
+    printed = capsys.readouterr().out
+    assert "of its compute floor" in printed and "verdicts decided at the slide's" in printed
+
+
+def test_a_main_job_that_fails_is_one_line(run_cli):
+    from conftest import one_line_error
+
+    done = run_cli("-m", "benchmarks.bench", "--main-job", "--dataset nonsense", timeout=120)
+    assert "the main job ended with exit code 2" in one_line_error(done)

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from common import claims, report, stats
+from common import claims, report, stats, tuning
 from conftest import one_line_error, start_cli
 from recipes import compare
 
@@ -483,6 +483,39 @@ def test_sequential_sentence_and_report_name_decided_verdicts_first():
     assert l1[4:] == ["7", "max seeds", f"about {needed}", "**undecided**"]
     assert "--max-seeds 7 --time-budget 10 --delta 0.5" in text
     assert "looking at 3, 5, 7 seeds" in text and "Lan-DeMets" in text
+
+
+def test_validation_chosen_verdicts_use_the_first_round_and_later_rounds_skip_the_grid():
+    """The grid trains once: a validation-chosen variant is judged on the first look's
+    seeds with a plain 95% interval, and a later round trains only the baseline and the
+    fixed variants still undecided, never a grid candidate."""
+    from common import comparison
+
+    config = sequential_config()
+    config["tuning"] = tuning.plan(config["variants"], {"dropout": {"dropout": [0.1, 0.5]}})
+    tuned = [b + 0.004 + j for b, j in zip(BASE[:3], JITTER)]
+    rows = rows_from({"baseline": BASE[:5], "dropout_tuned": tuned,
+                      "dropout": [b + n for b, n in zip(BASE[:5], NOISE)],
+                      "l1": [b + 0.015 + j for b, j in zip(BASE[:3], JITTER)]})
+    summary = claims.summarize(rows, ["baseline", "l1", "dropout", "dropout_tuned"])
+    verdicts = {v["variant"]: v for v in claims.test_verdicts(rows, summary, config)}
+    chosen = verdicts["dropout_tuned"]
+    plain = stats.paired_difference(tuned, BASE[:3])
+    assert chosen["test_accuracy_vs_baseline"] == pytest.approx(plain)
+    assert chosen["verdict"] == "helps" and chosen["seeds_used"] == 3
+    assert chosen["stop_reason"] == claims.FIRST_ROUND
+    assert chosen["seeds_still_needed"] is None
+    assert "dropout_tuned" not in claims.sequential_verdicts(rows, config)
+    sentence = claims.verdict_sentence(list(verdicts.values()), config)
+    assert "at validation-chosen strengths (the first 3 seeds, plain 95% intervals), 0 of 1 " \
+           "cost test accuracy, 1 helped" in sentence, sentence
+    # The next round: the baseline and the undecided fixed variant (dropout), no candidate.
+    records = {(r["variant"], r["seed"]): {**r, "history": {}} for r in rows}
+    names, tuned_names = comparison._runs_needed(config, records, first=False)
+    assert names == ["baseline", "dropout"] and tuned_names == []
+    first_names, first_tuned = comparison._runs_needed(config, records, first=True)
+    assert {"dropout-0p1", "dropout-0p5"} <= set(first_names)
+    assert first_tuned == ["dropout_tuned"]
 
 
 def test_equivalence_is_a_verdict_and_refutes_the_slides_dropout_gain():

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from common import sweep
+from common import cli, sweep
 from conftest import ROOT, one_line_error
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "RECIPES_OFFLINE": "1"}
@@ -40,6 +40,36 @@ def test_workers_are_bounded_by_memory_too(monkeypatch):
     assert sweep.worker_count("2") == 2
     with pytest.raises(Exception, match="GB of memory available"):
         sweep.worker_count("3")
+
+
+def test_a_full_comparison_uses_one_worker_per_core_by_default(monkeypatch):
+    """The default job on TensorFlow trains through workers where there are two or more
+    cores (docs/performance.md); JAX, --quick and a one-core machine train in this
+    process, and --workers 0 asks for that anywhere."""
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(sweep, "machine_workers", lambda: (2, "2 cores"))
+    assert sweep.default_workers(quick=False, backend="tensorflow") == 2
+    assert sweep.default_workers(quick=False, backend="jax") is None
+    assert sweep.default_workers(quick=True, backend="tensorflow") is None
+    monkeypatch.setattr(sweep, "machine_workers", lambda: (1, "1 core"))
+    assert sweep.default_workers(quick=False, backend="tensorflow") is None
+    assert sweep.worker_count("0") == 0 and sweep.argv(0) == []
+    assert sweep.describe(0) == "this process"
+
+
+def test_the_default_comparison_trains_in_workers_on_tensorflow_only(run_cli, tmp_path):
+    """Not --quick, so the workers start: one epoch, two variants, one seed."""
+    pytest.importorskip("distributed")
+    if sweep.machine_workers()[0] < 2:
+        pytest.skip("one core: the default trains in this process")
+    done = run_cli("-m", "recipes", "compare", "--dataset", "mnist-5k", "--offline",
+                   "--epochs", "1", "--seeds", "2", "--no-tune", "--variants",
+                   "baseline,dropout", "--out", str(tmp_path / "c"), timeout=300)
+    assert done.returncode == 0, done.stderr
+    on_tensorflow = cli.default_backend() == "tensorflow"
+    assert ("local Dask worker processes" in done.stdout) == on_tensorflow, done.stdout
+    results = json.loads((tmp_path / "c" / "results.json").read_text())
+    assert len(results["rows"]) == 4
 
 
 def _wait_for(process, text, seconds=240):
