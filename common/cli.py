@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import contextvars
 import errno
 import importlib.util
 import math
@@ -225,6 +226,30 @@ def default_batch_size(n_train: int) -> int:
     return LARGE_BATCH_SIZE if n_train >= LARGE_DATA_EXAMPLES else DEFAULT_BATCH_SIZE
 
 
+class FlagsParsed(Exception):
+    """Raised by ``RecipeParser.parse_args`` inside ``flags_only()``: the flags a recipe's
+    ``main`` would run with, before it checks a folder or loads data."""
+
+    def __init__(self, namespace: argparse.Namespace):
+        super().__init__("flags parsed")
+        self.namespace = namespace
+
+
+_FLAGS_ONLY = contextvars.ContextVar("flags_only", default=False)
+
+
+@contextlib.contextmanager
+def flags_only():
+    """Inside the block, a recipe's ``main(argv)`` stops at its parser and raises
+    ``FlagsParsed`` with the parsed flags: how the baselines read a recipe's flags (the
+    project's, or a student's copy) without running it."""
+    token = _FLAGS_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _FLAGS_ONLY.reset(token)
+
+
 class RecipeParser(Parser):
     """A recipe's parser. ``parse_args`` is the one way a recipe reads its flags: it
     applies ``--quick``, checks ``--out`` before any work (``args.out`` is then a checked
@@ -269,6 +294,8 @@ class RecipeParser(Parser):
 
         argv = list(sys.argv[1:] if args is None else args)
         parsed = self.parse_flags(argv)
+        if _FLAGS_ONLY.get():
+            raise FlagsParsed(parsed)
         recipe = self.prog.rsplit(".", 1)[-1]
         run_dir = None
         if getattr(parsed, "resume", None) is not None:

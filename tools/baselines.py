@@ -408,12 +408,6 @@ def _recipe_of_file(recipe_file, only, recorded) -> str:
 _SPEED_ONLY = {"steps_per_execution", "tensorboard"}
 
 
-class _Parsed(Exception):
-    def __init__(self, namespace):
-        super().__init__("parsed")
-        self.namespace = namespace
-
-
 def recorded_flags(recipe: str, dataset: str, args: list[str]):
     """The parsed flags (defaults filled in) of ``recipe`` run with ``args``: the recipe's
     own parser, stopped before it loads any data."""
@@ -427,17 +421,11 @@ def flags_of(main, recipe: str, dataset: str, args: list[str], where: str | None
     data."""
     from common import training
 
-    real = cli.RecipeParser.parse_args
-
-    def capture(parser, argv=None, namespace=None):  # the flags, then stop: no run
-        raise _Parsed(parser.parse_flags(argv))
-
-    cli.RecipeParser.parse_args = capture
     argv = [*args, "--dataset", dataset]
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), cli.flags_only():
             main(argv)
-    except _Parsed as parsed:
+    except cli.FlagsParsed as parsed:
         namespace = parsed.namespace
     except (UsageError, KeyboardInterrupt):
         raise
@@ -446,8 +434,6 @@ def flags_of(main, recipe: str, dataset: str, args: list[str], where: str | None
                          f"{type(error).__name__}: {str(error)[:160]}")
     else:
         raise UsageError(f"{where or recipe}: its flags cannot be read without running it")
-    finally:
-        cli.RecipeParser.parse_args = real
     if recipe == "compare":
         from common import comparison
 
