@@ -36,9 +36,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import multiprocessing
 import os
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -305,9 +307,6 @@ def main_job(extra: list[str]) -> dict:
     """Time ``python -m recipes compare`` (the README's main job, with ``extra`` flags) as
     a user runs it, start-up included, and set it against a compute floor: the FLOPs of
     its training and scoring passes at this machine's measured matmul rate."""
-    import json
-    import shlex
-
     out = Path(tempfile.mkdtemp(prefix="bench-main-job-")) / "compare"
     argv = ["-m", "recipes", "compare", *extra, "--out", str(out)]
     print(f"main job: python {shlex.join(argv[:-2])}", flush=True)
@@ -323,9 +322,9 @@ def main_job(extra: list[str]) -> dict:
     work = job_flops(results)
     total = work["training"] + work["validation"] + work["scoring"]
     floor = total / (peak * 1e9)
-    decided = [v for v in results["test_verdicts"] if v["strength"].startswith("fixed")
-               and v["verdict"] not in ("undecided", "withheld", "no clear difference")]
     fixed = [v for v in results["test_verdicts"] if v["strength"].startswith("fixed")]
+    decided = [v for v in fixed
+               if v["verdict"] not in ("undecided", "withheld", "no clear difference")]
     print(f"{seconds:.1f} s wall, start-up included; {work['runs']} runs, {work['epochs']} "
           f"epochs on {results['config']['data']['n_train']} training images "
           f"({results['config']['data']['dataset']}, {results['config']['backend']})")
@@ -365,8 +364,6 @@ def main(argv=None) -> dict:
                         help="seeds for the accuracy comparison")
     args = parser.parse_args(argv)
     if args.main_job is not None:
-        import shlex
-
         return main_job(shlex.split(args.main_job))
     backends = args.backends
     for backend in backends:

@@ -391,18 +391,7 @@ def test_verdicts(rows, summary, config, stopped: str | None = None) -> list[dic
                  "regularizer": name[:-len(tuning.SUFFIX)] if tuned else name,
                  "strength": "validation-chosen" if tuned else "fixed (the slide's)",
                  "setting": strength}
-        if design and tuned:
-            first = set(config["seeds"][:design["looks"][0]])
-            d = _paired([r for r in finished if r["seed"] in first], name, "test_accuracy")
-            if d["n"] == 0:  # its first round is not complete (interrupted)
-                continue
-            verdict = {"above": HELPS, "below": COSTS}.get(stats.direction(d), NO_CLEAR)
-            if d["n"] < MIN_PAIRED_SEEDS:
-                verdict = WITHHELD
-            entry.update({"test_accuracy_vs_baseline": d, "verdict": verdict,
-                          "verdict_text": verdict, "seeds_used": d["n"],
-                          "stop_reason": FIRST_ROUND, "seeds_still_needed": None})
-        elif design:
+        if design and not tuned:
             state = states.get(name)
             if state is None:  # its first look is not complete (interrupted)
                 continue
@@ -416,13 +405,21 @@ def test_verdicts(rows, summary, config, stopped: str | None = None) -> list[dic
                           "stop_reason": state["stop_reason"],
                           "seeds_still_needed": state["seeds_still_needed"]})
         else:
-            d = _paired(finished, name, "test_accuracy")
+            # A plain 95% interval: over every seed of a fixed design, or over the first
+            # round's seeds for a validation-chosen variant of a sequential one.
+            seen = finished
+            if design:
+                first = set(config["seeds"][:design["looks"][0]])
+                seen = [r for r in finished if r["seed"] in first]
+            d = _paired(seen, name, "test_accuracy")
+            if design and d["n"] == 0:  # its first round is not complete (interrupted)
+                continue
             verdict = {"above": HELPS, "below": COSTS}.get(stats.direction(d), NO_CLEAR)
             if d["n"] < MIN_PAIRED_SEEDS:
                 verdict = WITHHELD
             entry.update({"test_accuracy_vs_baseline": d, "verdict": verdict,
                           "verdict_text": verdict, "seeds_used": d["n"],
-                          "stop_reason": FIXED_DESIGN,
+                          "stop_reason": FIRST_ROUND if design else FIXED_DESIGN,
                           "seeds_still_needed": None})
         found.append(entry)
     return found
@@ -436,12 +433,7 @@ def verdict_sentence(verdicts, config=None) -> str:
     def count(kind):
         mine = [v for v in verdicts if v["strength"].startswith(kind)
                 and v["verdict"] != WITHHELD]
-        if not mine:
-            return None
-        n = len(mine)
-        helped, cost = (sum(v["verdict"] == k for v in mine) for k in (HELPS, COSTS))
-        return (f"{cost} of {n} regularized variants cost test accuracy, {helped} helped "
-                f"and {n - helped - cost} made no clear difference")
+        return _plain_counts(mine, "regularized variants ") if mine else None
     fixed, chosen = count("fixed"), count("validation")
     if fixed is None and chosen is None:
         return "Too few paired seeds for a verdict on test accuracy."
@@ -453,6 +445,15 @@ def verdict_sentence(verdicts, config=None) -> str:
     text = "; ".join(parts)
     return (text[0].upper() + text[1:] + " (paired differences to the baseline, 95% "
             "intervals over seeds).")
+
+
+def _plain_counts(verdicts, noun: str = "") -> str:
+    """'1 of 4 cost test accuracy, 0 helped and 3 made no clear difference': plain-interval
+    verdicts (helps, costs accuracy or no clear difference), counted."""
+    n = len(verdicts)
+    helped, cost = (sum(v["verdict"] == k for v in verdicts) for k in (HELPS, COSTS))
+    return (f"{cost} of {n} {noun}cost test accuracy, {helped} helped and "
+            f"{n - helped - cost} made no clear difference")
 
 
 def _points(interval) -> str:
@@ -470,11 +471,8 @@ def _sequential_sentence(verdicts, config) -> str:
         if kind == "validation":  # a plain interval over the first round's seeds
             mine = [v for v in mine if v["verdict"] != WITHHELD]
             if mine:
-                helped, cost = (sum(v["verdict"] == k for v in mine) for k in (HELPS, COSTS))
                 parts.append(f"{label} (the first {mine[0]['seeds_used']} seeds, plain 95% "
-                             f"intervals), {cost} of {len(mine)} cost test accuracy, "
-                             f"{helped} helped and {len(mine) - helped - cost} made no clear "
-                             "difference")
+                             f"intervals), {_plain_counts(mine)}")
             continue
         decided = [v for v in mine if v["verdict"] in (HELPS, COSTS, sequential.EQUIVALENT)]
         said = []

@@ -35,8 +35,9 @@ for split, metrics in scores.items():
 
 # A recipe's place in the lecture is its header's "Lecture order" (a number: 10, 20, ...,
 # so a new slide's recipe slots in between without renumbering others); a recipe without
-# one is listed after the others, alphabetically. `list`, the README's lecture map (checked against it), the
-# notebooks and the baselines all follow it: a new recipe is one new file.
+# one is listed after the others, alphabetically. `list`, the README's lecture map
+# (checked against it), the notebooks and the baselines all follow it: a new recipe is
+# one new file.
 UNORDERED = float("inf")
 
 # The accuracy baselines a recipe records, from its header's "Baselines" field: entries

@@ -3,6 +3,7 @@
 import pytest
 
 from benchmarks import bench
+from common import cli
 
 
 def test_flop_count_of_the_slides_mlp():
@@ -61,9 +62,12 @@ def test_the_main_jobs_compute_floor_counts_every_pass():
 def test_the_main_job_is_timed_end_to_end_against_its_floor(capsys):
     found = bench.main(["--main-job", "--quick --seeds 2 --dataset mnist-5k --offline "
                                       "--variants baseline,dropout --no-tune --train-size 256"])
-    assert found["seconds"] > found["floor_seconds"] > 0
-    assert 0 < found["fraction_of_floor"] < 1
-    assert found["flops"]["runs"] == 4 and found["fixed"] == 1
+    work = found["flops"]
+    assert work["runs"] == 4 and work["epochs"] == 4 * cli.QUICK_EPOCHS and found["fixed"] == 1
+    total = work["training"] + work["validation"] + work["scoring"]
+    assert found["floor_seconds"] == pytest.approx(total / (found["matmul_peak_gflops"] * 1e9))
+    assert found["floor_seconds"] > 0
+    assert found["fraction_of_floor"] == pytest.approx(found["floor_seconds"] / found["seconds"])
     printed = capsys.readouterr().out
     assert "of its compute floor" in printed and "verdicts decided at the slide's" in printed
 
