@@ -209,10 +209,17 @@ def _client(workers, scheduler):
         p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p)}
     from distributed.utils import silence_logging_cmgr
 
+    import dask
+
     with contextlib.ExitStack() as teardown, contextlib.ExitStack() as stack:
-        with _ctrl_c_for_this_process_only():
-            # Dask's warnings (a cancelled cell, a worker killed after 4 s) would come
-            # between the progress lines; the project reports a failed cell itself.
+        # Dask's warnings (a cancelled cell, a worker killed after 4 s) would come between
+        # the progress lines; the project reports a failed cell itself. silence_logs quiets
+        # this process; a worker process sets up its logging from the environment it
+        # starts with, before the cluster's `env` reaches it, so its quiet goes in Dask's
+        # pre-spawn environment (else a worker whose scheduler closes under it, after
+        # Ctrl-C, logs a ConnectionResetError with its traceback).
+        with _ctrl_c_for_this_process_only(), dask.config.set(
+                {"distributed.nanny.pre-spawn-environ.DASK_LOGGING__DISTRIBUTED": "critical"}):
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True,
                 dashboard_address=None, env=env, silence_logs=logging.ERROR))

@@ -6,6 +6,7 @@ mid-sweep.
 """
 
 import json
+import logging
 import os
 import random
 import signal
@@ -141,6 +142,16 @@ def test_the_training_thread_draws_its_own_random_stream():
     other.join()
     assert drawn == expected
     assert random.randint.__self__ is random._inst  # the module is itself again
+
+
+def test_local_workers_start_with_their_dask_logs_quiet():
+    # A worker's own logging is set up before the cluster's `env` reaches it; without the
+    # pre-spawn setting, a worker whose scheduler closes under it (Ctrl-C) logs a
+    # ConnectionResetError traceback between the progress lines.
+    pytest.importorskip("distributed")
+    with sweep._client(2, None) as client:
+        levels = client.run(lambda: logging.getLogger("distributed.worker").getEffectiveLevel())
+    assert list(levels.values()) == [logging.CRITICAL] * 2
 
 
 def test_baselines_record_through_workers_writes_what_a_sequential_record_writes(tmp_path):
