@@ -446,6 +446,19 @@ class _Interruption:
             self.requested = False
             raise KeyboardInterrupt
 
+    def unraisable_hook(self, default_hook):
+        """A ``sys.unraisablehook`` that keeps a lost interruption: a signal that lands
+        while Python runs a ``__del__`` or a garbage-collector callback (TensorFlow's and
+        JAX's have them) raises there, and Python swallows it, so a comparison ran to its
+        end after SIGTERM. The request then takes effect when the next training block
+        begins or ends (``interruption_after``)."""
+        def hook(unraisable):
+            if issubclass(unraisable.exc_type, KeyboardInterrupt):
+                self.requested = True
+            else:
+                default_hook(unraisable)
+        return hook
+
 
 # The one handler of this process's SIGINT and SIGTERM (``console_main`` installs it).
 # Other modules never read it: ``interruption_after`` hands it to the code that asks.
@@ -459,6 +472,7 @@ def interruption_after():
     as the training-state callback does at the next batch. Raised from inside
     TensorFlow's evaluation loop, Ctrl-C was lost once: a comparison on a busy machine
     took SIGINT during ``model.evaluate`` and ran to its end."""
+    INTERRUPTION.raise_if_requested()  # one lost since the last block (unraisable_hook)
     INTERRUPTION.deferred = True
     try:
         yield INTERRUPTION
@@ -555,6 +569,7 @@ def console_main(main, argv=None) -> int:
     _open_closed_standard_streams()
     signal.signal(signal.SIGTERM, INTERRUPTION)
     signal.signal(signal.SIGINT, INTERRUPTION)
+    sys.unraisablehook = INTERRUPTION.unraisable_hook(sys.__unraisablehook__)
     # TensorFlow's start-up notices (oneDNN, absl) would bury the recipe's own output and
     # turn a one-line error into five; its warnings and errors still show.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")

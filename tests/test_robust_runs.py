@@ -124,6 +124,33 @@ def test_a_signal_while_a_finished_command_exits_ends_it_quietly(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_a_signal_swallowed_by_a_finalizer_still_stops_the_next_training(tmp_path):
+    # A signal that lands while Python runs a __del__ (TensorFlow's and JAX's objects have
+    # them) raises KeyboardInterrupt there, and Python swallows it: a comparison once ran
+    # to its end after SIGTERM. The request must take effect at the next training block.
+    script = (
+        "import gc, os, signal, time\n"
+        "from common import cli\n"
+        "class Finalized:\n"
+        "    def __del__(self):\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        time.sleep(0.5)\n"
+        "        print('the finalizer went on', flush=True)\n"
+        "def main(argv):\n"
+        "    Finalized()\n"
+        "    gc.collect()\n"
+        "    print('between two runs', flush=True)\n"
+        "    with cli.interruption_after():\n"
+        "        print('trained', flush=True)\n"
+        "raise SystemExit(cli.console_main(main))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=ENV,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130, done.stdout + done.stderr
+    assert done.stdout.splitlines() == ["between two runs"]
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert "interrupted" in done.stderr
+
+
 # --- closed standard streams ------------------------------------------------------------------
 
 
