@@ -2,7 +2,7 @@
 Title: Dropout on the slides' MNIST network
 Slide topic: Dropout (each unit dropped with probability p during training, typically 10-50%)
 Lecture order: 120
-Baselines: fast mnist-5k; full fashion_mnist --epochs 40 --dropout 0.3; online mnist
+Baselines: fast mnist-5k; full fashion_mnist --epochs 60 --batch-size 128 --cosine-decay --dropout 0.3; online mnist --epochs 40 --batch-size 128 --cosine-decay
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes.mnist_dropout --dropout 0.2
 Description: The 300-100-10 MLP with Dropout after each hidden layer, against the same without.

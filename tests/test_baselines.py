@@ -14,7 +14,7 @@ import recipes
 from common import runs
 from tools import baselines
 from common.errors import UsageError
-from conftest import one_line_error
+from conftest import ROOT, one_line_error
 
 RECORDED = baselines.load()
 # The entry a run on this backend is checked against (iris_softmax@iris@jax on JAX).
@@ -44,6 +44,37 @@ def test_fast_tier_is_recorded_with_seeds_versions_and_source():
 
 def test_iris_target():
     assert entry("iris_softmax", "iris")["variants"]["iris_softmax"]["mean"] >= 0.96
+
+
+# The headline numbers docs/teaching.md and docs/performance.md quote (TensorFlow): the
+# configuration each recipe's header records, and the floor its recorded Dropout mean must
+# stay at or above. JAX records the same configuration and must agree by the tolerance rule.
+HEADLINES = [("mnist_dropout", "mnist", 0.984), ("mnist_dropout", "fashion_mnist", 0.90)]
+
+
+@pytest.mark.parametrize("recipe, dataset, floor", HEADLINES)
+def test_headline_configurations_are_recorded_at_their_targets(recipe, dataset, floor):
+    planned = [args for tier in ("full", "online")
+               for name, data, args in recipes.baseline_plan()[tier]
+               if (name, data) == (recipe, dataset)]
+    assert len(planned) == 1, f"{recipe}'s header records {dataset} once, in a CI-run tier"
+    recorded = {backend: RECORDED.get(baselines.key(recipe, dataset, backend))
+                for backend in ("tensorflow", "jax")}
+    for backend, entry_there in recorded.items():
+        assert entry_there is not None, f"record it: python -m recipes baselines record " \
+            f"--only {recipe} --dataset {dataset} --backend {backend}"
+        assert entry_there["args"] == planned[0] and entry_there["seeds"] == list(baselines.SEEDS)
+    headline, on_jax = recorded["tensorflow"], recorded["jax"]
+    assert headline["variants"]["dropout"]["mean"] >= floor
+    for name, variant in headline["variants"].items():
+        other = on_jax["variants"][name]
+        tol = max(baselines.tolerance(variant, headline["n_test"]),
+                  baselines.tolerance(other, on_jax["n_test"]))
+        assert abs(other["mean"] - variant["mean"]) <= tol, name
+    command = f"--dataset {dataset} {' '.join(planned[0])}"
+    pages = (ROOT / "docs" / "teaching.md").read_text() + (ROOT / "docs" /
+                                                          "performance.md").read_text()
+    assert command in pages, f"the docs quote the headline command: {command}"
 
 
 # --- the rule and the verdicts ------------------------------------------------------------
