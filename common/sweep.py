@@ -233,19 +233,25 @@ def _client(workers, scheduler):
 
 @contextlib.contextmanager
 def _ctrl_c_for_this_process_only():
-    """Worker processes (and the threads that start them) created inside the block
-    inherit a blocked SIGINT. Ctrl-C in a terminal signals every process of the group:
-    each worker died with two tracebacks, while this process, which gets it alone now,
-    closes the cluster and with it the workers. A Ctrl-C inside the block takes effect
-    at its end."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows
-        yield
+    """Worker processes started inside the block ignore SIGINT for good. Ctrl-C in a
+    terminal signals every process of the group: each worker died with two tracebacks,
+    while this process, which gets it alone now, closes the cluster and with it the
+    workers. An ignored signal stays ignored across exec, and then neither Python nor
+    asyncio installs a handler of its own (a blocked one did not last: the workers'
+    threads ran with SIGINT unblocked, seen in /proc). SIGINT is blocked here as well,
+    so that a Ctrl-C inside the block is kept pending (Linux never discards a blocked
+    signal) and takes effect at its end."""
+    if not hasattr(signal, "pthread_sigmask") or \
+            threading.current_thread() is not threading.main_thread():
+        yield  # Windows, or a thread, which cannot change signal handlers
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.signal(signal.SIGINT, previous_handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
 
 
 def run_cells(work, cells, *, shared=None, workers=None, scheduler=None):

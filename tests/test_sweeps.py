@@ -144,14 +144,18 @@ def test_the_training_thread_draws_its_own_random_stream():
     assert random.randint.__self__ is random._inst  # the module is itself again
 
 
-def test_local_workers_start_with_their_dask_logs_quiet():
+def test_local_workers_start_quiet_and_leave_ctrl_c_to_this_process():
     # A worker's own logging is set up before the cluster's `env` reaches it; without the
     # pre-spawn setting, a worker whose scheduler closes under it (Ctrl-C) logs a
-    # ConnectionResetError traceback between the progress lines.
+    # ConnectionResetError traceback between the progress lines. And a worker that
+    # caught the terminal's SIGINT itself died with a KeyboardInterrupt traceback.
     pytest.importorskip("distributed")
     with sweep._client(2, None) as client:
         levels = client.run(lambda: logging.getLogger("distributed.worker").getEffectiveLevel())
+        ignore = client.run(lambda: repr(signal.getsignal(signal.SIGINT)))
     assert list(levels.values()) == [logging.CRITICAL] * 2
+    assert list(ignore.values()) == [repr(signal.SIG_IGN)] * 2
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # this process's, restored
 
 
 def test_baselines_record_through_workers_writes_what_a_sequential_record_writes(tmp_path):
