@@ -31,6 +31,10 @@ FORK_GRANDCHILD = """\
             os._exit(0)
 
     _daemon()
+    for _ in range(1000):  # until the grandchild runs (on a busy machine it lagged)
+        if os.path.exists(PIDS) and open(PIDS).read().strip():
+            break
+        time.sleep(0.01)
     _sleeper = subprocess.Popen(["sleep", "301"], start_new_session=True)
     with open(PIDS, "a") as f:
         f.write(f"{{_sleeper.pid}}\\n")
