@@ -275,17 +275,22 @@ def _jsonable(value):
 
 
 def library_versions() -> dict:
-    """Python, the Keras backend the run used and its version, TensorFlow, Keras, NumPy."""
+    """Python, the Keras backend the run used and its version, TensorFlow (where it is
+    installed: a JAX machine may have none), Keras, NumPy."""
     import importlib
 
     import keras
     import numpy
-    import tensorflow as tf
 
     backend = keras.backend.backend()
-    versions = {"python": platform.python_version(), "backend": backend,
-                "tensorflow": tf.__version__, "keras": keras.__version__,
-                "numpy": numpy.__version__}
+    versions = {"python": platform.python_version(), "backend": backend}
+    try:
+        import tensorflow as tf
+    except ImportError:  # a run on JAX, on a machine without TensorFlow
+        pass
+    else:
+        versions["tensorflow"] = tf.__version__
+    versions.update(keras=keras.__version__, numpy=numpy.__version__)
     if backend != "tensorflow":
         versions[backend] = importlib.import_module(backend).__version__
     return versions

@@ -135,6 +135,21 @@ def test_keras_backend_is_honoured_and_recorded(run_cli, tmp_path):
     assert results["versions"]["jax"]
 
 
+@needs_jax
+def test_a_jax_machine_without_tensorflow_trains_and_records(run_cli, tmp_path):
+    # Found on a GPU machine that had JAX and no TensorFlow: the recipe trained, then
+    # failed on `import tensorflow` while recording library versions, losing the run.
+    script = ("import runpy, sys\n"
+              "sys.modules['tensorflow'] = sys.modules['tensorflow_datasets'] = None\n"
+              "sys.argv = ['recipes', 'run', 'mnist_mlp', '--quick', '--dataset', 'mnist-5k',"
+              f" '--out', {str(tmp_path / 'r')!r}]\n"
+              "runpy.run_module('recipes', run_name='__main__')\n")
+    completed = run_cli("-c", script, env={"KERAS_BACKEND": "jax", "RECIPES_OFFLINE": "1"})
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    versions = json.loads((tmp_path / "r" / "results.json").read_text())["versions"]
+    assert versions["backend"] == "jax" and "tensorflow" not in versions
+
+
 @pytest.mark.parametrize("backend", AVAILABLE)
 def test_steps_per_execution_changes_speed_only(dropout_runs, backend):
     """The copied cells compile with Keras' default of one step per call; the runs set
