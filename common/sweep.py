@@ -250,7 +250,10 @@ def _ctrl_c_for_this_process_only():
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous_handler)
+        # None: a handler installed outside Python (an embedding program), which Python
+        # cannot put back; SIG_DFL is what it most likely was.
+        signal.signal(signal.SIGINT, previous_handler if previous_handler is not None
+                      else signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
 
 
