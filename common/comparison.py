@@ -505,11 +505,14 @@ def _train_round(config, data, run_dir, out_dir, cells, records, plan, round_pla
                 print(f"FAILED {variant} seed {seed}: {record.error[:200]}", flush=True)
                 continue
             final_weights = record.pop("final_weights", None)
-            if final_weights is not None:  # written first: a record means its weights exist
-                runs.atomic_write(_weights_path(run_dir, variant, seed),
-                                  functools.partial(_save_arrays, final_weights))
-            runs.write_json(run_dir / f"{variant}-seed{seed}.json", record)
-            records[(variant, seed)] = record
+            # The run's files and its place in the report go together: a Ctrl-C that
+            # landed between the two once left a saved run out of the partial report.
+            with cli.interruption_after():
+                if final_weights is not None:  # first: a record means its weights exist
+                    runs.atomic_write(_weights_path(run_dir, variant, seed),
+                                      functools.partial(_save_arrays, final_weights))
+                runs.write_json(run_dir / f"{variant}-seed{seed}.json", record)
+                records[(variant, seed)] = record
             trained_seconds += record["seconds"]
             trained += 1
             left = len(pending) - trained - len(failed)

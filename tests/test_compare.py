@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+import os
 import shutil
 import signal
 import subprocess
@@ -11,7 +12,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from common import claims, report, stats, tuning
+from common import claims, cli, report, runs, stats, tuning
 from conftest import one_line_error, start_cli
 from recipes import compare
 
@@ -393,6 +394,30 @@ def test_interrupted_comparison_keeps_finished_runs(tmp_path, sig):
     assert len(read_csv(out / "results.csv")) == len(finished)
     assert "--resume" in stdout
     assert not list(out.rglob("*.tmp")), "no half-written file"
+
+
+def test_a_run_saved_as_ctrl_c_lands_is_in_the_partial_report(tmp_path, monkeypatch):
+    # Ctrl-C right after a run's file is in place: the run must be in the partial report
+    # too (once it was in runs/ and missing from results.json).
+    saved_json = runs.write_json
+
+    def save_then_ctrl_c(path, data):
+        saved_json(path, data)
+        if path.parent.name == "runs":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(runs, "write_json", save_then_ctrl_c)
+    previous = signal.signal(signal.SIGINT, cli.INTERRUPTION)  # as console_main installs it
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            compare.main(["--quick", "--seeds", "2", "--variants", "baseline", "--no-tune",
+                          "--dataset", "mnist-5k", "--out", str(tmp_path / "c")])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    finished = list((tmp_path / "c" / "runs").glob("*.json"))
+    results = json.loads((tmp_path / "c" / "results.json").read_text())
+    assert len(finished) == 1 and results["partial"] is True
+    assert [row["seed"] for row in results["rows"]] == [0]
 
 
 def test_tensorboard_logs(tmp_path):
