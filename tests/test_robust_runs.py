@@ -103,6 +103,12 @@ def test_ctrl_c_with_workers_ends_them_quietly_and_keeps_a_partial_report(tmp_pa
     assert (out / "report.md").is_file() and (out / "config.json").is_file()
 
 
+def _run_script(script, cwd):
+    """``python -c script`` (one that ends in ``cli.console_main``), as a command runs."""
+    return subprocess.run([sys.executable, "-c", script], cwd=cwd, env=ENV,
+                          capture_output=True, text=True, timeout=60)
+
+
 def test_a_signal_while_a_finished_command_exits_ends_it_quietly(tmp_path):
     # Dask's and TensorFlow's shutdown takes a second or two after the last line: a
     # SIGTERM then killed a finished comparison with 143 and no word.
@@ -117,8 +123,7 @@ def test_a_signal_while_a_finished_command_exits_ends_it_quietly(tmp_path):
         "    atexit.register(late_signal)  # runs after the project's own exit handler\n"
         "    print('finished', flush=True)\n"
         "raise SystemExit(cli.console_main(main))\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=ENV,
-                          capture_output=True, text=True, timeout=60)
+    done = _run_script(script, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["finished", "exit went on"]
     assert "Traceback" not in done.stderr
@@ -143,8 +148,7 @@ def test_a_signal_swallowed_by_a_finalizer_still_stops_the_next_training(tmp_pat
         "    with cli.interruption_after():\n"
         "        print('trained', flush=True)\n"
         "raise SystemExit(cli.console_main(main))\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=ENV,
-                          capture_output=True, text=True, timeout=60)
+    done = _run_script(script, tmp_path)
     assert done.returncode == 130, done.stdout + done.stderr
     assert done.stdout.splitlines() == ["between two runs"]
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
