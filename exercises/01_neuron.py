@@ -2,7 +2,7 @@
 Title: What one unit computes
 Slide topic: Each unit computes a weighted sum of its inputs, adds a bias, applies an activation
 Functions: neuron_output(x, weights, bias, activation)
-Grade: python -m recipes grade neuron exercises/01_neuron.py
+Grade: python -m tools grade neuron exercises/01_neuron.py
 
 Task. Write ``neuron_output(x, weights, bias, activation)``: the output of one unit,
 

@@ -2,7 +2,7 @@
 Title: How wide must one hidden layer be?
 Slide topic: A sufficiently large single-layer network can approximate any continuous function
 Functions: relu_width(xs, ys), relu_network(xs, ys)
-Grade: python -m recipes grade network_width exercises/02_network_width.py
+Grade: python -m tools grade network_width exercises/02_network_width.py
 
 Why. A continuous curve can be approximated as closely as we like by straight pieces
 between points on it. This exercise counts exactly how many hidden units such a curve

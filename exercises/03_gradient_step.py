@@ -2,7 +2,7 @@
 Title: One gradient step by hand, equal to model.fit's
 Slide topic: Backpropagation: forward pass, loss calculation, backward pass
 Functions: gradient_step(model, x, y, learning_rate)
-Grade: python -m recipes grade gradient_step exercises/03_gradient_step.py
+Grade: python -m tools grade gradient_step exercises/03_gradient_step.py
 
 Task. Write ``gradient_step(model, x, y, learning_rate)``: one step of plain gradient
 descent on the whole batch (x, y), done in place on ``model`` (return nothing).

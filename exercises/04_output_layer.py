@@ -2,7 +2,7 @@
 Title: Choosing the output layer and the loss
 Slide topic: Output layer: regression task, classification task
 Functions: output_layer(task, n)
-Grade: python -m recipes grade output_layer exercises/04_output_layer.py
+Grade: python -m tools grade output_layer exercises/04_output_layer.py
 
 Task. Write ``output_layer(task, n)``, returning ``(units, activation, loss)``: the number
 of output units, the output activation and the loss a network for ``task`` should have,

@@ -2,7 +2,7 @@
 Title: A numerically stable softmax
 Slide topic: The softmax function
 Functions: softmax(z)
-Grade: python -m recipes grade softmax exercises/05_softmax.py
+Grade: python -m tools grade softmax exercises/05_softmax.py
 
 Task. Write ``softmax(z)``: the probabilities exp(z_i) / sum_j exp(z_j) for a vector of
 logits z, or for each row of a batch (an array with one vector of logits per row); the

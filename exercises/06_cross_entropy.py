@@ -2,7 +2,7 @@
 Title: Cross-entropy from probabilities
 Slide topic: Cross-entropy loss function (one example, then a dataset)
 Functions: cross_entropy(y_true, y_prob), mean_cross_entropy(y_true, y_prob)
-Grade: python -m recipes grade cross_entropy exercises/06_cross_entropy.py
+Grade: python -m tools grade cross_entropy exercises/06_cross_entropy.py
 
 Task.
 1. ``cross_entropy(y_true, y_prob)``: J = -sum_k y_k log(p_k) with the natural log, for

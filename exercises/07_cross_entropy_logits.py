@@ -2,7 +2,7 @@
 Title: Cross-entropy straight from logits
 Slide topic: Cross-entropy loss with a softmax output (what from_logits=True computes)
 Functions: cross_entropy_from_logits(labels, logits)
-Grade: python -m recipes grade cross_entropy_logits exercises/07_cross_entropy_logits.py
+Grade: python -m tools grade cross_entropy_logits exercises/07_cross_entropy_logits.py
 
 Task. Write ``cross_entropy_from_logits(labels, logits)``: for a batch of logits (one row
 of K numbers per example) and integer class labels (one per example), the per-example

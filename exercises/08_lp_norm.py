@@ -2,7 +2,7 @@
 Title: lp norms
 Slide topic: Norms: the lp norm, the l1 and l2 norms
 Functions: lp_norm(z, p)
-Grade: python -m recipes grade lp_norm exercises/08_lp_norm.py
+Grade: python -m tools grade lp_norm exercises/08_lp_norm.py
 
 Task. Write ``lp_norm(z, p)``: ||z||_p = (sum_i |z_i|^p)^(1/p), as one number, for any
 p >= 1 (not only whole numbers). ``z`` may be an array of any shape, such as a layer's

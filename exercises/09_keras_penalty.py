@@ -2,7 +2,7 @@
 Title: The penalty Keras adds to the loss
 Slide topic: l1 and l2 regularization: loss + alpha * l1 + beta * l2; the Keras example
 Functions: keras_penalty(weights, l1, l2)
-Grade: python -m recipes grade keras_penalty exercises/09_keras_penalty.py
+Grade: python -m tools grade keras_penalty exercises/09_keras_penalty.py
 
 Task. A network of Dense layers, each built with
 ``kernel_regularizer=keras.regularizers.L1L2(l1=l1, l2=l2)``, adds a penalty to its loss;

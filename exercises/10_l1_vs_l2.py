@@ -2,7 +2,7 @@
 Title: Why L1 makes weights exactly 0 and L2 does not
 Slide topic: l1 regularization promotes sparsity; l2 promotes small, distributed weights
 Functions: l1_weight(a, alpha), l2_weight(a, beta), near_zero_fraction(w, threshold=1e-3)
-Grade: python -m recipes grade l1_vs_l2 exercises/10_l1_vs_l2.py
+Grade: python -m tools grade l1_vs_l2 exercises/10_l1_vs_l2.py
 
 Setting. Take one weight w whose unpenalized loss (w - a)^2 is smallest at w = a, and add
 a penalty. Where is the penalized loss smallest?

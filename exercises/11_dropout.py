@@ -2,7 +2,7 @@
 Title: Inverted dropout: the mask and the scaling
 Slide topic: Dropout: each neuron is excluded with probability p during training
 Functions: dropout(x, rate, rng, training=True)
-Grade: python -m recipes grade dropout exercises/11_dropout.py
+Grade: python -m tools grade dropout exercises/11_dropout.py
 
 Task. Write ``dropout(x, rate, rng, training=True)`` as Keras' ``Dropout(rate)`` layer
 works ("inverted dropout"):

@@ -2,7 +2,7 @@
 Title: Which epoch does EarlyStopping restore?
 Slide topic: Early stopping: halt training when validation performance deteriorates
 Functions: early_stopping_epochs(val_losses, patience, min_delta=0.0)
-Grade: python -m recipes grade early_stopping exercises/12_early_stopping.py
+Grade: python -m tools grade early_stopping exercises/12_early_stopping.py
 
 Task. A model is trained with
 

@@ -1,11 +1,11 @@
-"""Coursework: one exercise per lecture topic, graded by ``python -m recipes grade``.
+"""Coursework: one exercise per lecture topic, graded by ``python -m tools grade``.
 
 Each exercise is a file ``NN_name.py`` in this folder: a docstring with the task, then
 functions whose bodies are TODOs. Reference solutions, with the same file names, are in
 ``solutions/``; the checks the grader runs are in ``checks.py``.
 
 This package reads the exercises' header fields without importing anything heavy, so
-``python -m recipes grade list`` (and ``grade --help``) never loads TensorFlow.
+``python -m tools grade list`` (and ``grade --help``) never loads TensorFlow.
 """
 
 from __future__ import annotations

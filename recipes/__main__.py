@@ -5,20 +5,17 @@
     run NAME [flags]     run a recipe; the same as ``python -m recipes.NAME [flags]``
     show NAME            print the recipe's model cell, ready to paste into a notebook
     compare [flags]      every regularizer side by side over several seeds, with a report
-    baselines check|record|show|agree [--only NAME] [--dataset D] [--seeds S,S]
-                         re-run the recorded accuracy baselines (or record them, or
-                         see whether the backends' recorded means agree)
-    baselines check --results FILE_OR_DIR... | --recipe-file PATH
-                         compare students' results files, or a student's recipe,
-                         with the recorded baselines
-    bench [flags]        training speed against plain Keras defaults
 
-``python -m recipes run NAME --help`` lists a recipe's flags and their defaults.
+``python -m recipes run NAME --help`` lists a recipe's flags and their defaults. The
+tools built on the recipes have their own command lines, above this package:
+``python -m tools baselines ...`` and ``python -m tools grade ...`` (tools/__main__.py),
+``python -m benchmarks.bench``.
 """
 
 from __future__ import annotations
 
 import importlib
+import shlex
 import sys
 import textwrap
 
@@ -33,15 +30,21 @@ COMMANDS = {
     "show": "print a recipe's model cell, ready to paste into a notebook",
     "compare": "every regularizer side by side over several seeds, with a report "
                "(flags: compare --help)",
-    "baselines": "check, record or show the accuracy baselines (baselines --help)",
-    "bench": "training speed against plain Keras defaults (benchmarks/bench.py)",
-    "grade": "check your solution to an exercise: grade EXERCISE [FILE] (grade list: all)",
+}
+# Tools built on the recipes, with command lines of their own: a command that names one
+# gets the command to run instead.
+TOOLS = {
+    "baselines": "python -m tools baselines",
+    "grade": "python -m tools grade",
+    "bench": "python -m benchmarks.bench",
 }
 
 
 def usage() -> str:
     lines = ["usage: python -m recipes COMMAND [...]", "", "commands:"]
     lines += [f"  {name:<8} {text}" for name, text in COMMANDS.items()]
+    lines += ["", "tools built on the recipes:"]
+    lines += [f"  {command}" for command in TOOLS.values()]
     return "\n".join(lines)
 
 
@@ -75,6 +78,9 @@ def main(argv=None) -> None:
         print(usage())
         return
     command, rest = argv[0], argv[1:]
+    if command in TOOLS:
+        raise UsageError(f"'{command}' is a tool built on the recipes: run "
+                         + shlex.join([*TOOLS[command].split(), *rest]))
     if command not in COMMANDS:
         raise UsageError(f"unknown command '{command}'; choose from: {', '.join(COMMANDS)}")
     if command == "list":
@@ -82,15 +88,6 @@ def main(argv=None) -> None:
         return
     if command == "compare":
         importlib.import_module("recipes.compare").main(rest)
-        return
-    if command == "baselines":
-        importlib.import_module("tools.baselines").main(rest)
-        return
-    if command == "bench":
-        importlib.import_module("benchmarks.bench").main(rest)
-        return
-    if command == "grade":
-        importlib.import_module("tools.grading").main(rest)
         return
     if not rest:
         raise UsageError(f"'{command}' needs a recipe name; choose from: "

@@ -61,8 +61,9 @@ def test_every_recipe_compare_and_baselines_take_backend(run_cli):
     for name in recipes.recipe_names():
         completed = run_cli("-m", "recipes", "run", name, "--help")
         assert "--backend {tensorflow,jax}" in completed.stdout, name
-    for command in (["compare", "--help"], ["baselines", "--help"], ["bench", "--help"]):
-        completed = run_cli("-m", "recipes", *command)
+    for command in (["recipes", "compare", "--help"], ["tools", "baselines", "--help"],
+                    ["benchmarks.bench", "--help"]):
+        completed = run_cli("-m", *command)
         assert "--backend" in completed.stdout, command
 
 

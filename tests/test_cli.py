@@ -52,6 +52,26 @@ def test_unknown_command(run_cli):
     assert "choose from: list, run, show" in one_line_error(run_cli("-m", "recipes", "frobnicate"))
 
 
+@pytest.mark.parametrize("given, instead", [
+    (["grade", "01_neuron", "my neuron.py"], "python -m tools grade 01_neuron 'my neuron.py'"),
+    (["baselines", "check"], "python -m tools baselines check"),
+    (["bench", "--quick"], "python -m benchmarks.bench --quick"),
+])
+def test_a_tool_asked_of_the_recipes_command_names_its_own(run_cli, given, instead):
+    """The tools sit above the recipes, with command lines of their own: asked of
+    ``python -m recipes``, the one line gives the command to run, arguments kept."""
+    line = one_line_error(run_cli("-m", "recipes", *given))
+    assert line.endswith(f"is a tool built on the recipes: run {instead}")
+
+
+def test_the_tools_command_line_runs_its_tools(run_cli):
+    done = run_cli("-m", "tools", "--help")
+    assert done.returncode == 0 and "baselines" in done.stdout and "grade" in done.stdout
+    done = run_cli("-m", "tools", "grade", "list")
+    assert done.returncode == 0 and "01_neuron" in done.stdout
+    assert "choose from: baselines, grade" in one_line_error(run_cli("-m", "tools", "run"))
+
+
 @pytest.mark.parametrize("flags, expected", [
     (["--epochs", "0"], "--epochs: must be a whole number > 0, got '0'"),
     (["--epochs", "two"], "--epochs: must be a whole number > 0"),

@@ -18,7 +18,7 @@ NAMES = exercises.exercise_names()
 
 
 def grade(run_cli, *args):
-    return run_cli("-m", "recipes", "grade", *args)
+    return run_cli("-m", "tools", "grade", *args)
 
 
 def imported(completed, module) -> bool:
@@ -55,7 +55,7 @@ def test_every_exercise_has_a_stub_a_solution_and_checks():
         info = exercises.exercise_info(name)
         assert info.get("title") and info.get("slide topic"), name
         stub = exercises.stub_path(name).relative_to(exercises.EXERCISES_DIR.parent)
-        assert info["grade"] == f"python -m recipes grade {name} {stub}"
+        assert info["grade"] == f"python -m tools grade {name} {stub}"
         for function in checks.EXERCISES[name].functions:
             assert f"{function}(" in info["functions"], (name, function)
         assert "NotImplementedError(\"TODO" in exercises.stub_path(name).read_text()
@@ -89,7 +89,7 @@ def test_untouched_stub_fails_with_a_hint(run_cli, name):
 
 
 def test_list_and_help_name_every_exercise_without_tensorflow(run_cli):
-    listed, helped = (run_cli("-X", "importtime", "-m", "recipes", "grade", argument)
+    listed, helped = (run_cli("-X", "importtime", "-m", "tools", "grade", argument)
                       for argument in ("list", "--help"))
     for done in (listed, helped):
         assert done.returncode == 0, done.stderr[-2000:]

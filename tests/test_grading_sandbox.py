@@ -47,7 +47,7 @@ FORK_GRANDCHILD = """\
 
 
 def grade(run_cli, *args, env=None):
-    return run_cli("-m", "recipes", "grade", *args, env=env)
+    return run_cli("-m", "tools", "grade", *args, env=env)
 
 
 def student_file(tmp_path, source, name="answer.py"):
@@ -147,7 +147,7 @@ def test_sighup_and_sigterm_end_the_students_code_and_remove_its_folder(tmp_path
     started = tmp_path / "started"
     path = looping_student_file(tmp_path, started)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(private_tmp)}
-    grader = subprocess.Popen([sys.executable, "-m", "recipes", "grade", "softmax", path],
+    grader = subprocess.Popen([sys.executable, "-m", "tools", "grade", "softmax", path],
                               cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
@@ -345,7 +345,7 @@ def test_a_killed_grader_still_ends_the_students_code(tmp_path, private_tmp):
     started = tmp_path / "started"
     path = looping_student_file(tmp_path, started)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(private_tmp)}
-    grader = subprocess.Popen([sys.executable, "-m", "recipes", "grade", "softmax", path],
+    grader = subprocess.Popen([sys.executable, "-m", "tools", "grade", "softmax", path],
                               cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:

@@ -96,7 +96,7 @@ def test_the_wheel_holds_the_packages_and_its_command_runs_from_anywhere(tmp_pat
     assert done.stdout.split("\n", 1)[0] == "neuron"
     # The recorded baselines ship with a clone: installed, show and check say so, and where.
     for command in (["show"], ["check", "--results", "."]):
-        done = subprocess.run([sys.executable, "-m", "recipes", "baselines", *command],
+        done = subprocess.run([sys.executable, "-m", "tools", "baselines", *command],
                               cwd=elsewhere, env={**os.environ,
                                                   "PYTHONPATH": str(tmp_path / "site")},
                               capture_output=True, text=True, timeout=300)
@@ -104,7 +104,7 @@ def test_the_wheel_holds_the_packages_and_its_command_runs_from_anywhere(tmp_pat
         assert f"no baselines file at {tmp_path / 'site' / 'baselines'}" in line
         assert "ship with a clone of the project" in line
     # grade without a file grades ./05_softmax.py here, never the installed stub.
-    grade = [sys.executable, "-m", "recipes", "grade", "softmax"]
+    grade = [sys.executable, "-m", "tools", "grade", "softmax"]
     site_env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
     line = one_line_error(subprocess.run(grade, cwd=elsewhere, env=site_env,
                                          capture_output=True, text=True, timeout=300))

@@ -254,7 +254,7 @@ def test_deeply_nested_json_is_one_line(run_cli, tmp_path):
     assert "config.json: nested too deeply to be a file this project wrote (more than " \
            "64 levels)" in line
     (tmp_path / "results.json").write_text("[" * 100_000 + "]" * 100_000)
-    line = one_line_error(run_cli("-m", "recipes", "baselines", "check", "--results",
+    line = one_line_error(run_cli("-m", "tools", "baselines", "check", "--results",
                                   str(tmp_path / "results.json")))
     assert "nested too deeply to be a file this project wrote (more than 64 levels)" in line
 
@@ -263,7 +263,7 @@ def test_a_results_file_too_large_to_read_is_one_line(run_cli, tmp_path):
     big = tmp_path / "results.json"
     with open(big, "wb") as file:  # sparse: no disk space is used
         file.truncate(8 * 2**30)
-    line = one_line_error(run_cli("-m", "recipes", "baselines", "check", "--results",
+    line = one_line_error(run_cli("-m", "tools", "baselines", "check", "--results",
                                   str(big), timeout=120))
     assert "results.json is 8.0 GB, more than any file the project writes" in line
     assert "batch-size" not in line

@@ -22,7 +22,7 @@ EXPECTED_CODES = {
     # Full MNIST is on the machine (exit 0) or, offline, one line saying how to get it.
     "python3 -m common.datasets mnist": (0, 2),
     # The unedited stub fails its checks.
-    "python3 -m recipes grade softmax 05_softmax.py": (1,),
+    "python3 -m tools grade softmax 05_softmax.py": (1,),
 }
 
 
@@ -53,7 +53,7 @@ def needs_offline_build():
 def test_the_page_has_every_kind_of_command():
     commands = [line for block in blocks("sh") for line in block]
     for needed in ("python3 -m common.datasets mnist", "RECIPES_DATA_DIR", "RECIPES_OFFLINE=1",
-                   "python3 -m recipes grade", "baselines check --results",
+                   "python3 -m tools grade", "baselines check --results",
                    "--csv grades.csv", "--recipe-file"):
         assert any(needed in line for line in commands), needed
     assert blocks("install") and blocks("notebook")

@@ -69,7 +69,7 @@ def for_backend(recorded: dict, backend: str, path: Path) -> dict:
               if backend_of(e) == backend}
     if recorded and not chosen:
         raise UsageError(f"no baselines recorded for the {backend} backend in {path}; record "
-                         f"them: python -m recipes baselines record --backend {backend}")
+                         f"them: python -m tools baselines record --backend {backend}")
     return chosen
 
 
@@ -800,7 +800,7 @@ def check_results(paths, path: Path = BASELINES_FILE, *, csv_file=None) -> int:
         except UsageError as error:
             if alone:
                 raise UsageError(f"{error}; run it with the recorded flags (python -m "
-                                 "recipes baselines show)" if "this run differs" in str(error)
+                                 "tools baselines show)" if "this run differs" in str(error)
                                  else str(error))
             rows.append(_row(label, file, verdict="refused", reason=_without(str(error),
                                                                                  file)))
@@ -829,7 +829,7 @@ def _recorded_or_say_where(path: Path) -> dict:
             "there)")
     recorded = load(path)
     if not recorded:
-        raise UsageError(f"no baselines recorded in {path}; run: python -m recipes baselines "
+        raise UsageError(f"no baselines recorded in {path}; run: python -m tools baselines "
                          "record")
     return recorded
 
@@ -1041,7 +1041,7 @@ def agree(path: Path = BASELINES_FILE) -> int:
     reference = by_backend.pop(DEFAULT_BACKEND, {})
     if not by_backend:
         raise UsageError(f"{path}: only {DEFAULT_BACKEND} baselines are recorded; record "
-                         "another backend's: python -m recipes baselines record --backend jax")
+                         "another backend's: python -m tools baselines record --backend jax")
     print(f"{'entry':<34} {'variant':<22} {'backend':<8} {DEFAULT_BACKEND:>10} {'other':>8} "
           f"{'diff':>8} {'tol':>7}  verdict")
     failed = 0
@@ -1092,11 +1092,11 @@ def _seed_list(text):
 
 
 def main(argv=None) -> None:
-    """``python -m recipes baselines ACTION [flags]``: the command line of this module."""
+    """``python -m tools baselines ACTION [flags]``: the command line of this module."""
     import recipes
     from common.cli import Parser, add_backend_flag
 
-    parser = Parser(prog="python -m recipes baselines",
+    parser = Parser(prog="python -m tools baselines",
                     description="Re-run the recorded accuracy baselines and compare, or "
                                 "record them; or compare students' results files, or a "
                                 "student's copy of a recipe, with them. check exits 1 on any "

@@ -1,4 +1,4 @@
-"""``python -m recipes grade EXERCISE [FILE]``: run an exercise's checks on a student's file.
+"""``python -m tools grade EXERCISE [FILE]``: run an exercise's checks on a student's file.
 
 The student's code runs in a child process (``tools/grading_child.py``) that knows no
 check and no expected value: this process runs the checks, and each time a check calls
@@ -259,7 +259,7 @@ def grade(exercise: str, path: Path, timeout: float = DEFAULT_TIMEOUT) -> int:
     _refuse_backend()
     if not path.is_file():
         raise UsageError(f"no file {path}; pass the path of your solution, e.g. "
-                         f"python -m recipes grade {exercise} "
+                         f"python -m tools grade {exercise} "
                          f"{os.path.relpath(exercises.stub_path(exercise))}")
     from exercises import checks
 
@@ -378,7 +378,7 @@ def build_handout(destination: Path) -> None:
         elif source.is_file():
             shutil.copy2(source, destination / part)
     print(f"handout written to {destination}: the project without exercises/solutions/ "
-          f"and tests/; students grade there with python -m recipes grade NAME FILE")
+          f"and tests/; students grade there with python -m tools grade NAME FILE")
 
 
 # ---------------------------------------------------------------------------------------
@@ -418,24 +418,24 @@ def default_file(name: str, here: Path | None = None) -> Path:
         return local
     if not (stub.parent.parent / "pyproject.toml").is_file():  # installed, not a clone
         raise UsageError(f"grade {name}: no {stub.name} here to grade; copy the exercise "
-                         f"into this folder (python -m recipes grade --handout DIR makes a "
-                         f"class copy), or name your file: python -m recipes grade {name} FILE")
+                         f"into this folder (python -m tools grade --handout DIR makes a "
+                         f"class copy), or name your file: python -m tools grade {name} FILE")
     return stub
 
 
 def main(argv=None) -> None:
     parser = Parser(
-        prog="python -m recipes grade",
+        prog="python -m tools grade",
         description=textwrap.fill(
             "Grade your solution to an exercise: one line per check (PASS, or what was "
             "expected, what came out and a hint), then a summary. Exit code 0: every check "
             "passed; 1: some failed; 2: the file cannot be graded.", width=88),
-        epilog="exercises (python -m recipes grade list describes them):\n" + "\n".join(
+        epilog="exercises (python -m tools grade list describes them):\n" + "\n".join(
             f"  {name:<22}{exercises.exercise_info(name).get('title', '')}"
             for name in exercises.exercise_names())
         + ("\n\nreference solutions: exercises/solutions/ (same file names)"
            if exercises.SOLUTIONS_DIR.is_dir() else "")
-        + "\n\nteachers: python -m recipes grade --handout DIR copies the project without "
+        + "\n\nteachers: python -m tools grade --handout DIR copies the project without "
           "the reference solutions, for a class (docs/grading.md)",
         formatter_class=_HelpFormatter)
     parser.add_argument("exercise", nargs="?",
@@ -456,8 +456,8 @@ def main(argv=None) -> None:
         build_handout(args.handout)
         return
     if not args.exercise:
-        raise UsageError("which exercise? python -m recipes grade EXERCISE [FILE] "
-                         "(python -m recipes grade list names them)")
+        raise UsageError("which exercise? python -m tools grade EXERCISE [FILE] "
+                         "(python -m tools grade list names them)")
     if args.exercise == "list":
         print(listing())
         return
