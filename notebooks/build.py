@@ -1,4 +1,4 @@
-"""Make every recipe a notebook: ``python notebooks/build.py [NAME ...] [--check] [--no-execute]``.
+"""Make every recipe a notebook: ``python notebooks/build.py [NAME ...] [--check] [--library]``.
 
 Each ``recipes/NAME.py`` becomes ``notebooks/NAME.ipynb``. jupytext reads the recipe's
 ``# %%`` cells (``# %% [markdown]`` ones become Markdown, a ``tags=["parameters"]`` cell
@@ -6,16 +6,23 @@ keeps its tag); the header docstring becomes the title cell. The notebook is the
 executed as a student would run it (nbclient, in a scratch copy of the notebooks folder,
 offline, with the flags of its parameters cell) and written with its outputs.
 
-``--check`` executes nothing: it exits 1 when a committed notebook's cells differ from
-what its recipe gives now (tests/test_notebooks.py runs the same comparison).
+Its first code cell carries the ``common`` modules the recipe imports and unpacks them
+where the project cannot be imported (``library_cell``). ``--library`` rewrites only that
+cell, keeping the outputs, after a change to ``common/`` alone. ``--check`` executes
+nothing: it exits 1 when a committed notebook's cells differ from what its recipe gives
+now (tests/test_notebooks.py runs the same comparison).
 """
 
 from __future__ import annotations
 
 import ast
+import base64
+import hashlib
+import io
 import os
 import sys
 import tempfile
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -30,6 +37,10 @@ from common.errors import UsageError  # noqa: E402
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 EXECUTION_TIMEOUT = 600  # seconds per cell
+LIBRARY = ROOT / "common"
+# Where a notebook that runs alone unpacks its copy of the library: beside the notebook.
+LIBRARY_FOLDER = "lecture_library"
+LIBRARY_CELL_TITLE = "# @title The lecture's library: unpacked beside this notebook when it runs alone"
 
 
 def notebook_path(name: str) -> Path:
@@ -49,10 +60,83 @@ def title_cell(name: str, docstring: str) -> str:
         lines += [rest, ""]
     lines += [f"*Made from [`recipes/{name}.py`](../recipes/{name}.py) by "
               "`python notebooks/build.py`: edit the recipe, not this notebook. "
-              "On a hosted notebook service (Colab, Kaggle), run "
-              "`%pip install git+URL` in a first cell, with URL this repository's address: "
-              "it installs the project and keeps the service's own TensorFlow.*"]
+              "It also runs on its own (downloaded alone, or uploaded to Colab or Kaggle): "
+              "its first code cell carries the project's library and unpacks it where "
+              "the project is not installed.*"]
     return "\n".join(lines)
+
+
+def library_modules(source: str) -> list[str]:
+    """The modules of ``common`` that ``source`` imports, and those they import in turn
+    (in functions too), as sorted file names: what a notebook needs of the library."""
+    needed, todo = {"__init__"}, [source]
+    while todo:
+        for node in ast.walk(ast.parse(todo.pop())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if node.module == "common":
+                    names = [alias.name for alias in node.names]
+                elif node.module.startswith("common."):
+                    names = [node.module.split(".")[1]]
+            elif isinstance(node, ast.Import):
+                names = [alias.name.split(".")[1] for alias in node.names
+                         if alias.name.startswith("common.")]
+            for module in names:
+                if module not in needed and (LIBRARY / f"{module}.py").is_file():
+                    needed.add(module)
+                    todo.append((LIBRARY / f"{module}.py").read_text())
+    return sorted(f"{module}.py" for module in needed)
+
+
+def library_cell(recipe_source: str) -> str:
+    """The notebook's first code cell: where ``common`` cannot be imported (a notebook
+    downloaded alone, or uploaded to a hosted service), it unpacks the copy it carries.
+
+    The copy is a zip of the library modules the recipe needs, written byte for byte the
+    same for the same sources (fixed dates, sorted names), so that the staleness check
+    sees a change in the library as a change in the notebook.
+    """
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for module in library_modules(recipe_source):
+            info = zipfile.ZipInfo(f"common/{module}", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
+            archive.writestr(info, (LIBRARY / module).read_bytes())
+    packed = base64.b85encode(buffer.getvalue()).decode()
+    stamp = hashlib.sha256(buffer.getvalue()).hexdigest()[:16]
+    lines = [packed[i:i + 96] for i in range(0, len(packed), 96)]
+    return "\n".join([
+        LIBRARY_CELL_TITLE,
+        "# The recipe below imports `common`, this project's small library. Installed (pip) or in",
+        "# a clone (one folder up) it is found where it is; otherwise this cell unpacks the copy it",
+        f"# carries, {len(buffer.getvalue()):,} bytes zipped, into ./{LIBRARY_FOLDER}/ and imports it from there.",
+        "import base64, importlib.util, io, shutil, sys, tempfile, zipfile",
+        "from pathlib import Path",
+        "",
+        "",
+        "def unpack_lecture_library(packed, stamp, folder):",
+        "    if (folder / stamp).is_file():  # unpacked by an earlier run of this notebook",
+        "        return",
+        "    if folder.exists() and not any(folder.glob('[0-9a-f]' * len(stamp))):",
+        "        raise SystemExit(f'{folder} is in the way: it is not a copy of the lecture '",
+        "                         'library; rename it, then run this cell again')",
+        "    unpacked = Path(tempfile.mkdtemp(prefix=f'.{folder.name}-', dir=folder.parent))",
+        "    with zipfile.ZipFile(io.BytesIO(base64.b85decode(''.join(packed.split())))) as z:",
+        "        z.extractall(unpacked)",
+        "    (unpacked / stamp).touch()",
+        "    if folder.exists():  # an older copy, unpacked by an earlier version of this notebook",
+        "        older = folder.rename(unpacked.with_name(unpacked.name + '-older'))",
+        "        shutil.rmtree(older)",
+        "    unpacked.rename(folder)",
+        "",
+        "",
+        'LECTURE_LIBRARY = """',
+        *lines,
+        '"""',
+        "if importlib.util.find_spec('common') is None and not Path('../common/cli.py').is_file():",
+        f"    unpack_lecture_library(LECTURE_LIBRARY, {stamp!r}, Path({LIBRARY_FOLDER!r}).resolve())",
+        f"    sys.path.insert(0, str(Path({LIBRARY_FOLDER!r}).resolve()))",
+    ]) + "\n"
 
 
 def from_recipe(name: str):
@@ -65,7 +149,10 @@ def from_recipe(name: str):
     docstring = ast.literal_eval(first.source) if first.cell_type == "code" else None
     if not isinstance(docstring, str):
         raise SystemExit(f"recipes/{name}.py must open with its header docstring")
-    cells = [nbformat.v4.new_markdown_cell(title_cell(name, docstring))]
+    library = nbformat.v4.new_code_cell(library_cell(recipes.recipe_path(name).read_text()))
+    # Folded away where the notebook is opened (JupyterLab, Colab): it is not the lesson.
+    library.metadata.update({"jupyter": {"source_hidden": True}, "cellView": "form"})
+    cells = [nbformat.v4.new_markdown_cell(title_cell(name, docstring)), library]
     for cell in notebook.cells[1:]:
         tags = cell.metadata.get("tags")
         new = (nbformat.v4.new_markdown_cell if cell.cell_type == "markdown"
@@ -91,33 +178,62 @@ def stale(name: str) -> str | None:
 
     path = notebook_path(name)
     if not path.exists():
-        return f"{path.relative_to(ROOT)} is missing"
+        return f"notebooks/{path.name} is missing"
     committed, fresh = cells(nbformat.read(path, as_version=4)), cells(from_recipe(name))
     if committed == fresh:
         return None
     for number, (old, new) in enumerate(zip(committed, fresh)):
         if old != new:
-            return f"{path.relative_to(ROOT)}: cell {number} differs from recipes/{name}.py"
-    return f"{path.relative_to(ROOT)}: {len(committed)} cells, its recipe gives {len(fresh)}"
+            hint = (" (the library cell: after a change to common/ alone, "
+                    "python notebooks/build.py --library)" if number == 1 else "")
+            return f"notebooks/{path.name}: cell {number} differs from recipes/{name}.py{hint}"
+    return f"notebooks/{path.name}: {len(committed)} cells, its recipe gives {len(fresh)}"
 
 
-def execute(notebook, timeout: int = EXECUTION_TIMEOUT):
+def quick(notebook):
+    """The notebook with ``--quick`` added to its flags, as papermill injects parameters:
+    a cell after the parameters cell. For CI, which runs every notebook; the committed
+    outputs come from the flags the parameters cell sets. Unchanged where the flags have
+    ``--quick`` already, or where the recipe has none (its parameters cell does not
+    mention it)."""
+    import nbformat
+
+    notebook = nbformat.from_dict(notebook)
+    for number, cell in enumerate(notebook.cells):
+        if "parameters" in cell.metadata.get("tags", []):
+            value = cell.source.rpartition("NOTEBOOK_ARGS = ")[2]
+            if '"--quick"' in cell.source and '"--quick"' not in value:
+                injected = nbformat.v4.new_code_cell('NOTEBOOK_ARGS = [*NOTEBOOK_ARGS, "--quick"]')
+                injected.id = f"{cell.id}-quick"
+                injected.metadata["tags"] = ["injected-parameters"]
+                notebook.cells.insert(number + 1, injected)
+            break
+    return notebook
+
+
+def execute(notebook, timeout: int = EXECUTION_TIMEOUT, alone: bool = False):
     """Run every cell as Jupyter would in notebooks/, in a scratch copy of the project's
-    layout (its runs/ folder goes away afterwards); the data is never fetched."""
+    layout (its runs/ folder goes away afterwards); the data is never fetched. ``alone``:
+    in an empty folder instead, as a notebook downloaded by itself runs (its first code
+    cell unpacks the library there)."""
     from nbclient import NotebookClient
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        for package in ("common", "recipes"):
-            (scratch / package).symlink_to(ROOT / package)
-        (scratch / "notebooks").mkdir()
+        folder = scratch / "notebooks"
+        folder.mkdir()
+        if not alone:
+            for package in ("common", "recipes"):
+                (scratch / package).symlink_to(ROOT / package)
         # Offline, and without PYTHONPATH: the notebook finds the project as a clone's would.
         env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
                "RECIPES_OFFLINE": "1"}
         NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                        record_timing=False,
-                       resources={"metadata": {"path": str(scratch / "notebooks")}}
+                       resources={"metadata": {"path": str(folder)}}
                        ).execute(env=env)
+        if alone and not (folder / LIBRARY_FOLDER / "common" / "cli.py").is_file():
+            raise AssertionError(f"run alone, the notebook did not unpack ./{LIBRARY_FOLDER}/")
     return notebook
 
 
@@ -129,12 +245,31 @@ def build(name: str) -> str:
     return f"{notebook_path(name).relative_to(ROOT)} written"
 
 
+def refresh_library(name: str) -> str:
+    """Rewrite only the library cell of the committed notebook, keeping every output: in
+    a clone that cell unpacks nothing and prints nothing, so a change to ``common/`` alone
+    needs no new run. Refused when anything else differs from the recipe."""
+    import nbformat
+
+    path = notebook_path(name)
+    notebook = nbformat.read(path, as_version=4)
+    fresh = from_recipe(name)
+    if cells(notebook)[:1] + cells(notebook)[2:] != cells(fresh)[:1] + cells(fresh)[2:]:
+        return f"notebooks/{path.name}: its recipe changed; rebuild it (without --library)"
+    notebook.cells[1].source = fresh.cells[1].source
+    nbformat.write(notebook, path)
+    return f"notebooks/{path.name}: library cell rewritten"
+
+
 def main(argv=None) -> int:
     parser = Parser(prog="python notebooks/build.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help="recipes to build (default: all)")
     parser.add_argument("--check", action="store_true",
                         help="only report notebooks out of date with their recipe (exit 1)")
+    parser.add_argument("--library", action="store_true",
+                        help="rewrite only each notebook's library cell, keeping its outputs "
+                             "(after a change to common/ alone)")
     parser.add_argument("--no-execute", action="store_true",
                         help="write the notebooks without outputs")
     parser.add_argument("--jobs", type=positive_int, default=2,
@@ -151,6 +286,10 @@ def main(argv=None) -> int:
         problems = [problem for problem in map(stale, names) if problem]
         print("\n".join(problems) or f"{len(names)} notebooks match their recipes")
         return 1 if problems else 0
+    if args.library:
+        lines = [refresh_library(name) for name in names]
+        print("\n".join(lines))
+        return 1 if any("rebuild" in line for line in lines) else 0
     if args.no_execute:
         import nbformat
 

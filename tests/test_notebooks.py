@@ -7,7 +7,11 @@ committed notebook top to bottom, as a student would open it.
 """
 
 import importlib.util
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,6 +77,111 @@ def test_committed_notebook_ran_top_to_bottom(name):
     assert any(output.get("name") == "stdout" for output in code[-1].outputs)
 
 
+def _run_library_cell(folder, name="iris_softmax"):
+    """The notebook's library cell in a fresh Python started in ``folder`` (no
+    PYTHONPATH, so the project is not importable from elsewhere), then the imports the
+    recipe's notebook makes; prints where ``common`` came from."""
+    script = build.from_recipe(name).cells[1].source + (
+        "\nimport common, common.cli, common.notebook\nprint(common.__file__)\n")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    return subprocess.run([sys.executable, "-c", script], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_notebook_alone_unpacks_its_library_beside_it_once(tmp_path):
+    """Downloaded alone into an empty folder, the first code cell unpacks the library
+    modules the recipe needs into ./lecture_library/ and imports them from there; run
+    again, it reuses them and leaves nothing else behind."""
+    ran = _run_library_cell(tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    library = tmp_path / build.LIBRARY_FOLDER
+    assert Path(ran.stdout.strip()) == library / "common" / "__init__.py"
+    recipe_source = recipes.recipe_path("iris_softmax").read_text()
+    assert sorted(p.name for p in (library / "common").iterdir()) == \
+        build.library_modules(recipe_source)
+    assert {"training.py", "datasets.py", "cli.py"} <= set(build.library_modules(recipe_source))
+    unpacked = (library / "common" / "cli.py").stat().st_mtime_ns
+    ran = _run_library_cell(tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert (library / "common" / "cli.py").stat().st_mtime_ns == unpacked
+    assert sorted(p.name for p in tmp_path.iterdir()) == [build.LIBRARY_FOLDER]
+
+
+def test_a_notebook_alone_replaces_only_its_own_older_library(tmp_path):
+    """An older copy (unpacked by an earlier version of the notebook, so it carries a
+    stamp) is replaced; a folder of the same name that is not a copy is left as it is,
+    with a one-line error that says what to do."""
+    older = tmp_path / build.LIBRARY_FOLDER
+    (older / "common").mkdir(parents=True)
+    (older / "0123456789abcdef").touch()
+    (older / "common" / "removed_module.py").write_text("")
+    ran = _run_library_cell(tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert not (older / "common" / "removed_module.py").exists()
+    assert (older / "common" / "cli.py").is_file()
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / build.LIBRARY_FOLDER).mkdir()
+    (theirs / build.LIBRARY_FOLDER / "notes.txt").write_text("a student's notes")
+    ran = _run_library_cell(theirs)
+    assert ran.returncode == 1 and "is in the way" in ran.stderr
+    assert "Traceback" not in ran.stderr and len(ran.stderr.strip().splitlines()) == 1
+    assert [p.name for p in (theirs / build.LIBRARY_FOLDER).iterdir()] == ["notes.txt"]
+    assert sorted(p.name for p in theirs.iterdir()) == [build.LIBRARY_FOLDER]
+
+
+def test_a_notebook_in_a_clone_uses_the_clones_library(tmp_path):
+    """In a clone's notebooks/ folder the cell unpacks nothing: the recipe's own Setup
+    cell finds the library one folder up."""
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "cli.py").write_text("")
+    (tmp_path / "notebooks").mkdir()
+    script = build.from_recipe("iris_softmax").cells[1].source
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    ran = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "notebooks", env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert list((tmp_path / "notebooks").iterdir()) == []
+
+
+def test_ci_runs_long_notebooks_with_quick_and_short_ones_as_committed():
+    ran = {name: build.quick(committed(name)) for name in ("mnist_dropout", "iris_softmax",
+                                                           "softmax", "compare")}
+    injected = {name: [cell.source for cell in notebook.cells
+                       if "injected-parameters" in cell.metadata.get("tags", [])]
+                for name, notebook in ran.items()}
+    assert injected == {"mnist_dropout": ['NOTEBOOK_ARGS = [*NOTEBOOK_ARGS, "--quick"]'],
+                        "iris_softmax": ['NOTEBOOK_ARGS = [*NOTEBOOK_ARGS, "--quick"]'],
+                        "softmax": [], "compare": []}
+    namespace = {}
+    for cell in ran["mnist_dropout"].cells:
+        if set(cell.metadata.get("tags", [])) & {"parameters", "injected-parameters"}:
+            exec(cell.source, namespace)
+    assert namespace["NOTEBOOK_ARGS"] == ["--quick"]
+    assert len(ran["softmax"].cells) == len(committed("softmax").cells)
+
+
+def test_a_library_change_rewrites_only_the_library_cell(tmp_path, monkeypatch):
+    import nbformat
+
+    outputs = committed("softmax").cells[-1].outputs
+    notebook = committed("softmax")
+    monkeypatch.setattr(build, "NOTEBOOKS", tmp_path)
+    notebook.cells[1].source = "# an older copy of the library"
+    nbformat.write(notebook, tmp_path / "softmax.ipynb")
+    assert build.stale("softmax") is not None
+    assert build.refresh_library("softmax").endswith("library cell rewritten")
+    assert build.stale("softmax") is None
+    assert nbformat.read(tmp_path / "softmax.ipynb", as_version=4).cells[-1].outputs == outputs
+
+    notebook.cells[-2].source += "\n# a changed recipe cell"
+    nbformat.write(notebook, tmp_path / "softmax.ipynb")
+    assert "rebuild it" in build.refresh_library("softmax")
+    assert nbformat.read(tmp_path / "softmax.ipynb", as_version=4).cells[1].source == \
+        "# an older copy of the library"
+
+
 def test_notebooks_stay_small():
     total = sum(p.stat().st_size for p in (ROOT / "notebooks").glob("*.ipynb"))
     assert total < 3_000_000, f"{total:,} bytes of notebooks; keep figures and outputs few"
@@ -104,12 +213,15 @@ def test_readme_loader_example_runs():
 @pytest.mark.notebooks
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_executes(name):
-    """The committed notebook, outputs cleared, run as Jupyter would run it (offline)."""
-    notebook = committed(name)
+    """The committed notebook, outputs cleared, run as Jupyter would run it (offline),
+    copied alone into an empty folder: its first code cell unpacks the library there.
+    (The build runs each notebook in a clone's layout.) Where the committed run is a
+    long one, with ``--quick`` added."""
+    notebook = build.quick(committed(name))
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    build.execute(notebook)  # raises CellExecutionError, naming the cell, on an error
+    build.execute(notebook, alone=True)  # raises CellExecutionError, naming the cell
     last = [cell for cell in notebook.cells if cell.cell_type == "code"][-1]
     shown = any("image/png" in output.get("data", {}) for output in last.outputs)
     was_shown = any("image/png" in output.get("data", {})
