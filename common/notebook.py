@@ -1,10 +1,10 @@
 """A recipe run inside a notebook: its flags come from a cell, its figures show inline.
 
 From the command line a recipe parses ``sys.argv`` and writes its figures to PNG files.
-In a Jupyter kernel ``sys.argv`` is the kernel's own (``-f kernel-....json``), so the
-recipe's last cell calls ``run(main, NOTEBOOK_ARGS)`` instead, with the flags set in
-the notebook's parameters cell; the figures are still written to files, and also shown
-below the cell.
+In a Jupyter kernel ``sys.argv`` is the kernel's own (``-f kernel-....json``), so there
+the recipe runs with the flags set in the notebook's parameters cell instead; the figures
+are still written to files, and also shown below the cell. ``run_recipe`` is the recipe's
+last cell: one call for both.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from common import runs
+from common import cli, runs
 
 
 def in_kernel() -> bool:
@@ -31,6 +31,14 @@ def _flag_value(argv: list[str], flag: str) -> str | None:
 
 def _run_dirs() -> set[Path]:
     return set(runs.RUNS_DIR.iterdir()) if runs.RUNS_DIR.is_dir() else set()
+
+
+def run_recipe(main, notebook_args=()) -> dict:
+    """In a notebook, ``run(main, notebook_args)``; from a terminal, ``main`` with the
+    command line's flags, exiting with its code (one-line errors, exit 2; see ``cli``)."""
+    if in_kernel():
+        return run(main, notebook_args)
+    raise SystemExit(cli.console_main(main))
 
 
 def run(main, argv=()) -> dict:

@@ -231,9 +231,9 @@ def main(argv=None) -> dict:
 
 
 # %% [markdown]
-# Run it from a terminal with `python -m recipes.compare` and any flags (`--help` lists
-# them, with their defaults), or here: the next cell sets the flags, the one after runs
-# the recipe and shows its figures.
+# ## Run it
+# Here: the next cell sets the flags, the one after runs the recipe and shows its figures.
+# From a terminal: `python -m recipes.compare` with the same flags (`--help` lists them).
 
 # %% tags=["parameters"]
 # The flags, as on the command line: ["--quick", "--seeds", "2"] is a run of about a
@@ -243,8 +243,5 @@ def main(argv=None) -> dict:
 NOTEBOOK_ARGS = ["--quick", "--seeds", "2"]
 
 # %%
-if __name__ == "__main__":
-    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
-        results = notebook.run(main, NOTEBOOK_ARGS)
-    else:
-        raise SystemExit(cli.console_main(main))
+if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
+    results = notebook.run_recipe(main, NOTEBOOK_ARGS)

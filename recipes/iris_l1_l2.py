@@ -196,9 +196,9 @@ def main(argv=None) -> dict:
 
 
 # %% [markdown]
-# Run it from a terminal with `python -m recipes.iris_l1_l2` and any flags (`--help`
-# lists them, with their defaults), or here: the next cell sets the flags, the one after
-# runs the recipe and shows its figures.
+# ## Run it
+# Here: the next cell sets the flags, the one after runs the recipe and shows its figures.
+# From a terminal: `python -m recipes.iris_l1_l2` with the same flags (`--help` lists them).
 
 # %% tags=["parameters"]
 # The flags, as on the command line: [] runs the recipe at its full settings (200
@@ -206,8 +206,5 @@ def main(argv=None) -> dict:
 NOTEBOOK_ARGS = []
 
 # %%
-if __name__ == "__main__":
-    if notebook.in_kernel():  # the kernel's own command line is not the recipe's
-        results = notebook.run(main, NOTEBOOK_ARGS)
-    else:
-        raise SystemExit(cli.console_main(main))
+if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
+    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
