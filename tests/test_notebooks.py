@@ -153,7 +153,8 @@ def test_ci_runs_long_notebooks_with_quick_and_short_ones_as_committed():
                 for name, notebook in ran.items()}
     assert injected == {"mnist_dropout": ['NOTEBOOK_ARGS = [*NOTEBOOK_ARGS, "--quick"]'],
                         "iris_softmax": ['NOTEBOOK_ARGS = [*NOTEBOOK_ARGS, "--quick"]'],
-                        "softmax": [], "compare": []}
+                        "softmax": [],
+                        "compare": ['NOTEBOOK_ARGS = [*NOTEBOOK_ARGS, "--quick"]']}
     namespace = {}
     for cell in ran["mnist_dropout"].cells:
         if set(cell.metadata.get("tags", [])) & {"parameters", "injected-parameters"}:
