@@ -208,6 +208,16 @@ def check_hidden(hidden) -> None:
                          "narrower layers")
 
 
+def command_and_rest(argv, usage: str) -> tuple[str | None, list[str]]:
+    """A command line's first word and the rest (``sys.argv[1:]`` when ``argv`` is None);
+    ``None`` after printing ``usage`` when there is no command or it asks for help."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage)
+        return None, []
+    return argv[0], argv[1:]
+
+
 def header_fields(docstring: str) -> dict:
     """The 'Field: value' lines that open a recipe's docstring, keys lower-cased."""
     fields = {}

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import importlib
 import shlex
-import sys
 import textwrap
 
 import recipes
-from common.cli import console_main
+from common.cli import command_and_rest, console_main
 from common.errors import UsageError
 
 COMMANDS = {
@@ -73,11 +72,9 @@ def list_recipes() -> None:
 
 
 def main(argv=None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        print(usage())
+    command, rest = command_and_rest(argv, usage())
+    if command is None:
         return
-    command, rest = argv[0], argv[1:]
     if command in TOOLS:
         raise UsageError(f"'{command}' is a tool built on the recipes: run "
                          + shlex.join([*TOOLS[command].split(), *rest]))

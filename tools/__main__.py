@@ -15,9 +15,8 @@ They are built on the recipes, whose own commands (list, run, show, compare) are
 
 from __future__ import annotations
 
-import sys
 
-from common.cli import console_main
+from common.cli import command_and_rest, console_main
 from common.errors import UsageError
 from tools import baselines, grading
 
@@ -37,11 +36,9 @@ def usage() -> str:
 
 
 def main(argv=None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        print(usage())
+    command, rest = command_and_rest(argv, usage())
+    if command is None:
         return
-    command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         raise UsageError(f"unknown command '{command}'; choose from: {', '.join(COMMANDS)} "
                          "(the recipes' commands: python -m recipes --help)")
