@@ -45,26 +45,3 @@ def start_cli(cwd, *args):
     return subprocess.Popen([sys.executable, "-m", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Share the work of ``-n 2 --dist loadgroup`` (pyproject.toml) evenly.
-
-    Tests that use a module-scoped fixture (a model or a comparison trained once for the
-    file) form a group that one worker runs, so the fixture is built once; every other
-    test goes to whichever worker is free. The groups come first, largest first, and the
-    single tests fill in behind them: with one file per worker instead, the suite ended
-    with one worker on a long file while the other idled.
-    """
-    groups = {}
-    for item in items:
-        definitions = item._fixtureinfo.name2fixturedefs
-        if any(definitions[name][-1].scope == "module"
-               for name in item.fixturenames if definitions.get(name)):
-            group = item.module.__name__
-            item.add_marker(pytest.mark.xdist_group(group))
-            groups.setdefault(group, []).append(item)
-    in_a_group = {id(item) for group in groups.values() for item in group}
-    grouped = sorted(groups.values(), key=len, reverse=True)
-    items[:] = [item for group in grouped for item in group] + \
-        [item for item in items if id(item) not in in_a_group]
