@@ -1,6 +1,6 @@
 """Training speed of the project's default path against plain Keras defaults.
 
-    python -m benchmarks.bench            (also: python -m benchmarks.bench)
+    python -m benchmarks.bench
 
 Same model (the slides' 784-300-100-10 MLP), same data (full Fashion-MNIST, 55,000
 training images), measured side by side in one run so that a busy machine slows both:

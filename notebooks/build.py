@@ -41,6 +41,7 @@ LIBRARY = ROOT / "common"
 # Where a notebook that runs alone unpacks its copy of the library: beside the notebook.
 LIBRARY_FOLDER = "lecture_library"
 LIBRARY_CELL_TITLE = "# @title The lecture's library: unpacked beside this notebook when it runs alone"
+LIBRARY_CELL = 1  # its place in the notebook: the first code cell, after the title cell
 
 
 def notebook_path(name: str) -> Path:
@@ -144,15 +145,17 @@ def from_recipe(name: str):
     import jupytext
     import nbformat
 
-    notebook = jupytext.reads(recipes.recipe_path(name).read_text(), fmt="py:percent")
+    source = recipes.recipe_path(name).read_text()
+    notebook = jupytext.reads(source, fmt="py:percent")
     first = notebook.cells[0]
     docstring = ast.literal_eval(first.source) if first.cell_type == "code" else None
     if not isinstance(docstring, str):
         raise SystemExit(f"recipes/{name}.py must open with its header docstring")
-    library = nbformat.v4.new_code_cell(library_cell(recipes.recipe_path(name).read_text()))
+    library = nbformat.v4.new_code_cell(library_cell(source))
     # Folded away where the notebook is opened (JupyterLab, Colab): it is not the lesson.
     library.metadata.update({"jupyter": {"source_hidden": True}, "cellView": "form"})
-    cells = [nbformat.v4.new_markdown_cell(title_cell(name, docstring)), library]
+    cells = [nbformat.v4.new_markdown_cell(title_cell(name, docstring))]
+    cells.insert(LIBRARY_CELL, library)
     for cell in notebook.cells[1:]:
         tags = cell.metadata.get("tags")
         new = (nbformat.v4.new_markdown_cell if cell.cell_type == "markdown"
@@ -185,7 +188,7 @@ def stale(name: str) -> str | None:
     for number, (old, new) in enumerate(zip(committed, fresh)):
         if old != new:
             hint = (" (the library cell: after a change to common/ alone, "
-                    "python notebooks/build.py --library)" if number == 1 else "")
+                    "python notebooks/build.py --library)" if number == LIBRARY_CELL else "")
             return f"notebooks/{path.name}: cell {number} differs from recipes/{name}.py{hint}"
     return f"notebooks/{path.name}: {len(committed)} cells, its recipe gives {len(fresh)}"
 
@@ -254,9 +257,11 @@ def refresh_library(name: str) -> str:
     path = notebook_path(name)
     notebook = nbformat.read(path, as_version=4)
     fresh = from_recipe(name)
-    if cells(notebook)[:1] + cells(notebook)[2:] != cells(fresh)[:1] + cells(fresh)[2:]:
+    committed_cells, fresh_cells = cells(notebook), cells(fresh)
+    del committed_cells[LIBRARY_CELL], fresh_cells[LIBRARY_CELL]
+    if committed_cells != fresh_cells:
         return f"notebooks/{path.name}: its recipe changed; rebuild it (without --library)"
-    notebook.cells[1].source = fresh.cells[1].source
+    notebook.cells[LIBRARY_CELL].source = fresh.cells[LIBRARY_CELL].source
     nbformat.write(notebook, path)
     return f"notebooks/{path.name}: library cell rewritten"
 

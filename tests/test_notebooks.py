@@ -77,12 +77,12 @@ def test_committed_notebook_ran_top_to_bottom(name):
     assert any(output.get("name") == "stdout" for output in code[-1].outputs)
 
 
-def _run_library_cell(folder, name="iris_softmax"):
+def _run_library_cell(folder, then="import common, common.cli, common.notebook\n"
+                                   "print(common.__file__)\n"):
     """The notebook's library cell in a fresh Python started in ``folder`` (no
-    PYTHONPATH, so the project is not importable from elsewhere), then the imports the
-    recipe's notebook makes; prints where ``common`` came from."""
-    script = build.from_recipe(name).cells[1].source + (
-        "\nimport common, common.cli, common.notebook\nprint(common.__file__)\n")
+    PYTHONPATH, so the project is not importable from elsewhere), then ``then``: by
+    default the imports the recipe's notebook makes, printing where ``common`` came from."""
+    script = build.from_recipe("iris_softmax").cells[build.LIBRARY_CELL].source + "\n" + then
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     return subprocess.run([sys.executable, "-c", script], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -137,10 +137,7 @@ def test_a_notebook_in_a_clone_uses_the_clones_library(tmp_path):
     (tmp_path / "common").mkdir()
     (tmp_path / "common" / "cli.py").write_text("")
     (tmp_path / "notebooks").mkdir()
-    script = build.from_recipe("iris_softmax").cells[1].source
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    ran = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "notebooks", env=env,
-                         capture_output=True, text=True, timeout=120)
+    ran = _run_library_cell(tmp_path / "notebooks", then="")
     assert ran.returncode == 0, ran.stderr
     assert list((tmp_path / "notebooks").iterdir()) == []
 
@@ -169,7 +166,7 @@ def test_a_library_change_rewrites_only_the_library_cell(tmp_path, monkeypatch):
     outputs = committed("softmax").cells[-1].outputs
     notebook = committed("softmax")
     monkeypatch.setattr(build, "NOTEBOOKS", tmp_path)
-    notebook.cells[1].source = "# an older copy of the library"
+    notebook.cells[build.LIBRARY_CELL].source = "# an older copy of the library"
     nbformat.write(notebook, tmp_path / "softmax.ipynb")
     assert build.stale("softmax") is not None
     assert build.refresh_library("softmax").endswith("library cell rewritten")
@@ -179,8 +176,8 @@ def test_a_library_change_rewrites_only_the_library_cell(tmp_path, monkeypatch):
     notebook.cells[-2].source += "\n# a changed recipe cell"
     nbformat.write(notebook, tmp_path / "softmax.ipynb")
     assert "rebuild it" in build.refresh_library("softmax")
-    assert nbformat.read(tmp_path / "softmax.ipynb", as_version=4).cells[1].source == \
-        "# an older copy of the library"
+    kept = nbformat.read(tmp_path / "softmax.ipynb", as_version=4)
+    assert kept.cells[build.LIBRARY_CELL].source == "# an older copy of the library"
 
 
 def test_notebooks_stay_small():
