@@ -8,7 +8,7 @@ training images), measured side by side in one run so that a busy machine slows 
 - plain Keras defaults: ``model.fit(x, y)`` on NumPy arrays, batch 32, one step per call;
 - the project's path, exactly as the recipes train: ``training.seed_everything`` and
   ``training.fit`` (the recipes' training cell: ``model.fit`` on a tf.data pipeline that
-  reshuffles each epoch on TensorFlow, on the NumPy arrays on JAX; ``steps_per_execution=32``)
+  reshuffles each epoch, on either backend; ``steps_per_execution=32``)
   with the default
   batch size for this much data (``cli.default_batch_size``: 512 here);
 - the project's path compiled with XLA (``jit_compile=True``), to show where it helps
@@ -104,7 +104,7 @@ def time_training(path_name, regularized, epochs, seed, dataset):
 
     from common import training
     from common.datasets import load_dataset
-    from recipes.mnist_mlp import train
+    from common.lesson_cells import train
 
     data = load_dataset(dataset, offline=True)
     stamps = []
@@ -419,7 +419,7 @@ def main(argv=None) -> dict:
           f"samples; {FLOPS_PER_SAMPLE / 1e6:.2f} MFLOP per sample (forward + backward)")
     print(f"project default: batch {batch_size}, steps_per_execution "
           f"{cli.DEFAULT_STEPS_PER_EXECUTION}, the recipes' training cell (a tf.data pipeline "
-          f"on TensorFlow, NumPy arrays on JAX); plain: batch 32, steps_per_execution 1, "
+          f"that reshuffles each epoch); plain: batch 32, steps_per_execution 1, "
           f"NumPy arrays")
     print("matmul floor at batch " + str(batch_size) + ": " + ", ".join(
         f"{BACKEND_NAMES[b]} {seconds:.3f} s per epoch" for b, seconds in floors.items())

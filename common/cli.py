@@ -400,13 +400,19 @@ def model_defaults(build_model) -> dict:
 
 
 def add_mlp_flags(parser, build_model) -> None:
-    """--hidden and --learning-rate, for recipes built on the slides' MLP, with the
-    defaults of ``build_model``."""
+    """--hidden and, where the model cell takes one, --learning-rate, for recipes built
+    on the slides' MLP, with the defaults of ``build_model``: one width, or a tuple of
+    widths (comma-separated on the command line)."""
     defaults = model_defaults(build_model)
-    parser.add_argument("--hidden", type=int_list, default=defaults["hidden"],
-                        help="hidden layer widths, comma-separated")
-    parser.add_argument("--learning-rate", type=positive_float,
-                        default=defaults["learning_rate"], help="Adam learning rate")
+    if isinstance(defaults["hidden"], (tuple, list)):
+        parser.add_argument("--hidden", type=int_list, default=defaults["hidden"],
+                            help="hidden layer widths, comma-separated")
+    else:
+        parser.add_argument("--hidden", type=positive_int, default=defaults["hidden"],
+                            help="units in the hidden layer")
+    if "learning_rate" in defaults:
+        parser.add_argument("--learning-rate", type=positive_float,
+                            default=defaults["learning_rate"], help="Adam learning rate")
 
 
 def number_rows(text: str) -> list[list[float]]:

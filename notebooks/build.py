@@ -111,7 +111,7 @@ def library_cell(recipe_source: str) -> str:
         "# The recipe below imports `common`, this project's small library. Installed (pip) or in",
         "# a clone (one folder up) it is found where it is; otherwise this cell unpacks the copy it",
         f"# carries, {len(buffer.getvalue()):,} bytes zipped, into ./{LIBRARY_FOLDER}/ and imports it from there.",
-        "import base64, importlib.util, io, shutil, sys, tempfile, zipfile",
+        "import base64, hashlib, importlib.util, io, json, sys, tempfile, time, zipfile",
         "from pathlib import Path",
         "",
         "",
@@ -124,11 +124,36 @@ def library_cell(recipe_source: str) -> str:
         "    unpacked = Path(tempfile.mkdtemp(prefix=f'.{folder.name}-', dir=folder.parent))",
         "    with zipfile.ZipFile(io.BytesIO(base64.b85decode(''.join(packed.split())))) as z:",
         "        z.extractall(unpacked)",
-        "    (unpacked / stamp).touch()",
+        "        unpacked_files = {name: hashlib.sha256(z.read(name)).hexdigest() for name in z.namelist()}",
+        "    (unpacked / stamp).write_text(json.dumps(unpacked_files))  # what to remove when replaced",
         "    if folder.exists():  # an older copy, unpacked by an earlier version of this notebook",
-        "        older = folder.rename(unpacked.with_name(unpacked.name + '-older'))",
-        "        shutil.rmtree(older)",
+        "        remove_older_copy(folder.rename(unpacked.with_name(unpacked.name + '-older')), folder)",
         "    unpacked.rename(folder)",
+        "",
+        "",
+        "def remove_older_copy(older, folder):",
+        "    # Removes only the files it unpacked, unchanged (and Python's compiled copies of",
+        "    # them); anything else, a file added or edited there, is kept in a folder beside it.",
+        "    for stamp_file in older.glob('[0-9a-f]' * 16):",
+        "        try:",
+        "            unpacked_files = json.loads(stamp_file.read_text() or '{}')",
+        "        except ValueError:",
+        "            unpacked_files = {}",
+        "        for name, digest in unpacked_files.items():",
+        "            path = older / name",
+        "            if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == digest:",
+        "                path.unlink()",
+        "                for compiled in path.parent.glob(f'__pycache__/{path.stem}.*.pyc'):",
+        "                    compiled.unlink()",
+        "        stamp_file.unlink()",
+        "    for inner in sorted(older.rglob('*'), reverse=True):  # the emptied folders",
+        "        if inner.is_dir() and not any(inner.iterdir()):",
+        "            inner.rmdir()",
+        "    if any(older.iterdir()):",
+        "        kept = older.rename(folder.with_name(f'{folder.name}-kept-{time.strftime(\"%Y%m%d-%H%M%S\")}'))",
+        "        print(f'Updated ./{folder.name}/; your own files from the older copy are in ./{kept.name}/')",
+        "    else:",
+        "        older.rmdir()",
         "",
         "",
         'LECTURE_LIBRARY = """',
@@ -145,7 +170,9 @@ def from_recipe(name: str):
     import jupytext
     import nbformat
 
-    source = recipes.recipe_path(name).read_text()
+    # The cells the recipe imports from common/lesson_cells.py, written out: a notebook
+    # shows the code it runs.
+    source = recipes.inline_shared(recipes.recipe_path(name).read_text())
     notebook = jupytext.reads(source, fmt="py:percent")
     first = notebook.cells[0]
     docstring = ast.literal_eval(first.source) if first.cell_type == "code" else None

@@ -10,10 +10,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from common.cli import header_fields
+from common.cli import LARGE_BATCH_SIZE, header_fields
 from common.errors import UsageError
 
 RECIPES_DIR = Path(__file__).parent
+# The cells several lessons share, written once; a recipe's cell that imports from it
+# is printed (by `show`, in the notebooks) as the text of the cells it imports.
+LESSON_CELLS = RECIPES_DIR.parent / "common" / "lesson_cells.py"
+_SHARED_IMPORT = re.compile(r"^from common\.lesson_cells import (\w+(?:, \w+)*)$", re.M)
 COPY_CELL = "(copy this cell)"  # the end of the title line of every cell a student copies
 END_TO_END_CELLS = {"Data", "Model", "Training", "Evaluation"}  # a training recipe's
 
@@ -24,9 +28,9 @@ END_TO_END = """\
 import keras
 
 keras.utils.set_random_seed(0)  # the same seed gives the same numbers
-(x_train, y_train), (x_val, y_val), (x_test, y_test) = load_data()
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = {load}()
 model = build_model()
-history = train(model, x_train, y_train, x_val, y_val{callbacks})
+history = train(model, x_train, y_train, x_val, y_val{settings}{callbacks})
 scores = evaluate(model, {{"train": (x_train, y_train), "validation": (x_val, y_val),
                           "test": (x_test, y_test)}})
 for split, metrics in scores.items():
@@ -101,10 +105,10 @@ def recipe_info(name: str) -> dict:
     return _header(recipe_path(name))
 
 
-def copy_cells(name: str) -> dict[str, str]:
-    """The recipe's cells to copy, by title (e.g. "Model"), in the recipe's order."""
+def _cells_to_copy(text: str) -> dict[str, str]:
+    """The ``# %% TITLE (copy this cell)`` cells of a file's text, by title."""
     cells, current = {}, None
-    for line in recipe_path(name).read_text().splitlines():
+    for line in text.splitlines():
         if line.startswith("# %%"):
             title = line.removeprefix("# %%").strip()
             current = [] if title.endswith(COPY_CELL) else None
@@ -114,6 +118,47 @@ def copy_cells(name: str) -> dict[str, str]:
         if current is not None:
             current.append(line)
     return {title: "\n".join(lines).strip() for title, lines in cells.items()}
+
+
+def shared_cells() -> dict[str, str]:
+    """common/lesson_cells.py's cells, by the name of the function each defines."""
+    return {re.search(r"^def (\w+)\(", body, re.M)[1]: body
+            for body in _cells_to_copy(LESSON_CELLS.read_text()).values()}
+
+
+def inline_shared(text: str) -> str:
+    """``text`` with each ``from common.lesson_cells import NAME, ...`` line replaced by
+    the text of those cells: what a student reads and pastes is the code itself."""
+    if not _SHARED_IMPORT.search(text):
+        return text
+    shared = shared_cells()
+
+    def cell_text(found):
+        unknown = [name for name in found[1].split(", ") if name not in shared]
+        if unknown:
+            raise UsageError(f"common/lesson_cells.py has no cell defining {unknown[0]}")
+        return "\n\n\n".join(shared[name] for name in found[1].split(", "))
+
+    return _SHARED_IMPORT.sub(cell_text, text)
+
+
+def copy_cells(name: str) -> dict[str, str]:
+    """The recipe's cells to copy, by title (e.g. "Model"), in the recipe's order, with
+    the shared cells they import written out."""
+    return {title: inline_shared(body)
+            for title, body in _cells_to_copy(recipe_path(name).read_text()).items()}
+
+
+# A training recipe's settings, read from its text (`show` imports nothing): constants
+# at the top, e.g. "EPOCHS = 30". BATCH_SIZE = None lets the run pick by the data's size;
+# the shown cells load the full 55,000 training images of MNIST, for which it picks 512.
+_SETTING = re.compile(r"^(EPOCHS|BATCH_SIZE) = (\w+)", re.M)
+
+
+def settings(name: str) -> dict[str, int | None]:
+    """The recipe's EPOCHS and BATCH_SIZE constants that it has, by lower-case name."""
+    return {key.lower(): None if value == "None" else int(value)
+            for key, value in _SETTING.findall(recipe_path(name).read_text())}
 
 
 def trains_end_to_end(name: str) -> bool:
@@ -131,5 +176,10 @@ def snippet(name: str) -> str:
     text = "\n\n\n".join(f"# %% {title}\n{body}" for title, body in cells.items()) + "\n"
     if END_TO_END_CELLS <= set(cells):  # read once: trains_end_to_end would read again
         callbacks = ", callbacks=[early_stopping()]" if "Callbacks" in cells else ""
-        text += "\n\n" + END_TO_END.format(callbacks=callbacks)
+        load = re.search(r"^def (load_\w+)\(", cells["Data"], re.M)[1]
+        chosen = {key: LARGE_BATCH_SIZE if value is None else value
+                  for key, value in settings(name).items()}
+        text += "\n\n" + END_TO_END.format(
+            callbacks=callbacks, load=load,
+            settings="".join(f", {key}={value}" for key, value in chosen.items()))
     return text

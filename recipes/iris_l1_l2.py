@@ -21,6 +21,15 @@ Description: The Iris classifier with no penalty, L1, L2 and L1L2 on its kernels
 # includes the penalty, so the variants are compared on accuracy, not on loss.
 
 # %% [markdown]
+# ## Settings
+# What to change first: the command line's flags start from these (`--epochs`,
+# `--batch-size`), and so does the notebook's parameters cell.
+
+# %%
+EPOCHS = 200
+BATCH_SIZE = 16
+
+# %% [markdown]
 # ## Setup
 
 # %%
@@ -39,32 +48,15 @@ from common import cli, notebook, plots, training, weights
 
 # %% [markdown]
 # ## The cells to copy
-# Data, model, training and evaluation: Keras (and tf.data on TensorFlow), nothing
+# Data, model, training and evaluation: Keras (tf.data feeds the training), nothing
 # from this project, and what `main` below trains with. Pasted into an empty notebook
-# they train a model end to end: `python -m recipes show iris_l1_l2` prints them
-# with the lines that call them.
+# they train a model end to end: `python -m recipes show iris_l1_l2` prints them with the
+# lines that call them. The data, training and evaluation cells are the same in every
+# training recipe: they are written once, in common/lesson_cells.py, and `show` and the
+# notebook print them here in full.
 
 # %% Data (copy this cell)
-# Iris from scikit-learn: 150 flowers, 4 measurements each. 30 go to the test split and
-# 24 of the rest to validation, every species in proportion. The features are
-# standardized with the training split's mean and standard deviation only, so nothing
-# about validation or test leaks into training. The recipe itself loads through
-# `common.datasets`: the same arrays (from tfds instead, where it is installed).
-
-
-def load_data(seed=0):
-    from sklearn.datasets import load_iris
-    from sklearn.model_selection import train_test_split
-
-    x, y = load_iris(return_X_y=True)
-    x = x.astype("float32")
-    x_rest, x_test, y_rest, y_test = train_test_split(
-        x, y, test_size=30, stratify=y, random_state=seed)
-    x_train, x_val, y_train, y_val = train_test_split(
-        x_rest, y_rest, test_size=24, stratify=y_rest, random_state=seed)
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-    x_train, x_val, x_test = ((x - mean) / std for x in (x_train, x_val, x_test))
-    return (x_train, y_train), (x_val, y_val), (x_test, y_test)
+from common.lesson_cells import load_iris
 
 
 # %% Model (copy this cell)
@@ -101,44 +93,11 @@ def build_model(l1=0.01, l2=0.01, input_dim=4, num_classes=3, hidden=16, learnin
 
 
 # %% Training (copy this cell)
-# `fit` trains on the training split and scores the validation split after every epoch;
-# callbacks (early stopping, a checkpoint, ...) hook into it, and `fit_options` passes
-# any other `fit` argument through (e.g. `initial_epoch`, to go on from a saved state).
-# On TensorFlow, once `keras.utils.set_random_seed` has fixed the seeds, `fit`'s own
-# `shuffle=True` repeats one order in every epoch (tf.data starts its random numbers
-# over each time it reads the data), and that costs accuracy; a tf.data pipeline that
-# reshuffles each epoch from its own seed does not. JAX shuffles anew each epoch.
-
-
-def train(model, x_train, y_train, x_val, y_val, epochs=200, batch_size=16,
-          callbacks=(), seed=0, **fit_options):
-    import keras
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        train_data = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
-                      .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
-                      .batch(batch_size).prefetch(tf.data.AUTOTUNE))
-        val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(1024)
-        return model.fit(train_data, validation_data=val_data, epochs=epochs,
-                         shuffle=False,  # the pipeline shuffles, anew each epoch
-                         callbacks=list(callbacks), **fit_options)
-    return model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
-                     batch_size=batch_size, shuffle=True, callbacks=list(callbacks),
-                     validation_batch_size=1024,  # scoring needs no small batches
-                     **fit_options)
+from common.lesson_cells import train
 
 
 # %% Evaluation (copy this cell)
-# `evaluate` runs the model in inference mode (a Dropout layer does nothing there) and
-# returns the loss and the compiled metrics of each split it is given. The test split
-# goes in once, after every choice has been made on validation.
-
-
-def evaluate(model, splits):
-    return {name: model.evaluate(x, y, batch_size=1024, verbose=0, return_dict=True)
-            for name, (x, y) in splits.items()}
+from common.lesson_cells import evaluate
 
 
 # %% [markdown]
@@ -160,23 +119,22 @@ def variants(l1, l2):
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("iris_l1_l2", __doc__, datasets=("iris",),
                                default_dataset="iris", resumable=True,
-                               epochs=cli.model_defaults(train)["epochs"],
-                               batch_size=cli.model_defaults(train)["batch_size"])
+                               epochs=EPOCHS,
+                               batch_size=BATCH_SIZE)
     defaults = cli.model_defaults(build_model)  # the model cell's, above
     parser.add_argument("--l1", type=cli.non_negative_float, default=defaults["l1"],
                         help="L1 penalty factor")
     parser.add_argument("--l2", type=cli.non_negative_float, default=defaults["l2"],
                         help="L2 penalty factor")
-    parser.add_argument("--hidden", type=cli.positive_int,
-                        default=defaults["hidden"],
-                        help="units in the hidden layer")
+    cli.add_mlp_flags(parser, build_model)
     args = parser.parse_args(argv)
     data = training.load_data(args)
 
     # The penalized loss is not comparable across variants; accuracy is.
     trained = training.train_variants(
         build_model, train, evaluate, variants(args.l1, args.l2), data, args,
-        monitor="val_accuracy", input_dim=data.input_shape[0], hidden=args.hidden)
+        monitor="val_accuracy", input_dim=data.input_shape[0], hidden=args.hidden,
+        learning_rate=args.learning_rate)
     records = {name: record for name, (_, record) in trained.items()}
     importance = {name: weights.input_importance(model) for name, (model, _) in trained.items()}
     for name, record in records.items():

@@ -23,6 +23,15 @@ Description: The slides' MLP trained for up to 100 epochs; EarlyStopping halts i
 # validation cross-entropy (`val_cross_entropy`, a metric without the penalty).
 
 # %% [markdown]
+# ## Settings
+# What to change first: the command line's flags start from these (`--epochs`,
+# `--batch-size`), and so does the notebook's parameters cell.
+
+# %%
+EPOCHS = 100  # the most; early stopping ends sooner
+BATCH_SIZE = None  # by the data's size: 512 on the full 55,000 images, 128 on a few thousand
+
+# %% [markdown]
 # ## Setup
 
 # %%
@@ -43,27 +52,15 @@ MONITORS = ("auto", "val_loss", "val_cross_entropy", "val_accuracy")
 
 # %% [markdown]
 # ## The cells to copy
-# Data, model, training and evaluation: Keras (and tf.data on TensorFlow), nothing
+# Data, model, training and evaluation: Keras (tf.data feeds the training), nothing
 # from this project, and what `main` below trains with. Pasted into an empty notebook
-# they train a model end to end: `python -m recipes show mnist_early_stopping` prints them
-# with the lines that call them.
+# they train a model end to end: `python -m recipes show mnist_early_stopping` prints them with the
+# lines that call them. The data, training and evaluation cells are the same in every
+# training recipe: they are written once, in common/lesson_cells.py, and `show` and the
+# notebook print them here in full.
 
 # %% Data (copy this cell)
-# MNIST from Keras (downloaded once, 11 MB), pixels scaled to 0-1. Validation comes out
-# of the training split: 5,000 of its 60,000 images, every digit in proportion. The test
-# split is read once, at the end. The recipe itself loads through `common.datasets`: the
-# same arrays, a local copy when offline, and the other `--dataset` choices.
-
-
-def load_data(seed=0):
-    import keras
-    from sklearn.model_selection import train_test_split
-
-    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    x_train, x_val, y_train, y_val = train_test_split(
-        x_train, y_train, test_size=len(x_train) // 12, stratify=y_train, random_state=seed)
-    x_train, x_val, x_test = (x.astype("float32") / 255 for x in (x_train, x_val, x_test))
-    return (x_train, y_train), (x_val, y_val), (x_test, y_test)
+from common.lesson_cells import load_mnist
 
 
 # %% Model (copy this cell)
@@ -107,46 +104,11 @@ def early_stopping(monitor="val_loss", patience=5, min_delta=0.0):
 
 
 # %% Training (copy this cell)
-# `fit` trains on the training split and scores the validation split after every epoch;
-# callbacks (early stopping, a checkpoint, ...) hook into it, and `fit_options` passes
-# any other `fit` argument through (e.g. `initial_epoch`, to go on from a saved state).
-# On TensorFlow, once `keras.utils.set_random_seed` has fixed the seeds, `fit`'s own
-# `shuffle=True` repeats one order in every epoch (tf.data starts its random numbers
-# over each time it reads the data), and that costs accuracy; a tf.data pipeline that
-# reshuffles each epoch from its own seed does not. JAX shuffles anew each epoch.
-# batch_size=512 suits the full 55,000 training images; 128 suits a few thousand (the
-# recipe picks by size: see its --batch-size).
-
-
-def train(model, x_train, y_train, x_val, y_val, epochs=100, batch_size=512,
-          callbacks=(), seed=0, **fit_options):
-    import keras
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        train_data = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
-                      .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
-                      .batch(batch_size).prefetch(tf.data.AUTOTUNE))
-        val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(1024)
-        return model.fit(train_data, validation_data=val_data, epochs=epochs,
-                         shuffle=False,  # the pipeline shuffles, anew each epoch
-                         callbacks=list(callbacks), **fit_options)
-    return model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
-                     batch_size=batch_size, shuffle=True, callbacks=list(callbacks),
-                     validation_batch_size=1024,  # scoring needs no small batches
-                     **fit_options)
+from common.lesson_cells import train
 
 
 # %% Evaluation (copy this cell)
-# `evaluate` runs the model in inference mode (a Dropout layer does nothing there) and
-# returns the loss and the compiled metrics of each split it is given. The test split
-# goes in once, after every choice has been made on validation.
-
-
-def evaluate(model, splits):
-    return {name: model.evaluate(x, y, batch_size=1024, verbose=0, return_dict=True)
-            for name, (x, y) in splits.items()}
+from common.lesson_cells import evaluate
 
 
 # %% [markdown]
@@ -171,7 +133,7 @@ def choose_monitor(requested, l2):
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_early_stopping", __doc__, datasets=IMAGE_DATASETS,
                                default_dataset="auto",
-                               epochs=cli.model_defaults(train)["epochs"], resumable=True)
+                               epochs=EPOCHS, resumable=True)
     parser.add_argument("--monitor", choices=MONITORS, default="auto",
                         help="validation metric to watch; auto: val_loss, or "
                              "val_cross_entropy when there is a penalty")

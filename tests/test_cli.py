@@ -216,26 +216,24 @@ MODEL_CELL_DEFAULTS = [
     ("mnist_l2", "l2", "l2", 0.05), ("mnist_l2", "hidden", "hidden", 7),
     ("mnist_early_stopping", "l2", "l2", 0.05), ("compare", "learning_rate", "learning_rate", 0.5),
 ]
-# The same for the training cell's `train`: its epochs (and on Iris its batch size).
-TRAINING_CELL_DEFAULTS = [
-    *[(name, "epochs", "epochs", 3) for name in ("iris_softmax", "iris_l1_l2", "mnist_mlp",
+# A recipe's settings at its top (EPOCHS, and on Iris BATCH_SIZE), which its flags start from.
+SETTINGS = [
+    *[(name, "EPOCHS", "epochs", 3) for name in ("iris_softmax", "iris_l1_l2", "mnist_mlp",
                                                  "mnist_l2", "mnist_dropout",
                                                  "mnist_early_stopping", "compare")],
-    ("iris_softmax", "batch_size", "batch_size", 8), ("iris_l1_l2", "batch_size", "batch_size", 8),
+    ("iris_softmax", "BATCH_SIZE", "batch_size", 8), ("iris_l1_l2", "BATCH_SIZE", "batch_size", 8),
 ]
 
 
-@pytest.mark.parametrize("cell, recipe, parameter, flag, value",
-                         [("build_model", *row) for row in MODEL_CELL_DEFAULTS]
-                         + [("train", *row) for row in TRAINING_CELL_DEFAULTS])
-def test_a_flag_takes_its_default_from_the_model_cell(cell, recipe, parameter, flag, value,
+@pytest.mark.parametrize("recipe, parameter, flag, value", MODEL_CELL_DEFAULTS)
+def test_a_flag_takes_its_default_from_the_model_cell(recipe, parameter, flag, value,
                                                       monkeypatch):
     import importlib
     import inspect
 
     from tools import baselines
 
-    function = getattr(importlib.import_module(f"recipes.{recipe}"), cell)
+    function = importlib.import_module(f"recipes.{recipe}").build_model
     names = [name for name, p in inspect.signature(function).parameters.items()
              if p.default is not inspect.Parameter.empty]
     dataset = "iris" if recipe.startswith("iris") else "mnist-5k"
@@ -243,6 +241,20 @@ def test_a_flag_takes_its_default_from_the_model_cell(cell, recipe, parameter, f
     assert baselines.recorded_flags(recipe, dataset, [])[flag] == defaults[names.index(parameter)]
     defaults[names.index(parameter)] = value  # as if the cell's default were edited
     monkeypatch.setattr(function, "__defaults__", tuple(defaults))
+    assert baselines.recorded_flags(recipe, dataset, [])[flag] == value
+
+
+@pytest.mark.parametrize("recipe, setting, flag, value", SETTINGS)
+def test_a_flag_takes_its_default_from_the_settings_at_the_top(recipe, setting, flag, value,
+                                                              monkeypatch):
+    import importlib
+
+    from tools import baselines
+
+    module = importlib.import_module(f"recipes.{recipe}")
+    dataset = "iris" if recipe.startswith("iris") else "mnist-5k"
+    assert baselines.recorded_flags(recipe, dataset, [])[flag] == getattr(module, setting)
+    monkeypatch.setattr(module, setting, value)  # as if the setting were edited
     assert baselines.recorded_flags(recipe, dataset, [])[flag] == value
 
 

@@ -96,7 +96,8 @@ def test_a_notebook_alone_unpacks_its_library_beside_it_once(tmp_path):
     assert ran.returncode == 0, ran.stderr
     library = tmp_path / build.LIBRARY_FOLDER
     assert Path(ran.stdout.strip()) == library / "common" / "__init__.py"
-    recipe_source = recipes.recipe_path("iris_softmax").read_text()
+    # What the notebook holds: the recipe with its shared cells written out.
+    recipe_source = recipes.inline_shared(recipes.recipe_path("iris_softmax").read_text())
     assert sorted(p.name for p in (library / "common").iterdir()) == \
         build.library_modules(recipe_source)
     assert {"training.py", "datasets.py", "cli.py"} <= set(build.library_modules(recipe_source))
@@ -109,16 +110,41 @@ def test_a_notebook_alone_unpacks_its_library_beside_it_once(tmp_path):
 
 def test_a_notebook_alone_replaces_only_its_own_older_library(tmp_path):
     """An older copy (unpacked by an earlier version of the notebook, so it carries a
-    stamp) is replaced; a folder of the same name that is not a copy is left as it is,
-    with a one-line error that says what to do."""
+    stamp listing what it unpacked) is replaced: what it unpacked, unchanged, is removed;
+    a student's own file in it, or an edited module, is kept in a folder beside it, and a
+    line says where. A folder of the same name that is not a copy is left as it is, with
+    a one-line error that says what to do."""
+    import hashlib
+    import json
+
     older = tmp_path / build.LIBRARY_FOLDER
-    (older / "common").mkdir(parents=True)
-    (older / "0123456789abcdef").touch()
-    (older / "common" / "removed_module.py").write_text("")
+    (older / "common" / "__pycache__").mkdir(parents=True)
+    (older / "common" / "removed_module.py").write_text("x = 1\n")
+    (older / "common" / "__pycache__" / "removed_module.cpython-311.pyc").write_bytes(b"")
+    (older / "common" / "edited.py").write_text("y = 2  # a student's change\n")
+    (older / "notes.txt").write_text("a student's notes")
+    unpacked = {"common/removed_module.py": hashlib.sha256(b"x = 1\n").hexdigest(),
+                "common/edited.py": hashlib.sha256(b"y = 1\n").hexdigest()}
+    (older / "0123456789abcdef").write_text(json.dumps(unpacked))
     ran = _run_library_cell(tmp_path)
     assert ran.returncode == 0, ran.stderr
-    assert not (older / "common" / "removed_module.py").exists()
     assert (older / "common" / "cli.py").is_file()
+    assert not (older / "common" / "removed_module.py").exists()
+    kept, = tmp_path.glob(f"{build.LIBRARY_FOLDER}-kept-*")
+    assert f"./{kept.name}/" in ran.stdout
+    assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*") if p.is_file()) == \
+        ["common/edited.py", "notes.txt"]
+    assert (kept / "notes.txt").read_text() == "a student's notes"
+
+    clean = tmp_path / "clean"  # an older copy with nothing added: replaced, nothing kept
+    (clean / build.LIBRARY_FOLDER / "common").mkdir(parents=True)
+    (clean / build.LIBRARY_FOLDER / "common" / "old.py").write_text("x = 1\n")
+    (clean / build.LIBRARY_FOLDER / "0123456789abcdef").write_text(
+        json.dumps({"common/old.py": hashlib.sha256(b"x = 1\n").hexdigest()}))
+    ran = _run_library_cell(clean)
+    assert ran.returncode == 0, ran.stderr
+    assert sorted(p.name for p in clean.iterdir()) == [build.LIBRARY_FOLDER]
+    assert not (clean / build.LIBRARY_FOLDER / "common" / "old.py").exists()
 
     theirs = tmp_path / "theirs"
     theirs.mkdir()

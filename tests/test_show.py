@@ -51,6 +51,8 @@ def test_every_training_recipe_has_all_four_cells():
         assert "keras.datasets" in cells["Data"] or "load_iris" in cells["Data"], name
         text = recipes.snippet(name)
         assert "common" not in re.sub(r"#.*", "", text), name  # code only: comments may say
+        # The same cells on both backends: nothing a student copies asks which one runs.
+        assert "backend()" not in text and "model.fit(" in text, name
 
 
 def test_main_trains_with_the_cells_it_shows():
@@ -111,7 +113,7 @@ def test_iris_data_cell_gives_the_projects_arrays():
 
     namespace = {}
     exec(recipes.copy_cells("iris_softmax")["Data"], namespace)
-    pasted = namespace["load_data"]()
+    pasted = namespace["load_iris"]()
     project = load_dataset("iris", offline=True)
     assert project.source == "sklearn:iris"
     for (x, y), (x_project, y_project) in zip(pasted, (project.train, project.val,
@@ -136,7 +138,7 @@ def test_mnist_data_cell_splits_as_the_project_does(monkeypatch):
     monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: raw)
     namespace = {}
     exec(recipes.copy_cells("mnist_mlp")["Data"], namespace)
-    pasted = namespace["load_data"]()
+    pasted = namespace["load_mnist"]()
     project = datasets._images_dataset("mnist", "test", *raw[0], *raw[1],
                                        datasets.DIGIT_CLASS_NAMES, n_val=5000)
     assert [len(y) for _, y in pasted] == [55000, 5000, 10000]
@@ -159,18 +161,38 @@ def test_show_of_a_math_recipe_prints_its_model_cell_only(run_cli):
 
 
 
-def test_the_repeated_cells_stay_one_text():
-    """The training and evaluation cells repeat in every training recipe on purpose: each
-    recipe is a notebook that runs alone. Their code (comments aside) is the same in all
-    of them but for each recipe's epochs and batch size, so a fix in one reaches all."""
-    def code(text):
-        lines = [re.sub(r"#.*", "", line).rstrip() for line in text.splitlines()]
-        return "\n".join(line for line in lines if line)
+def test_a_shared_cell_is_written_once_and_shown_in_full():
+    """Data, training and evaluation are the same in every training recipe: each recipe's
+    cell imports them from common/lesson_cells.py in one line, and what `show` prints
+    and the notebook holds is the cell's whole text, where that line stood."""
+    shared = recipes.shared_cells()
+    assert set(shared) == {"load_iris", "load_mnist", "train", "evaluate"}
+    for name in TRAINING_RECIPES:
+        source = recipes.recipe_path(name).read_text()
+        for title, function in (("Training", "train"), ("Evaluation", "evaluate")):
+            assert f"# %% {title} (copy this cell)\nfrom common.lesson_cells import " \
+                   f"{function}\n" in source, (name, title)
+            assert recipes.copy_cells(name)[title] == shared[function], (name, title)
+        shown = recipes.snippet(name)
+        assert "lesson_cells import" not in shown and "def train(" in shown, name
+    inlined = recipes.inline_shared("x = 1\nfrom common.lesson_cells import load_iris, train\n")
+    assert inlined == f"x = 1\n{shared['load_iris']}\n\n\n{shared['train']}\n"
 
-    trains = {re.sub(r"epochs=\d+, batch_size=\d+", "epochs=E, batch_size=B",
-                     code(recipes.copy_cells(name)["Training"])) for name in TRAINING_RECIPES}
-    evaluations = {code(recipes.copy_cells(name)["Evaluation"]) for name in TRAINING_RECIPES}
-    assert len(trains) == 1 and len(evaluations) == 1
+
+def test_a_shared_cell_that_does_not_exist_is_a_one_line_error():
+    from common.errors import UsageError
+
+    with pytest.raises(UsageError, match="no cell defining load_cifar"):
+        recipes.inline_shared("from common.lesson_cells import load_cifar\n")
+
+
+def test_show_passes_the_recipes_settings_to_train():
+    """The shown lines train for the recipe's EPOCHS, with its BATCH_SIZE (None: 512, what
+    the run picks for the full 55,000 MNIST images the shown Data cell loads)."""
+    assert recipes.settings("iris_l1_l2") == {"epochs": 200, "batch_size": 16}
+    assert recipes.settings("mnist_dropout") == {"epochs": 30, "batch_size": None}
+    assert "x_val, y_val, epochs=30, batch_size=512)" in recipes.snippet("mnist_dropout")
+    assert "epochs=200, batch_size=16)" in recipes.snippet("iris_l1_l2")
 
 
 def _pasted_model(name):
