@@ -145,8 +145,7 @@ def inline_shared(text: str) -> str:
 def copy_cells(name: str) -> dict[str, str]:
     """The recipe's cells to copy, by title (e.g. "Model"), in the recipe's order, with
     the shared cells they import written out."""
-    return {title: inline_shared(body)
-            for title, body in _cells_to_copy(recipe_path(name).read_text()).items()}
+    return _cells_to_copy(inline_shared(recipe_path(name).read_text()))
 
 
 # A training recipe's settings, read from its text (`show` imports nothing): constants
