@@ -357,3 +357,46 @@ def test_a_killed_grader_still_ends_the_students_code(tmp_path, private_tmp):
     while (alive(int(pid)) or Path(folder).exists()) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(int(pid)) and not Path(folder).exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl and /proc")
+def test_the_folder_goes_when_the_thread_that_started_the_sandbox_ends_first(tmp_path,
+                                                                             private_tmp):
+    # The kernel tells the supervisor of its parent's death when the *thread* that started
+    # it ends. A killed grader's threads end one by one: while the others are still
+    # there, the supervisor's parent id has not changed yet. This parent reproduces that
+    # moment and holds it: the thread that started the sandbox ends, the process lives on
+    # and never cleans up. The supervisor must end the code and remove its folder itself.
+    started = tmp_path / "started"
+    parent = tmp_path / "parent.py"
+    parent.write_text(textwrap.dedent(f"""\
+        import os, sys, threading, time
+        from tools.sandbox import Sandbox
+
+        code = ("import os, time; open({str(started)!r}, 'w').write("
+                "f'{{os.getpid()}} {{os.getcwd()}}'); time.sleep(600)")
+        box = Sandbox([sys.executable, "-c", code])
+
+        def start_and_end():  # the code runs (so the supervisor is set up), then this ends
+            box.__enter__()
+            while not os.path.exists({str(started)!r}):
+                time.sleep(0.05)
+
+        thread = threading.Thread(target=start_and_end)
+        thread.start()
+        thread.join()
+        time.sleep(600)
+    """))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(private_tmp)}
+    process = subprocess.Popen([sys.executable, str(parent)], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pid, folder = wait_for(started, 2)
+        deadline = time.monotonic() + 60
+        while (alive(int(pid)) or Path(folder).exists()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert process.poll() is None  # the parent was there all along
+        assert not alive(int(pid)) and not Path(folder).exists()
+    finally:
+        process.kill()
+        process.wait()

@@ -116,8 +116,23 @@ class _Stop(BaseException):
     pass
 
 
+class _ParentGone(_Stop):
+    pass
+
+
 def _stop(signum, frame):
     raise _Stop
+
+
+def _parent_gone(signum, frame):
+    raise _ParentGone
+
+
+# The kernel's word that the grader is gone: a signal of its own, because the parent id
+# cannot tell. The kernel sends it when the grader's *thread* that started this process
+# ends; a killed grader's threads end one by one, and until the last one has, the parent
+# id is unchanged.
+_PARENT_GONE = signal.SIGUSR1
 
 
 def supervise(cwd: str, command: list[str]) -> int:
@@ -126,14 +141,15 @@ def supervise(cwd: str, command: list[str]) -> int:
     a signal ended it)."""
     parent = os.getppid()
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)  # the grader killed: clean up all the same
+    signal.signal(_PARENT_GONE, _parent_gone)
+    _prctl(_PR_SET_PDEATHSIG, _PARENT_GONE)  # the grader killed: clean up all the same
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(signum, _stop)
     status = 128 + signal.SIGTERM
-    child = None
+    child, parent_gone = None, False
     try:
         if os.getppid() != parent:
-            raise _Stop  # the grader ended before PDEATHSIG was set
+            raise _ParentGone  # the grader ended before PDEATHSIG was set
         child = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
                                  start_new_session=True, close_fds=False)
         while True:
@@ -142,14 +158,16 @@ def supervise(cwd: str, command: list[str]) -> int:
                 status = os.waitstatus_to_exitcode(wait_status)
                 status = 128 - status if status < 0 else status
                 break
+    except _ParentGone:
+        parent_gone = True
     except _Stop:
         pass
     finally:
-        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, _PARENT_GONE):
             signal.signal(signum, signal.SIG_IGN)
         if child is not None:
             _end_everything(child.pid)
-        if os.getppid() != parent:
+        if parent_gone or os.getppid() != parent:
             _remove_tree(Path(cwd))  # nobody else is left to remove it
     return status
 
