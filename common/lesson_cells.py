@@ -48,6 +48,26 @@ def load_mnist(seed=0):
     return (x_train, y_train), (x_val, y_val), (x_test, y_test)
 
 
+# %% Compiling a classifier (copy this cell)
+# The output layer is a softmax over the classes, so the loss is the cross-entropy of its
+# probabilities; with integer labels (0..9) the matching cross-entropy is the *sparse*
+# one, with no need to one-hot the labels. Cross-entropy is also tracked as a metric: it
+# equals the loss without a penalty, and with an L1 or L2 penalty it is the unpenalized
+# part, which compares fairly across models. `learning_rate` may be a schedule.
+
+
+def compile_classifier(model, learning_rate=1e-3):
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+                 keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")],
+    )
+    return model
+
+
 # %% Training (copy this cell)
 # `fit` trains on the training split and scores the validation split after every epoch;
 # callbacks (early stopping, a checkpoint, ...) hook into it, and `fit_options` passes

@@ -30,6 +30,7 @@ import keras
 keras.utils.set_random_seed(0)  # the same seed gives the same numbers
 (x_train, y_train), (x_val, y_val), (x_test, y_test) = {load}()
 model = build_model()
+model.summary()  # the layers and their parameter counts
 history = train(model, x_train, y_train, x_val, y_val{settings}{callbacks})
 scores = evaluate(model, {{"train": (x_train, y_train), "validation": (x_val, y_val),
                           "test": (x_test, y_test)}})

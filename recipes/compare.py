@@ -72,10 +72,11 @@ from common.lesson_cells import load_mnist
 
 
 # %% Model (copy this cell)
+from common.lesson_cells import compile_classifier
+
+
 # One builder for every variant: each keyword switches one regularizer on. Early stopping
 # is a callback, not a layer, so it is built separately.
-
-
 def build_model(l1=0.0, l2=0.0, dropout=0.0, input_shape=(28, 28), num_classes=10,
                 hidden=(300, 100), learning_rate=1e-3):
     import keras  # in the function: the cell needs nothing above it
@@ -93,13 +94,7 @@ def build_model(l1=0.0, l2=0.0, dropout=0.0, input_shape=(28, 28), num_classes=1
             model.add(keras.layers.Dropout(dropout))
     model.add(keras.layers.Dense(num_classes, activation="softmax",
                                  kernel_regularizer=regularizer))
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-                 keras.metrics.SparseCategoricalCrossentropy(name="cross_entropy")],
-    )
-    return model
+    return compile_classifier(model, learning_rate)
 
 
 def early_stopping(patience=5):

@@ -67,10 +67,11 @@ from common.lesson_cells import load_mnist
 
 
 # %% Model (copy this cell)
+from common.lesson_cells import compile_classifier
+
+
 # The slide's model with the Dropout layer it imports but never uses, after each hidden
 # layer. rate=0 builds the same network without dropout (Dropout(0) would be a no-op).
-
-
 def build_model(rate=0.2, input_shape=(28, 28), num_classes=10, hidden=(300, 100),
                 learning_rate=1e-3, decay_steps=None):
     import keras  # in the function: the cell needs nothing above it
@@ -84,12 +85,7 @@ def build_model(rate=0.2, input_shape=(28, 28), num_classes=10, hidden=(300, 100
         if rate:
             model.add(keras.layers.Dropout(rate))
     model.add(keras.layers.Dense(num_classes, activation="softmax"))
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
-    return model
+    return compile_classifier(model, learning_rate)
 
 
 # %% Training (copy this cell)

@@ -77,11 +77,12 @@ from common.lesson_cells import load_mnist
 
 
 # %% Model (copy this cell)
+from common.lesson_cells import compile_classifier
+
+
 # Flatten turns each 28x28 image into 784 numbers; two ReLU layers follow, and a softmax
-# over the 10 classes gives probabilities that sum to 1. With integer labels (0..9) the
-# matching cross-entropy is the *sparse* one, so there is no need to one-hot the labels.
-
-
+# over the 10 classes gives probabilities that sum to 1, which compile_classifier (above)
+# scores with the cross-entropy.
 def build_model(input_shape=(28, 28), num_classes=10, hidden=(300, 100),
                 learning_rate=1e-3):
     import keras  # in the function: the cell needs nothing above it
@@ -90,12 +91,7 @@ def build_model(input_shape=(28, 28), num_classes=10, hidden=(300, 100),
     for units in hidden:
         model.add(keras.layers.Dense(units, activation="relu"))
     model.add(keras.layers.Dense(num_classes, activation="softmax"))
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
-    return model
+    return compile_classifier(model, learning_rate)
 
 
 # %% Training (copy this cell)

@@ -166,15 +166,22 @@ def test_a_shared_cell_is_written_once_and_shown_in_full():
     cell imports them from common/lesson_cells.py in one line, and what `show` prints
     and the notebook holds is the cell's whole text, where that line stood."""
     shared = recipes.shared_cells()
-    assert set(shared) == {"load_iris", "load_mnist", "train", "evaluate"}
+    assert set(shared) == {"load_iris", "load_mnist", "compile_classifier", "train",
+                           "evaluate"}
     for name in TRAINING_RECIPES:
         source = recipes.recipe_path(name).read_text()
         for title, function in (("Training", "train"), ("Evaluation", "evaluate")):
             assert f"# %% {title} (copy this cell)\nfrom common.lesson_cells import " \
                    f"{function}\n" in source, (name, title)
             assert recipes.copy_cells(name)[title] == shared[function], (name, title)
+        if "compile_classifier" in source:  # the MNIST lessons share their compile step
+            model_cell = recipes.copy_cells(name)["Model"]
+            assert model_cell.startswith(shared["compile_classifier"]), name
+            assert "return compile_classifier(model, learning_rate)" in model_cell, name
         shown = recipes.snippet(name)
         assert "lesson_cells import" not in shown and "def train(" in shown, name
+        assert "model.compile(" in shown, name  # every lesson shows its loss and metrics
+        assert "model.summary()" in shown and "history = train(" in shown, name
     inlined = recipes.inline_shared("x = 1\nfrom common.lesson_cells import load_iris, train\n")
     assert inlined == f"x = 1\n{shared['load_iris']}\n\n\n{shared['train']}\n"
 
