@@ -133,6 +133,8 @@ def _parent_gone(signum, frame):
 # ends; a killed grader's threads end one by one, and until the last one has, the parent
 # id is unchanged.
 _PARENT_GONE = signal.SIGUSR1
+# The grader's ways of telling this process to stop (it then removes the folder itself).
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
 def supervise(cwd: str, command: list[str]) -> int:
@@ -143,7 +145,7 @@ def supervise(cwd: str, command: list[str]) -> int:
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(_PARENT_GONE, _parent_gone)
     _prctl(_PR_SET_PDEATHSIG, _PARENT_GONE)  # the grader killed: clean up all the same
-    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    for signum in _STOP_SIGNALS:
         signal.signal(signum, _stop)
     status = 128 + signal.SIGTERM
     child, parent_gone = None, False
@@ -163,7 +165,7 @@ def supervise(cwd: str, command: list[str]) -> int:
     except _Stop:
         pass
     finally:
-        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, _PARENT_GONE):
+        for signum in (*_STOP_SIGNALS, _PARENT_GONE):
             signal.signal(signum, signal.SIG_IGN)
         if child is not None:
             _end_everything(child.pid)
