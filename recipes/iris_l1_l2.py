@@ -60,6 +60,8 @@ from common.lesson_cells import load_iris
 
 
 # %% Model (copy this cell)
+from common.lesson_cells import compile_classifier
+
 # The penalty goes on each Dense layer's kernel (its weight matrix), not on the biases.
 # L1(a) adds a * sum|w|, L2(b) adds b * sum w^2, L1L2 adds both.
 
@@ -86,10 +88,7 @@ def build_model(l1=0.01, l2=0.01, input_dim=4, num_classes=3, hidden=16, learnin
         keras.layers.Dense(num_classes, activation="softmax",
                            kernel_regularizer=make_regularizer(l1, l2)),
     ])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    return model
+    return compile_classifier(model, learning_rate)
 
 
 # %% Training (copy this cell)

@@ -53,8 +53,11 @@ from common.lesson_cells import load_iris
 
 
 # %% Model (copy this cell)
-# Integer labels (0, 1, 2) go with the *sparse* categorical cross-entropy; one-hot labels
-# would go with CategoricalCrossentropy. The metric is named, not the string "accuracy".
+from common.lesson_cells import compile_classifier
+
+# Three species: a softmax over 3 outputs. Integer labels (0, 1, 2) go with the sparse
+# cross-entropy that `compile_classifier` sets; one-hot labels would go with
+# CategoricalCrossentropy.
 
 
 def build_model(input_dim=4, num_classes=3, hidden=16, learning_rate=1e-2):
@@ -65,10 +68,7 @@ def build_model(input_dim=4, num_classes=3, hidden=16, learning_rate=1e-2):
         keras.layers.Dense(hidden, activation="relu"),
         keras.layers.Dense(num_classes, activation="softmax"),
     ])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    return model
+    return compile_classifier(model, learning_rate)
 
 
 # %% Training (copy this cell)

@@ -283,8 +283,8 @@ def weak_student_run(tmp_path_factory):
 
     copy = tmp_path_factory.mktemp("weak") / "iris_softmax.py"
     copy.write_text(recipe_path("iris_softmax").read_text().replace(
-        "keras.optimizers.Adam(learning_rate=learning_rate)",
-        "keras.optimizers.Adam(learning_rate=1e-5)"))
+        "return compile_classifier(model, learning_rate)",
+        "return compile_classifier(model, 1e-5)"))
     out = copy.parent / "run"
     main = _load_copy(copy)
     results = main(["--seed", "2", "--out", str(out)])
@@ -631,8 +631,8 @@ def test_every_recorded_variant_agrees_across_backends(capsys):
 
 # A copy that trains with the recorded flags but learns almost nothing: its model cell
 # ignores the learning rate it is given.
-_SLOW = ("keras.optimizers.Adam(learning_rate=learning_rate)",
-         "keras.optimizers.Adam(learning_rate=1e-6)")
+_SLOW = ("return compile_classifier(model, learning_rate)",
+         "return compile_classifier(model, 1e-6)")
 
 
 def _load_copy(path):
