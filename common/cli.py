@@ -260,24 +260,47 @@ def flags_only():
         _FLAGS_ONLY.reset(token)
 
 
+class Flags(argparse.Namespace):
+    """A run's settings, as parsed: read-only. A setting decided later (the batch size,
+    once the data's size is known; the run's directory) makes a new value,
+    ``flags.replace(batch_size=128)``, so what one part of a run reads is what it was
+    given, whatever another part does with its copy."""
+
+    def __init__(self, **settings):
+        for name, value in settings.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"the flags are read-only: flags.replace({name}=...) makes a "
+                             "new value")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"the flags are read-only: {name} stays")
+
+    def replace(self, **changes) -> "Flags":
+        return Flags(**{**vars(self), **changes})
+
+
 class RecipeParser(Parser):
     """A recipe's parser. ``parse_args`` is the one way a recipe reads its flags: it
     applies ``--quick``, checks ``--out`` before any work (``args.out`` is then a checked
     path or None), and, for a resumable recipe given ``--resume DIR``, parses the command
-    line the interrupted run in DIR was started with instead. It also sets ``args.recipe``,
-    ``args.argv`` (the flags in force), ``args.run_dir`` (DIR when resuming, else None
-    until ``training.run_dir`` claims one) and ``args.started`` (the run's clock)."""
+    line the interrupted run in DIR was started with instead. The flags it returns are
+    read-only (``Flags``) and also hold ``recipe``, ``argv`` (the flags in force),
+    ``run_dir`` (DIR when resuming, else None until ``training.load_data`` or ``finish``
+    claims one) and ``started`` (the run's clock)."""
 
-    def __init__(self, *args, resumable: bool = False, **kwargs):
+    def __init__(self, *args, resumable: bool = False, quick_epochs: int = QUICK_EPOCHS,
+                 **kwargs):
         super().__init__(*args, **kwargs)
-        self.resumable = resumable
+        self.resumable, self.quick_epochs = resumable, quick_epochs
 
     def parse_flags(self, argv) -> argparse.Namespace:
         """The flags alone, with ``--quick`` applied: nothing checked on disk."""
         args = Parser.parse_args(self, argv)
         check_hidden(getattr(args, "hidden", None))
         if getattr(args, "quick", False):
-            args.epochs = min(args.epochs, QUICK_EPOCHS)
+            args.epochs = min(args.epochs, self.quick_epochs)
         if getattr(args, "epochs", 0) > SENSIBLE_EPOCHS:
             print(f"warning: {args.epochs} epochs is far more than these datasets need; "
                   "early stopping or fewer epochs will give the same accuracy sooner",
@@ -299,7 +322,7 @@ class RecipeParser(Parser):
                              f"started with; leave out {', '.join(changed)} (a new run takes "
                              "new settings)")
 
-    def parse_args(self, args=None, namespace=None) -> argparse.Namespace:
+    def parse_args(self, args=None, namespace=None) -> Flags:
         from common import checkpoint, runs
 
         argv = list(sys.argv[1:] if args is None else args)
@@ -321,24 +344,24 @@ class RecipeParser(Parser):
                 checkpoint.read_state(state)  # a damaged state is refused before any work
             runs.claim(run_dir, resume=True)
             print(f"resuming {run_dir}: {' '.join(argv)}")
-        parsed.run_dir, parsed.argv, parsed.recipe = run_dir, argv, recipe
-        parsed.started = time.perf_counter()
-        return parsed
+        return Flags(**vars(parsed), run_dir=run_dir, argv=argv, recipe=recipe,
+                     started=time.perf_counter())
 
 
 def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=None,
                   epochs: int | None = None, batch_size: int | None = None,
-                  resumable: bool = False) -> RecipeParser:
+                  resumable: bool = False, quick_epochs: int = QUICK_EPOCHS) -> RecipeParser:
     """A parser with the shared flags; the recipe adds its own hyperparameters.
 
     Recipes that read a dataset get ``--dataset`` and ``--offline``; recipes that train
     get ``--epochs``, ``--batch-size``, ``--steps-per-execution`` and ``--quick``.
     ``batch_size=None`` leaves ``args.batch_size`` None until the data is loaded, when
-    ``default_batch_size`` picks it from the number of training examples.
+    ``default_batch_size`` picks it from the number of training examples. ``--quick``
+    trains at most ``quick_epochs`` epochs.
     """
     header = header_fields(docstring)
     parser = RecipeParser(
-        prog=f"python -m recipes.{name}", resumable=resumable,
+        prog=f"python -m recipes.{name}", resumable=resumable, quick_epochs=quick_epochs,
         description=f"{header.get('title', name)}. {header.get('description', '')}",
         epilog=f"Slide topic: {header.get('slide topic', '-')}")
     # The recipe's own settings (added by the recipe) are listed first, under "options";
@@ -362,9 +385,9 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
                               help="random seed for weights, shuffling and dropout")
     if epochs:
         training.add_argument("--quick", action="store_true",
-                              help=f"a run of seconds: at most {QUICK_EPOCHS} epochs on "
-                                   f"{QUICK_TRAIN_EXAMPLES} training examples (for tests "
-                                   "and CI)")
+                              help=f"a run of seconds: at most {quick_epochs} epochs"
+                                   + (f" on {QUICK_TRAIN_EXAMPLES} training examples"
+                                      if datasets else "") + " (for tests and CI)")
         run.add_argument("--steps-per-execution", type=positive_int,
                          default=DEFAULT_STEPS_PER_EXECUTION,
                          help="training steps Keras runs per call into TensorFlow "

@@ -56,28 +56,25 @@ def _deterministic_xla_on_gpus() -> None:
         os.environ["XLA_FLAGS"] = f"{flags} {XLA_DETERMINISTIC_GPU_OPS}".strip()
 
 
-def load_data(args) -> Dataset:
+def load_data(args) -> tuple[cli.Flags, Dataset]:
+    """The data, and the flags completed with what the data decides: the batch size (by
+    the data's size, unless ``--batch-size`` gave one) and, for a resumable recipe, the
+    run's directory, claimed here, once the data is in hand (a run without data leaves
+    nothing behind) and before the first epoch, whose state it keeps for ``--resume``.
+    ``--resume DIR`` claimed DIR while parsing; any other run's directory is claimed when
+    it writes its results (``finish``)."""
     data = load_dataset(args.dataset, offline=args.offline or None, verbose=args.verbose)
     if args.quick:
         data = data.head(cli.QUICK_TRAIN_EXAMPLES, cli.QUICK_VAL_EXAMPLES)
     if getattr(args, "batch_size", 0) is None:
-        args.batch_size = cli.default_batch_size(len(data.y_train))
+        args = args.replace(batch_size=cli.default_batch_size(len(data.y_train)))
     print(f"data: {data.describe()}"
           + (f"; batch size {args.batch_size}" if hasattr(args, "batch_size") else ""))
-    return data
-
-
-def run_dir(args) -> Path:
-    """The run's directory, claimed when it is first needed: by the first ``fit`` of a
-    resumable recipe, else by ``finish``. A run that stops before (no data, a bad flag)
-    leaves nothing behind. A resumable run's directory holds its command line from the
-    start, and the training state that ``--resume`` continues from."""
-    if getattr(args, "run_dir", None) is None:
-        args.run_dir = runs.make_run_dir(args.recipe, args.out)
-        if hasattr(args, "resume"):
-            runs.write_json(args.run_dir / "args.json", {"recipe": args.recipe,
-                                                         "argv": args.argv})
-    return args.run_dir
+    if hasattr(args, "resume") and args.run_dir is None:
+        run_dir = runs.make_run_dir(args.recipe, args.out)
+        runs.write_json(run_dir / "args.json", {"recipe": args.recipe, "argv": args.argv})
+        args = args.replace(run_dir=run_dir)
+    return args, data
 
 
 def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
@@ -108,9 +105,9 @@ def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
     verbose = verbose if verbose is not None else (1 if args.verbose else 2)
 
     backup, done, history_so_far = None, 0, {}
-    if hasattr(args, "resume") or getattr(args, "run_dir", None) is not None:
+    if getattr(args, "run_dir", None) is not None:
         # A resumable run keeps its state here; --resume goes on from its last epoch.
-        backup = run_dir(args) / "backup" / name
+        backup = args.run_dir / "backup" / name
         done, history_so_far = checkpoint.restore(model, backup)
     with cli.interruption_after() as interruption:  # Ctrl-C stops at the next batch
         guard = checkpoint.callback(backup, history_so_far, interruption)
@@ -286,7 +283,8 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
         results["variants"] = records
     # The evidence behind the numbers: ``baselines check --results`` scores these models
     # on the test split itself instead of trusting the accuracy written here.
-    out_dir = run_dir(args)
+    # The run's directory: claimed before training (a resumable recipe's) or now.
+    out_dir = args.run_dir or runs.make_run_dir(args.recipe, args.out)
     models = {name: getattr(record, "model", None) for name, record in records.items()}
     results["models"] = {}
     for name, model in models.items():

@@ -109,7 +109,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     cli.require_backend(args, "tensorflow", "its backward pass is tf.GradientTape; Keras 3 has "
                         "no gradient call common to all backends")
-    data = training.load_data(args)
+    args, data = training.load_data(args)
     x, y = data.train
 
     by_hand, with_fit = build_model(seed=args.seed), build_model(seed=args.seed)

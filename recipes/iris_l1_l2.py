@@ -127,7 +127,7 @@ def main(argv=None) -> dict:
                         help="L2 penalty factor")
     cli.add_mlp_flags(parser, build_model)
     args = parser.parse_args(argv)
-    data = training.load_data(args)
+    args, data = training.load_data(args)
 
     # The penalized loss is not comparable across variants; accuracy is.
     trained = training.train_variants(

@@ -92,7 +92,7 @@ def main(argv=None) -> dict:
                                batch_size=BATCH_SIZE)
     cli.add_mlp_flags(parser, build_model)  # the model cell's defaults
     args = parser.parse_args(argv)
-    data = training.load_data(args)
+    args, data = training.load_data(args)
     training.seed_everything(args.seed)
     model = build_model(data.input_shape[0], data.num_classes, args.hidden,
                         args.learning_rate)

@@ -136,7 +136,7 @@ def main(argv=None) -> dict:
                         help="let the learning rate fall to 0 along a cosine over the epochs "
                              "(default: constant)")
     args = parser.parse_args(argv)
-    data = training.load_data(args)
+    args, data = training.load_data(args)
     steps = args.epochs * -(-len(data.y_train) // args.batch_size)  # ceil: the last batch
 
     training.seed_everything(args.seed)

@@ -144,7 +144,7 @@ def main(argv=None) -> dict:
     monitor = choose_monitor(args.monitor, args.l2)
     if args.monitor == "auto" and args.l2:
         print(f"monitoring {monitor}: the penalty is part of val_loss, not of the fit")
-    data = training.load_data(args)
+    args, data = training.load_data(args)
 
     training.seed_everything(args.seed)
     model = build_model(args.l2, data.input_shape, data.num_classes, args.hidden,

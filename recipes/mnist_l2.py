@@ -105,7 +105,7 @@ def main(argv=None) -> dict:
                         help="L2 penalty factor on every kernel")
     cli.add_mlp_flags(parser, build_model)
     args = parser.parse_args(argv)
-    data = training.load_data(args)
+    args, data = training.load_data(args)
     trained = training.train_variants(
         build_model, train, evaluate, {"none": {"l2": 0.0}, "l2": {"l2": args.l2}}, data,
         args, monitor="val_accuracy", input_shape=data.input_shape,

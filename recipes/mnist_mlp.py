@@ -132,7 +132,7 @@ def main(argv=None) -> dict:
                                epochs=EPOCHS, resumable=True)
     cli.add_mlp_flags(parser, build_model)  # the model cell's defaults
     args = parser.parse_args(argv)
-    data = training.load_data(args)
+    args, data = training.load_data(args)
     training.seed_everything(args.seed)
     print(f"slide's model without Flatten outputs {slide_model_output_shape(data.input_shape)}"
           " (one softmax per image row); with Flatten:", end=" ")

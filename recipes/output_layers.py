@@ -157,7 +157,7 @@ def main(argv=None) -> dict:
                                batch_size=32)
     args = parser.parse_args(argv)
     iris = load_dataset("iris", offline=args.offline or None, verbose=args.verbose)
-    digits = training.load_data(args)
+    args, digits = training.load_data(args)
     training.seed_everything(args.seed)
 
     rows = {}

@@ -533,7 +533,7 @@ def test_a_students_recipe_file_runs_with_the_recorded_flags(tmp_path, capsys):
     # A student's mistake: training for one epoch. The check catches it.
     broken = tmp_path / "mine.py"
     broken.write_text(source.replace("    history = training.fit(train, model, data, args)",
-                                     "    args.epochs = 1\n"
+                                     "    args = args.replace(epochs=1)\n"
                                      "    history = training.fit(train, model, data, args)"))
     assert baselines.check(["iris_softmax"], recipe_file=broken, seeds=[1]) == 1
     out = capsys.readouterr().out  # the run's own record shows what it trained with
@@ -670,8 +670,9 @@ def test_a_recipe_file_that_returns_its_own_results_is_not_verified(tmp_path, ca
 def test_a_recipe_file_that_writes_no_results_cannot_be_verified(tmp_path, capsys):
     """A copy that parses its flags, then returns a perfect score without training."""
     path = _copy_of_iris(tmp_path, (
-        "    data = training.load_data(args)",
-        "    return {'test_accuracy': 1.0, 'variants': {}}\n    data = training.load_data(args)"))
+        "    args, data = training.load_data(args)",
+        "    return {'test_accuracy': 1.0, 'variants': {}}\n"
+        "    args, data = training.load_data(args)"))
     assert baselines.check(recipe_file=path, seeds=[0]) == 1
     printed = capsys.readouterr().out
     assert "UNVERIFIED" in printed and "wrote no results.json" in printed

@@ -169,8 +169,9 @@ def test_batch_size_follows_the_training_set_size_unless_given(n_train, flags, e
                                default_dataset="mnist-5k", epochs=1)
     args = parser.parse_args([*flags, "--out", str(tmp_path / "r")])
     assert args.batch_size == (int(flags[1]) if flags else None)
-    training.load_data(args)
-    assert args.batch_size == expected
+    completed, _ = training.load_data(args)
+    assert completed.batch_size == expected
+    assert args.batch_size == (int(flags[1]) if flags else None)  # the parsed flags stay as parsed
     assert f"batch size {expected}" in capsys.readouterr().out
 
 
@@ -183,7 +184,7 @@ def test_batch_size_on_real_data(dataset, expected, tmp_path, capsys):
                                default_dataset=dataset, epochs=1)
     args = parser.parse_args(["--out", str(tmp_path / "r")])
     try:
-        training.load_data(args)
+        args, _ = training.load_data(args)
     except DatasetUnavailable as error:  # Fashion-MNIST needs Debian's package offline
         pytest.skip(str(error))
     assert args.batch_size == expected
@@ -287,3 +288,67 @@ def test_flags_only_stops_a_recipe_at_its_parser_and_ends_with_its_block(tmp_pat
     assert not out.exists()
     results = iris_softmax.main(["--quick", "--out", str(out)])  # after the block: a run
     assert out.exists() and results
+
+
+def test_parsed_flags_are_read_only_and_replace_makes_a_new_value(tmp_path):
+    import pickle
+
+    from common import cli
+
+    parser = cli.recipe_parser("example", "Title: example", datasets=["mnist-5k"],
+                               default_dataset="mnist-5k", epochs=3)
+    args = parser.parse_args(["--out", str(tmp_path / "r")])
+    with pytest.raises(AttributeError, match="read-only"):
+        args.epochs = 1
+    with pytest.raises(AttributeError, match="read-only"):
+        del args.epochs
+    shorter = args.replace(epochs=1)
+    assert (shorter.epochs, args.epochs) == (1, 3) and shorter.out == args.out
+    with pytest.raises(AttributeError, match="read-only"):
+        shorter.epochs = 2
+    assert pickle.loads(pickle.dumps(args)) == args  # as a Dask worker receives it
+    assert not (tmp_path / "r").exists()  # parsing claims no directory
+
+
+def test_quick_takes_the_recipes_own_epoch_count(tmp_path):
+    from common import cli
+
+    parser = cli.recipe_parser("example", "Title: example", epochs=1000, batch_size=32,
+                               quick_epochs=100)
+    assert parser.parse_args(["--quick"]).epochs == 100
+    assert parser.parse_args(["--quick", "--epochs", "50"]).epochs == 50
+    assert "at most 100 epochs (for tests" in " ".join(parser.format_help().split())
+
+
+@pytest.mark.parametrize("resumable", [True, False])
+def test_the_run_directory_is_claimed_once_the_data_is_in_hand(resumable, tmp_path,
+                                                              monkeypatch):
+    """A resumable recipe's directory (which keeps the training state from the first
+    epoch) is claimed by load_data, after the data loaded; any other recipe's directory
+    is claimed when it writes its results. A failed load claims nothing."""
+    import json
+
+    from common import cli, training
+    from common.errors import DatasetUnavailable
+
+    parser = cli.recipe_parser("example", "Title: example", datasets=["mnist-5k"],
+                               default_dataset="mnist-5k", epochs=1, resumable=resumable)
+    args = parser.parse_args(["--out", str(tmp_path / "r")])
+
+    def unavailable(name, **kwargs):
+        raise DatasetUnavailable("offline")
+
+    monkeypatch.setattr(training, "load_dataset", unavailable)
+    with pytest.raises(DatasetUnavailable):
+        training.load_data(args)
+    assert not (tmp_path / "r").exists()
+
+    monkeypatch.setattr(training, "load_dataset", lambda name, **kwargs: tiny_dataset(64))
+    completed, _ = training.load_data(args)
+    assert args.run_dir is None  # the parsed flags are untouched
+    if resumable:
+        assert completed.run_dir == tmp_path / "r"
+        saved = json.loads((completed.run_dir / "args.json").read_text())
+        assert saved == {"recipe": "example", "argv": ["--out", str(tmp_path / "r")]}
+    else:
+        assert completed.run_dir is None and not (tmp_path / "r").exists()
