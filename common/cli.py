@@ -390,7 +390,7 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
                                       if datasets else "") + " (for tests and CI)")
         run.add_argument("--steps-per-execution", type=positive_int,
                          default=DEFAULT_STEPS_PER_EXECUTION,
-                         help="training steps Keras runs per call into TensorFlow "
+                         help="training steps Keras runs per call into the backend "
                               "(speed only)")
     add_backend_flag(run)
     run.add_argument("--out", default=None, metavar="DIR",
