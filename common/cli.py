@@ -287,8 +287,8 @@ class RecipeParser(Parser):
     path or None), and, for a resumable recipe given ``--resume DIR``, parses the command
     line the interrupted run in DIR was started with instead. The flags it returns are
     read-only (``Flags``) and also hold ``recipe``, ``argv`` (the flags in force),
-    ``run_dir`` (DIR when resuming, else None until ``training.load_data`` or ``finish``
-    claims one) and ``started`` (the run's clock)."""
+    ``run_dir`` (DIR when resuming, else None until ``training.load_data`` chooses where a
+    resumable run will write) and ``started`` (the run's clock)."""
 
     def __init__(self, *args, resumable: bool = False, quick_epochs: int = QUICK_EPOCHS,
                  **kwargs):

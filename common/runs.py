@@ -105,6 +105,19 @@ def _nearest_existing_parent(path: Path) -> Path:
     return Path("/")
 
 
+def new_run_path(name: str, out: Path | None) -> Path:
+    """Where a run will write, chosen now and claimed (``claim``) when it first writes:
+    ``out``, or the first ``runs/NAME-TIMESTAMP[-N]`` that does not exist yet."""
+    if out is not None:
+        return Path(out)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for suffix in range(1000):
+        candidate = RUNS_DIR / (f"{name}-{stamp}" + (f"-{suffix}" if suffix else ""))
+        if not candidate.exists():
+            return candidate
+    raise UsageError(f"cannot create a new directory under {RUNS_DIR}; pass --out DIR")
+
+
 def make_run_dir(name: str, out: Path | None) -> Path:
     """Claim the output directory: ``out`` (new or empty), or a new
     ``runs/NAME-TIMESTAMP[-N]``. See ``claim``."""

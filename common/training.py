@@ -58,11 +58,10 @@ def _deterministic_xla_on_gpus() -> None:
 
 def load_data(args) -> tuple[cli.Flags, Dataset]:
     """The data, and the flags completed with what the data decides: the batch size (by
-    the data's size, unless ``--batch-size`` gave one) and, for a resumable recipe, the
-    run's directory, claimed here, once the data is in hand (a run without data leaves
-    nothing behind) and before the first epoch, whose state it keeps for ``--resume``.
-    ``--resume DIR`` claimed DIR while parsing; any other run's directory is claimed when
-    it writes its results (``finish``)."""
+    the data's size, unless ``--batch-size`` gave one) and, for a resumable recipe, where
+    the run will write. Nothing is created here: the directory is claimed when the run
+    first writes to it (``claimed_run_dir``), so a run that stops before (no data, a
+    model that does not fit in memory) leaves nothing behind."""
     data = load_dataset(args.dataset, offline=args.offline or None, verbose=args.verbose)
     if args.quick:
         data = data.head(cli.QUICK_TRAIN_EXAMPLES, cli.QUICK_VAL_EXAMPLES)
@@ -71,10 +70,20 @@ def load_data(args) -> tuple[cli.Flags, Dataset]:
     print(f"data: {data.describe()}"
           + (f"; batch size {args.batch_size}" if hasattr(args, "batch_size") else ""))
     if hasattr(args, "resume") and args.run_dir is None:
-        run_dir = runs.make_run_dir(args.recipe, args.out)
-        runs.write_json(run_dir / "args.json", {"recipe": args.recipe, "argv": args.argv})
-        args = args.replace(run_dir=run_dir)
+        args = args.replace(run_dir=runs.new_run_path(args.recipe, args.out))
     return args, data
+
+
+def claimed_run_dir(args) -> Path:
+    """The run's directory, claimed at its first write: a resumable run's by its first
+    epoch's state (with the command line ``--resume`` goes on with), any other run's by
+    its results. ``--resume DIR`` claimed DIR while parsing; claiming again is a no-op."""
+    if args.run_dir is None:
+        return runs.make_run_dir(args.recipe, args.out)
+    run_dir = runs.claim(args.run_dir)
+    if not (run_dir / "args.json").exists():
+        runs.write_json(run_dir / "args.json", {"recipe": args.recipe, "argv": args.argv})
+    return run_dir
 
 
 def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
@@ -107,7 +116,7 @@ def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
     backup, done, history_so_far = None, 0, {}
     if getattr(args, "run_dir", None) is not None:
         # A resumable run keeps its state here; --resume goes on from its last epoch.
-        backup = args.run_dir / "backup" / name
+        backup = claimed_run_dir(args) / "backup" / name
         done, history_so_far = checkpoint.restore(model, backup)
     with cli.interruption_after() as interruption:  # Ctrl-C stops at the next batch
         guard = checkpoint.callback(backup, history_so_far, interruption)
@@ -283,8 +292,7 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
         results["variants"] = records
     # The evidence behind the numbers: ``baselines check --results`` scores these models
     # on the test split itself instead of trusting the accuracy written here.
-    # The run's directory: claimed before training (a resumable recipe's) or now.
-    out_dir = args.run_dir or runs.make_run_dir(args.recipe, args.out)
+    out_dir = claimed_run_dir(args)
     models = {name: getattr(record, "model", None) for name, record in records.items()}
     results["models"] = {}
     for name, model in models.items():

@@ -321,19 +321,22 @@ def test_quick_takes_the_recipes_own_epoch_count(tmp_path):
 
 
 @pytest.mark.parametrize("resumable", [True, False])
-def test_the_run_directory_is_claimed_once_the_data_is_in_hand(resumable, tmp_path,
-                                                              monkeypatch):
-    """A resumable recipe's directory (which keeps the training state from the first
-    epoch) is claimed by load_data, after the data loaded; any other recipe's directory
-    is claimed when it writes its results. A failed load claims nothing."""
+def test_the_run_directory_is_claimed_at_the_first_write(resumable, tmp_path, monkeypatch):
+    """load_data chooses where a resumable run will write and creates nothing: a run that
+    stops after its data loaded (a model too big for memory, Ctrl-C while it builds)
+    leaves nothing that would block the same --out again. The directory is claimed when
+    the run first writes: a resumable run's first epoch, any other run's results."""
     import json
+
+    import keras
 
     from common import cli, training
     from common.errors import DatasetUnavailable
 
+    out = tmp_path / "r"
     parser = cli.recipe_parser("example", "Title: example", datasets=["mnist-5k"],
                                default_dataset="mnist-5k", epochs=1, resumable=resumable)
-    args = parser.parse_args(["--out", str(tmp_path / "r")])
+    args = parser.parse_args(["--out", str(out)])
 
     def unavailable(name, **kwargs):
         raise DatasetUnavailable("offline")
@@ -341,14 +344,26 @@ def test_the_run_directory_is_claimed_once_the_data_is_in_hand(resumable, tmp_pa
     monkeypatch.setattr(training, "load_dataset", unavailable)
     with pytest.raises(DatasetUnavailable):
         training.load_data(args)
-    assert not (tmp_path / "r").exists()
+    assert not out.exists()
 
     monkeypatch.setattr(training, "load_dataset", lambda name, **kwargs: tiny_dataset(64))
-    completed, _ = training.load_data(args)
+    completed, data = training.load_data(args)
     assert args.run_dir is None  # the parsed flags are untouched
-    if resumable:
-        assert completed.run_dir == tmp_path / "r"
-        saved = json.loads((completed.run_dir / "args.json").read_text())
-        assert saved == {"recipe": "example", "argv": ["--out", str(tmp_path / "r")]}
+    assert completed.run_dir == (out if resumable else None)
+    assert not out.exists()  # nothing written yet: nothing claimed
+
+    def train(model, x_train, y_train, x_val, y_val, **options):
+        return model.fit(x_train, y_train, validation_data=(x_val, y_val),
+                         epochs=options["epochs"], batch_size=options["batch_size"],
+                         callbacks=options["callbacks"], verbose=0)
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    training.fit(train, model, data, completed)
+    if resumable:  # the first epoch's state, and the command line --resume goes on with
+        assert json.loads((out / "args.json").read_text()) == {
+            "recipe": "example", "argv": ["--out", str(out)]}
+        assert (out / "backup").is_dir()
+        assert training.claimed_run_dir(completed) == out  # claimed once: again, the same
     else:
-        assert completed.run_dir is None and not (tmp_path / "r").exists()
+        assert not out.exists()  # claimed by its results, in finish
