@@ -357,17 +357,22 @@ def test_a_class_gets_one_row_per_student_and_a_csv(run_cli, student_run, tmp_pa
     write_results(students / "s1", student_run)
     write_results(students / "s3", student_run, test_accuracy=0.9)
     write_results(students / "s7", student_run, epochs=5)
+    (students / "s9" / "backup").mkdir(parents=True)  # interrupted: no results.json
+    (students / "s9" / "args.json").write_text("{}")
     done = run_cli("-m", "tools", "baselines", "check", "--results", str(students),
                    "--csv", str(tmp_path / "grades.csv"))
     assert done.returncode == 1, done.stdout + done.stderr
     verdicts = dict(line.split(None, 1) for line in
                     done.stdout.split("student  verdict\n")[1].split("\n\n")[0].splitlines())
-    assert verdicts == {"s1": "pass", "s3": "does not match its model", "s7": "refused"}
+    assert verdicts == {"s1": "pass", "s3": "does not match its model", "s7": "refused",
+                        "s9": "no results"}
     assert "s7 (" in done.stdout and "epochs 5, recorded 100" in done.stdout
+    assert "s9 (" in done.stdout and "no results.json in this folder" in done.stdout
     with open(tmp_path / "grades.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     assert [(r["student"], r["verdict"]) for r in rows] == [
-        ("s1", "pass"), ("s3", "does not match its model"), ("s7", "refused")]
+        ("s1", "pass"), ("s3", "does not match its model"), ("s7", "refused"),
+        ("s9", "no results")]
     assert rows[1]["file_says"] == "0.9000" and rows[1]["model_scores"] == "1.0000"
     assert "epochs 5, recorded 100" in rows[2]["reason"]
 

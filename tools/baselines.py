@@ -485,6 +485,25 @@ def student_files(paths) -> list[tuple[Path, str]]:
     return list(dict(found).items())
 
 
+def folders_without_results(paths) -> list[Path]:
+    """The student folders in a class folder (a directory given that holds no results.json
+    itself) with no results.json anywhere below them: each is a student who handed in
+    nothing checkable, listed, not passed over."""
+    missing = []
+    for given in paths:
+        path = Path(given)
+        try:
+            if not path.is_dir() or (path / "results.json").is_file():
+                continue
+            for folder in sorted(p for p in path.iterdir()
+                                 if p.is_dir() and not p.name.startswith(".")):
+                if not any(p.is_file() for p in folder.rglob("results.json")):
+                    missing.append(folder)
+        except OSError as error:
+            raise UsageError(f"--results {path}: {error.strerror or error}")
+    return missing
+
+
 def read_results(path: Path) -> dict:
     """A results.json as {recipe, dataset, seeds, variants {name: [accuracies]}, ...}:
     one recipe's run, or a finished comparison; anything else is refused by name."""
@@ -812,6 +831,9 @@ def check_results(paths, path: Path = BASELINES_FILE, *, csv_file=None) -> int:
             if alone:
                 raise UsageError(f"{file}: {reason}")
             rows.append(_row(label, file, verdict="refused", reason=reason))
+    for folder in folders_without_results(paths):
+        rows.append(_row(folder.name, folder, verdict="no results",
+                         reason="no results.json in this folder: nothing to check"))
     _print_class(rows, notes, len(files))
     if csv_path is not None:
         _write_csv(csv_path, rows)
@@ -937,7 +959,7 @@ def _print_class(rows, notes, n_files) -> None:
 
 
 def _severity(verdict: str) -> int:
-    order = ("pass", "improved", "MISSING", "REGRESSION", "cannot be verified",
+    order = ("pass", "improved", "no results", "MISSING", "REGRESSION", "cannot be verified",
              "does not match its model", "inconsistent", "refused")
     return order.index(verdict) if verdict in order else len(order)
 
