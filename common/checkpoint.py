@@ -2,8 +2,8 @@
 
 Writing a model to disk after every epoch costs about 30 ms; an 800-epoch Iris run
 would spend longer saving than training. So the state after each finished epoch
-(weights, optimizer, the dropout random generator, the history so far) is copied in
-memory, which takes about a millisecond, and written to disk
+(weights, optimizer, the dropout random generator, the history so far, and each
+early-stopping callback's count, best value and best weights) is copied in memory, which takes about a millisecond, and written to disk
 
 - when ``BACKUP_SECONDS`` have passed since the last write,
 - when training ends, and
@@ -37,6 +37,34 @@ def _variables(model):
     return [*model.variables, *model.optimizer.variables]
 
 
+# What an early-stopping callback has learned by the end of an epoch. A resumed run that
+# started it afresh would count patience from the interruption and could restore a worse
+# epoch's weights than the same run uninterrupted.
+_STOPPER_FIELDS = ("wait", "stopped_epoch", "best", "best_epoch")
+
+
+def _stoppers(callbacks) -> list:
+    import keras
+
+    return [c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)]
+
+
+def _stopper_state(stopper) -> tuple[dict, list]:
+    best = stopper.best
+    fields = {"wait": int(stopper.wait), "stopped_epoch": int(stopper.stopped_epoch),
+              "best": float(best) if best is not None and np.isfinite(best) else None,
+              "best_epoch": int(stopper.best_epoch)}
+    # get_weights() made new arrays: held, not copied, until the next write.
+    return fields, list(stopper.best_weights or [])
+
+
+def _array_names(state: dict) -> list[list[str]]:
+    """The names of the arrays in a state file: the variables', then each stopper's."""
+    return [[f"v{i}" for i in range(state["variables"])],
+            *([f"s{j}w{k}" for k in range(stopper["weights"])]
+              for j, stopper in enumerate(state.get("stoppers", [])))]
+
+
 def read_state(backup_dir: Path) -> dict | None:
     """The saved state in ``backup_dir`` (keys ``epoch``, ``history``, ``arrays``), or None.
 
@@ -53,14 +81,19 @@ def read_state(backup_dir: Path) -> dict | None:
         with np.load(path, allow_pickle=False) as saved:
             state = validate.check(validate.parse(str(saved["state"])),
                                    validate.STATE_SCHEMA, where=f"{path}: state")
-            names = {f"v{i}" for i in range(state["variables"])}
-            if set(saved.files) != names | {"state"}:
+            variables, *stoppers = _array_names(state)
+            names = {"state", *variables, *(name for names in stoppers for name in names)}
+            if set(saved.files) != names:
                 raise ValueError(f"it holds {len(saved.files) - 1} arrays, its header says "
-                                 f"{state['variables']}")
-            state["arrays"] = [saved[f"v{i}"] for i in range(state["variables"])]
-        if any(array.dtype.kind not in "fiub" for array in state["arrays"]):
+                                 f"{len(names) - 1}")
+            state["arrays"] = [saved[name] for name in variables]
+            for stopper, names in zip(state.get("stoppers", []), stoppers):
+                stopper["best_weights"] = [saved[name] for name in names] or None
+        every_array = [*state["arrays"], *(array for stopper in state.get("stoppers", [])
+                                           for array in stopper["best_weights"] or [])]
+        if any(array.dtype.kind not in "fiub" for array in every_array):
             raise ValueError("an array is not numeric")
-        if not all(np.isfinite(array).all() for array in state["arrays"]):
+        if not all(np.isfinite(array).all() for array in every_array):
             # A diverged model: resumed, it would train on NaN and pass as not diverged.
             raise ValueError("its weights hold NaN or infinity")
         # One history value per finished epoch: training goes on from ``epoch``, and the
@@ -99,35 +132,51 @@ def discard(backup_root: Path) -> None:
             pass
 
 
-def restore(model, backup_dir: Path) -> tuple[int, dict]:
-    """Load an earlier run's state into ``model``: (epochs already finished, their history).
+def restore(model, backup_dir: Path) -> tuple[int, dict, list]:
+    """Load an earlier run's state into ``model``: (epochs already finished, their history,
+    the early-stopping callbacks' states, which ``callback`` hands back to them).
 
-    (0, {}) when there is nothing to resume.
+    (0, {}, []) when there is nothing to resume.
     """
     state = read_state(backup_dir)
     if state is None:
-        return 0, {}
+        return 0, {}, []
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     variables = _variables(model)
     if [tuple(v.shape) for v in variables] != [a.shape for a in state["arrays"]]:
         raise UsageError(f"--resume: the saved training state in {backup_dir} is for another "
                          "model; start a new run")
+    weight_shapes = [tuple(v.shape) for v in model.weights]
+    for stopper in state.get("stoppers", []):
+        if stopper["best_weights"] is not None and \
+                [a.shape for a in stopper["best_weights"]] != weight_shapes:
+            raise UsageError(f"--resume: the saved training state in {backup_dir} is for "
+                             "another model; start a new run")
     for variable, array in zip(variables, state["arrays"]):
         variable.assign(array)
-    return state["epoch"], state["history"]
+    return state["epoch"], state["history"], state.get("stoppers", [])
 
 
 def callback(backup_dir: Path | None = None, history: dict | None = None,
-             interruption=None):
+             interruption=None, callbacks=(), stoppers=()):
     """A Keras callback that, given ``backup_dir``, keeps the state of the last finished
     epoch there (see above) and, given ``interruption`` (what ``cli.interruption_after``
-    yields), stops at the next batch on Ctrl-C or SIGTERM.
+    yields), stops at the next batch on Ctrl-C or SIGTERM. Put it after ``callbacks``,
+    the run's other callbacks: it saves their early-stopping callbacks' state with the
+    model's.
 
-    ``history`` holds the epochs restored by ``restore``; the callback's ``history``
-    attribute is then the whole run's, those epochs included.
+    ``history`` and ``stoppers`` hold what ``restore`` read: the callback's ``history``
+    attribute is then the whole run's, those epochs included, and each early-stopping
+    callback goes on from where it was when training begins.
     """
     import keras
+
+    watched = _stoppers(callbacks)
+    if stoppers and len(stoppers) != len(watched):
+        raise UsageError(f"--resume: the saved training state in {backup_dir} has "
+                         f"{len(stoppers)} early-stopping callback(s), this run "
+                         f"{len(watched)}; start a new run")
 
     class EpochCheckpoint(keras.callbacks.Callback):
         def __init__(self):
@@ -136,6 +185,14 @@ def callback(backup_dir: Path | None = None, history: dict | None = None,
             self._snapshot = None
             self._written = time.monotonic()
             self._cut_short = False
+
+        def on_train_begin(self, logs=None):
+            # Called after the early-stopping callbacks' own on_train_begin, which resets
+            # them: the saved state goes back in now.
+            for stopper, saved in zip(watched, stoppers):
+                for field in _STOPPER_FIELDS:
+                    setattr(stopper, field, saved[field])
+                stopper.best_weights = saved["best_weights"]
 
         def on_train_batch_end(self, batch, logs=None):
             if interruption is not None and interruption.requested:
@@ -147,7 +204,8 @@ def callback(backup_dir: Path | None = None, history: dict | None = None,
             if backup_dir is not None and not self._cut_short:
                 for key, value in (logs or {}).items():
                     self.history.setdefault(key, []).append(float(value))
-                self._snapshot = (epoch + 1, [v.numpy() for v in _variables(self.model)])
+                self._snapshot = (epoch + 1, [v.numpy() for v in _variables(self.model)],
+                                  [_stopper_state(stopper) for stopper in watched])
             if interruption is not None and interruption.requested:
                 # Raised here, after the last finished epoch is safe, and not as a
                 # KeyboardInterrupt from inside TensorFlow, which would leave no state.
@@ -162,9 +220,14 @@ def callback(backup_dir: Path | None = None, history: dict | None = None,
         def _write(self):
             if backup_dir is None or self._snapshot is None:
                 return
-            epoch, arrays = self._snapshot
-            state = {"epoch": epoch, "history": self.history, "variables": len(arrays)}
-            named = {f"v{i}": array for i, array in enumerate(arrays)}
+            epoch, arrays, stopper_states = self._snapshot
+            state = {"epoch": epoch, "history": self.history, "variables": len(arrays),
+                     "stoppers": [{**fields, "weights": len(best_weights)}
+                                  for fields, best_weights in stopper_states]}
+            names = _array_names(state)
+            named = dict(zip(names[0], arrays))
+            for stopper_names, (_, best_weights) in zip(names[1:], stopper_states):
+                named.update(zip(stopper_names, best_weights))
             Path(backup_dir).mkdir(parents=True, exist_ok=True)
 
             def save(tmp: Path):

@@ -149,7 +149,9 @@ def claim(path: Path, *, resume: bool = False) -> Path:
     path = Path(path)
     key = path.resolve()
     if key in _HELD:
-        return path
+        if (path / LOCK_FILE).is_file():
+            return path
+        release(path)  # deleted since (by hand, between two runs in a notebook): claim anew
     flag = "--resume" if resume else "--out"
     if not resume:
         check_out_dir(str(path))
@@ -175,6 +177,11 @@ def claim(path: Path, *, resume: bool = False) -> Path:
             release(path)
             raise
     return path
+
+
+def held() -> frozenset[Path]:
+    """The directories this process holds now (resolved paths)."""
+    return frozenset(_HELD)
 
 
 def release(path: Path) -> None:

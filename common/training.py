@@ -56,6 +56,18 @@ def _deterministic_xla_on_gpus() -> None:
         os.environ["XLA_FLAGS"] = f"{flags} {XLA_DETERMINISTIC_GPU_OPS}".strip()
 
 
+class FlagsAndData(tuple):
+    """What ``load_data`` returns: ``(args, data)``. A copy written for the older
+    ``data = training.load_data(args)`` is told the new form at its first ``data.x``."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(f"training.load_data(args) returns two values: write "
+                             f"`args, data = training.load_data(args)` (asked for .{name} "
+                             "of the pair)")
+
+
 def load_data(args) -> tuple[cli.Flags, Dataset]:
     """The data, and the flags completed with what the data decides: the batch size (by
     the data's size, unless ``--batch-size`` gave one) and, for a resumable recipe, where
@@ -71,7 +83,7 @@ def load_data(args) -> tuple[cli.Flags, Dataset]:
           + (f"; batch size {args.batch_size}" if hasattr(args, "batch_size") else ""))
     if hasattr(args, "resume") and args.run_dir is None:
         args = args.replace(run_dir=runs.new_run_path(args.recipe, args.out))
-    return args, data
+    return FlagsAndData((args, data))
 
 
 def claimed_run_dir(args) -> Path:
@@ -113,20 +125,39 @@ def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
         verbose, callbacks = 0, [*callbacks, progress_lines(every)]
     verbose = verbose if verbose is not None else (1 if args.verbose else 2)
 
-    backup, done, history_so_far = None, 0, {}
+    backup, done, history_so_far, stoppers = None, 0, {}, []
     if getattr(args, "run_dir", None) is not None:
         # A resumable run keeps its state here; --resume goes on from its last epoch.
         backup = claimed_run_dir(args) / "backup" / name
-        done, history_so_far = checkpoint.restore(model, backup)
-    with cli.interruption_after() as interruption:  # Ctrl-C stops at the next batch
-        guard = checkpoint.callback(backup, history_so_far, interruption)
-        # A learning rate that blows up gives NaN: stop at once instead of training on it.
-        callbacks = [keras.callbacks.TerminateOnNaN(), *callbacks, guard]
-        history = train(model, *data.train, *data.val, epochs=epochs, batch_size=batch_size,
-                        callbacks=callbacks, seed=seed, initial_epoch=done, verbose=verbose)
+        done, history_so_far, stoppers = checkpoint.restore(model, backup)
+        if any(stopper["stopped_epoch"] for stopper in stoppers):
+            epochs = done  # early stopping had ended it: train no further, restore the best
+    guard = None
+    try:
+        with cli.interruption_after() as interruption:  # Ctrl-C stops at the next batch
+            guard = checkpoint.callback(backup, history_so_far, interruption, callbacks,
+                                        stoppers)
+            # A learning rate that blows up gives NaN: stop at once, not train on it.
+            callbacks = [keras.callbacks.TerminateOnNaN(), *callbacks, guard]
+            history = train(model, *data.train, *data.val, epochs=epochs,
+                            batch_size=batch_size, callbacks=callbacks, seed=seed,
+                            initial_epoch=done, verbose=verbose)
+    except KeyboardInterrupt:
+        if backup is not None:
+            finished = len((guard.history if guard else history_so_far).get("loss", []))
+            _say_how_to_resume(args, backup.parent.parent, name, finished)
+        raise
     if backup is not None:  # the whole history, including epochs before an interruption
         history.history = guard.history
     return history
+
+
+def _say_how_to_resume(args, run_dir: Path, name: str, finished: int) -> None:
+    recipe = getattr(args, "recipe", None) or "NAME"
+    which = "" if name == "model" else f" of {name}"
+    print(f"interrupted: {finished} finished epoch(s){which} are saved in {run_dir}; go on "
+          f"with: python3 -m recipes run {recipe} --resume {run_dir} (in a notebook: "
+          f"NOTEBOOK_ARGS = [\"--resume\", \"{run_dir}\"])", file=sys.stderr, flush=True)
 
 
 MAX_PROGRESS_LINES = 20

@@ -59,6 +59,16 @@ STATE_SCHEMA = {
         "variables": _int(0, 100_000),
         "history": {"type": "object",
                     "additionalProperties": {"type": "array", "items": _NULLABLE_NUMBER}},
+        # Each early-stopping callback's count, best value and epoch, and how many arrays
+        # its best epoch's weights take.
+        "stoppers": {"type": "array", "maxItems": 16, "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["wait", "stopped_epoch", "best", "best_epoch", "weights"],
+            "properties": {"wait": _int(0, limits.MAX_EPOCHS),
+                           "stopped_epoch": _int(0, limits.MAX_EPOCHS),
+                           "best": _NULLABLE_NUMBER,
+                           "best_epoch": _int(0, limits.MAX_EPOCHS),
+                           "weights": _int(0, 100_000)}}},
     },
 }
 

@@ -212,7 +212,7 @@ def test_resume_state_is_written_and_read_on_jax(tmp_path):
         "cb = checkpoint.callback(Path('state'))\n"
         "m.fit(x, y, epochs=2, verbose=0, callbacks=[cb])\n"
         "n = build_model()\n"
-        "done, history = checkpoint.restore(n, Path('state'))\n"
+        "done, history, _ = checkpoint.restore(n, Path('state'))\n"
         "assert done == 2 and len(history['loss']) == 2\n"
         "for a, b in zip(m.get_weights(), n.get_weights()): assert np.array_equal(a, b)\n"
         "print('ok')\n")

@@ -175,6 +175,17 @@ def test_batch_size_follows_the_training_set_size_unless_given(n_train, flags, e
     assert f"batch size {expected}" in capsys.readouterr().out
 
 
+def test_a_copy_written_for_one_return_value_is_told_the_new_form(tmp_path, monkeypatch):
+    from common import cli, training
+
+    monkeypatch.setattr(training, "load_dataset", lambda name, **kwargs: tiny_dataset(64))
+    parser = cli.recipe_parser("example", "Title: example", datasets=["mnist-5k"],
+                               default_dataset="mnist-5k", epochs=1)
+    data = training.load_data(parser.parse_args(["--out", str(tmp_path / "r")]))
+    with pytest.raises(AttributeError, match=r"write `args, data = training.load_data\(args\)`"):
+        data.input_shape
+
+
 @pytest.mark.parametrize("dataset, expected", [("mnist-5k", 128), ("fashion_mnist", 512)])
 def test_batch_size_on_real_data(dataset, expected, tmp_path, capsys):
     from common import cli, training

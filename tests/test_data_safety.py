@@ -71,6 +71,39 @@ def test_a_directory_in_use_by_another_process_is_refused(run_cli, tmp_path):
     assert done.returncode == 0, done.stderr
 
 
+def test_a_run_stopped_in_a_notebook_lets_go_of_its_folder(run_cli, tmp_path):
+    """A notebook's kernel lives on after a run it interrupted: the run's folder is let go
+    of as when a process ends, so a terminal can --resume it (or a new run use it)."""
+    from common import notebook
+
+    out = tmp_path / "run"
+
+    def interrupted_run(argv):
+        runs.claim(out)
+        (out / "args.json").write_text("{}")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        notebook.run(interrupted_run, [])
+    assert out.resolve() not in runs.held()
+    (out / "args.json").unlink()
+    done = run_cli("-m", "recipes", "run", "softmax", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_held_folder_deleted_by_hand_is_claimed_anew(tmp_path):
+    out = runs.claim(tmp_path / "run")
+    try:
+        for path in sorted(out.iterdir()):
+            path.unlink()
+        out.rmdir()
+        assert runs.claim(out) == out and (out / runs.LOCK_FILE).is_file()
+        softmax.main(["--out", str(out)])  # claims it again and writes its results there
+        assert (out / "results.json").is_file()
+    finally:
+        runs.release(out)
+
+
 def test_two_runs_on_one_out_at_once_one_wins_one_is_refused(tmp_path):
     out = tmp_path / "shared"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RECIPES_OFFLINE": "1"}

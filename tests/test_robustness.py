@@ -106,6 +106,7 @@ def test_interrupted_single_run_exits_130_and_resumes(tmp_path, sig):
     rest, _ = process.communicate(timeout=120)
     assert process.returncode == 130, seen + rest
     assert "interrupted" in rest and "Traceback" not in rest
+    assert f"go on with: python3 -m recipes run mnist_mlp --resume {out}" in rest
     assert not (out / "results.json").exists()
     assert not list(tmp_path.rglob("*.tmp"))
     saved = checkpoint.read_state(out / "backup" / "model")
@@ -137,14 +138,15 @@ def iris():
     return load_dataset("iris")
 
 
-def small_model(hidden=8):
+def small_model(hidden=8, learning_rate=0.001):
     import keras
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(hidden, "relu"),
                               keras.layers.Dropout(0.2), keras.layers.Dense(3, "softmax")])
     # One step per call, so that a callback can interrupt in the middle of an epoch.
-    model.compile("adam", "sparse_categorical_crossentropy", steps_per_execution=1)
+    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy",
+                  steps_per_execution=1)
     return model
 
 
@@ -200,6 +202,65 @@ def test_interruption_keeps_the_last_finished_epoch_and_resume_goes_on(iris, tmp
     assert history.history["loss"][:2] == saved["history"]["loss"]
     steps = len(iris.y_train) // 32  # 96 training flowers: 3 batches per epoch
     assert int(resumed.optimizer.iterations.numpy()) == 5 * steps
+
+
+# A validation score that improves for five epochs, then only gets worse: early stopping
+# (patience 4) picks epoch 5 and halts after epoch 9, whatever the small model learns.
+SCRIPTED_SCORES = [5, 4, 3, 2, 1, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0, 2.1, 2.2, 2.3, 2.4, 2.5]
+
+
+def early_stopped_run(iris, run_dir, interrupt_after=None):
+    """A small model with early stopping on ``SCRIPTED_SCORES``, interrupted in the middle
+    of the epoch after ``interrupt_after`` finished epochs, if given. Returns the model,
+    the stopper and the weights at the end of each epoch this call trained."""
+    import keras
+
+    stopper = keras.callbacks.EarlyStopping(monitor="score", mode="min", patience=4,
+                                            restore_best_weights=True)
+    weights = {}
+    model = small_model()
+
+    def on_batch(batch, logs):
+        if len(weights) == interrupt_after and batch == 1:
+            cli.INTERRUPTION.requested = True
+
+    def on_epoch_end(epoch, logs):
+        logs["score"] = SCRIPTED_SCORES[epoch]  # the same dict the stopper reads next
+        weights[epoch] = model.get_weights()
+
+    script = keras.callbacks.LambdaCallback(on_train_batch_end=on_batch,
+                                            on_epoch_end=on_epoch_end)
+    fit_small(model, iris, run_dir, epochs=len(SCRIPTED_SCORES), callbacks=[script, stopper])
+    return model, stopper, weights
+
+
+def test_a_resumed_run_early_stops_as_it_would_have_uninterrupted(iris, tmp_path,
+                                                                   monkeypatch):
+    """Interrupted after its best epoch, while early stopping waits: the resumed run keeps
+    counting patience from that best epoch, stops where the uninterrupted run stops and
+    restores the best epoch's weights, saved before the interruption. (A fresh stopper
+    would take the first resumed epoch as its best and stop 2 epochs later.)"""
+    monkeypatch.setattr(checkpoint, "BACKUP_SECONDS", 1e9)  # only the interruption writes
+    _, whole, _ = early_stopped_run(iris, tmp_path / "whole")
+    assert (whole.best_epoch, whole.stopped_epoch) == (4, 8)
+
+    with pytest.raises(KeyboardInterrupt):  # 2 epochs past the best, waiting
+        _, _, before = early_stopped_run(iris, tmp_path / "cut", interrupt_after=7)
+    saved = checkpoint.read_state(tmp_path / "cut" / "backup" / "model")
+    assert saved["epoch"] == 7 and saved["stoppers"][0]["wait"] == 2
+    assert saved["stoppers"][0]["best_epoch"] == 4
+    resumed, stopper, trained = early_stopped_run(iris, tmp_path / "cut")
+    assert (stopper.best_epoch, stopper.stopped_epoch) == (4, 8)
+    assert sorted(trained) == [7, 8]  # the epochs after the interruption, up to the stop
+    for best, restored in zip(saved["stoppers"][0]["best_weights"], resumed.get_weights()):
+        np.testing.assert_array_equal(best, restored)
+
+    # Interrupted once it had stopped (before the run wrote its results): resuming trains
+    # no further and still ends on the best epoch's weights.
+    again, stopper, trained = early_stopped_run(iris, tmp_path / "cut")
+    assert trained == {} and stopper.stopped_epoch == 8
+    for best, restored in zip(saved["stoppers"][0]["best_weights"], again.get_weights()):
+        np.testing.assert_array_equal(best, restored)
 
 
 def test_a_finished_fit_is_not_trained_again_on_resume(iris, tmp_path):
