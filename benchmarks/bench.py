@@ -304,11 +304,11 @@ def job_flops(results: dict) -> dict:
 
 
 def main_job(extra: list[str]) -> dict:
-    """Time ``python -m recipes compare`` (the README's main job, with ``extra`` flags) as
+    """Time ``python -m tools compare`` (the README's main job, with ``extra`` flags) as
     a user runs it, start-up included, and set it against a compute floor: the FLOPs of
     its training and scoring passes at this machine's measured matmul rate."""
     out = Path(tempfile.mkdtemp(prefix="bench-main-job-")) / "compare"
-    argv = ["-m", "recipes", "compare", *extra, "--out", str(out)]
+    argv = ["-m", "tools", "compare", *extra, "--out", str(out)]
     print(f"main job: python {shlex.join(argv[:-2])}", flush=True)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, *argv], stdin=subprocess.DEVNULL,

@@ -2,7 +2,7 @@
 
     python -m benchmarks.sweep [--variants ...] [--seeds N] [--epochs N] [--workers 1,2]
 
-Each configuration runs ``python -m recipes compare`` in a fresh process (start-up,
+Each configuration runs ``python -m tools compare`` in a fresh process (start-up,
 data loading and the workers' start included, as a user sees it) and prints cells per
 minute, the speed-up over the in-process run, and the scheduling overhead per cell
 (``--workers 1`` against in-process: the same work on one core, plus Dask). Timings
@@ -29,7 +29,7 @@ def run_compare(extra: list[str], common: list[str]) -> tuple[float, dict]:
         out = Path(scratch) / "c"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "recipes", "compare", *common, *extra,
+        subprocess.run([sys.executable, "-m", "tools", "compare", *common, *extra,
                         "--out", str(out)], check=True, env=env, cwd=scratch,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seconds = time.perf_counter() - started

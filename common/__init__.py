@@ -1,4 +1,4 @@
-"""Everything a student does not copy: data, flags, training plumbing, reports.
+"""The small library under the recipes: data, flags, runs, training plumbing, plots, weights.
 
 Each module has one job:
 
@@ -12,13 +12,12 @@ Each module has one job:
 - ``plots``      -- learning curves (train solid, validation dashed)
 - ``notebook``   -- a recipe run in a notebook: flags from a cell, figures shown inline
 - ``weights``    -- numbers about the kernels: what L1 and L2 do to weights
-- ``stats``      -- means, spreads and confidence intervals over seeds
-- ``comparison`` -- every (variant, seed) run of a comparison, each saved when it finishes
-                    (with ``sweep``, ``tuning``, ``sequential`` and ``claims``)
-- ``report``     -- the comparison report: tables, figures, the lecture's claims tested
+- ``validate``   -- every file read back, checked against its JSON Schema
+- ``lesson_cells`` -- the data, compile, training and evaluation cells lessons share
 
-It imports nothing from ``recipes``, ``exercises`` or ``tools``: the accuracy baselines and
-the grader, which use the recipes and the exercises, are in ``tools``.
+It imports nothing from ``recipes``, ``exercises`` or ``tools``: the comparison and its
+report, the accuracy baselines and the grader, which use the recipes and the exercises,
+are in ``tools``.
 """
 
 import os

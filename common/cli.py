@@ -179,6 +179,21 @@ def rate(text):
     return _number(text, float, lambda v: 0 <= v < 1, "a rate in [0, 1)")
 
 
+def variant_list(known: dict):
+    """An argparse type: 'l1,l2' -> ['l1', 'l2'], names checked against ``known``."""
+
+    def parse(text):
+        names = [name.strip() for name in text.split(",") if name.strip()]
+        unknown = [name for name in names if name not in known]
+        if not names or unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown variant {', '.join(repr(n) for n in unknown) or repr(text)}; "
+                f"choose from: {', '.join(known)}")
+        return list(dict.fromkeys(names))
+
+    return parse
+
+
 def int_list(text):
     """'300,100' -> (300, 100): layer widths."""
     try:

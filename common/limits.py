@@ -7,3 +7,5 @@ MAX_SEED = 2**32 - 1
 MAX_COUNT = 2**31 - 1
 MAX_EPOCHS = MAX_BATCH_SIZE = MAX_COUNT
 MAX_SEEDS = 10_000
+# A tuning grid's values per regularizer (tools/tuning.py parses the grids).
+MAX_GRID_VALUES = 20

@@ -68,13 +68,18 @@ class FlagsAndData(tuple):
                              "of the pair)")
 
 
-def load_data(args) -> tuple[cli.Flags, Dataset]:
+def load_data(args, *, train_size: int | None = None) -> tuple[cli.Flags, Dataset]:
     """The data, and the flags completed with what the data decides: the batch size (by
     the data's size, unless ``--batch-size`` gave one) and, for a resumable recipe, where
     the run will write. Nothing is created here: the directory is claimed when the run
     first writes to it (``claimed_run_dir``), so a run that stops before (no data, a
-    model that does not fit in memory) leaves nothing behind."""
+    model that does not fit in memory) leaves nothing behind.
+
+    ``train_size``: only the first that many training examples (already shuffled and
+    stratified), so that a large network overfits them."""
     data = load_dataset(args.dataset, offline=args.offline or None, verbose=args.verbose)
+    if train_size is not None and train_size < len(data.y_train):
+        data = data.head(train_size, len(data.y_val))
     if args.quick:
         data = data.head(cli.QUICK_TRAIN_EXAMPLES, cli.QUICK_VAL_EXAMPLES)
     if getattr(args, "batch_size", 0) is None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jsonschema
 
-from common import limits, tuning
+from common import limits
 from common.errors import UsageError
 
 # What may become a file or directory name: no separators, no dots first, nothing hidden.
@@ -96,7 +96,7 @@ _TUNING = {
                      "properties": {
                          "setting": {"enum": ["l1", "l2", "dropout", "patience"]},
                          "values": {"type": "array", "minItems": 1,
-                                    "maxItems": tuning.MAX_VALUES,
+                                    "maxItems": limits.MAX_GRID_VALUES,
                                     "uniqueItems": True,
                                     "items": {"type": "number", "minimum": 0}}}}},
     },

@@ -4,12 +4,11 @@
                          datasets and description
     run NAME [flags]     run a recipe; the same as ``python -m recipes.NAME [flags]``
     show NAME            print the recipe's model cell, ready to paste into a notebook
-    compare [flags]      every regularizer side by side over several seeds, with a report
 
 ``python -m recipes run NAME --help`` lists a recipe's flags and their defaults. The
-tools built on the recipes have their own command lines, above this package:
-``python -m tools baselines ...`` and ``python -m tools grade ...`` (tools/__main__.py),
-``python -m benchmarks.bench``.
+tools built on the recipes have their own command lines, above this package: the main
+job ``python -m tools compare``, ``python -m tools baselines ...`` and ``python -m tools
+grade ...`` (tools/__main__.py), ``python -m benchmarks.bench``.
 """
 
 from __future__ import annotations
@@ -27,12 +26,11 @@ COMMANDS = {
             "description",
     "run": "run a recipe: run NAME [flags] (flags: run NAME --help)",
     "show": "print a recipe's model cell, ready to paste into a notebook",
-    "compare": "every regularizer side by side over several seeds, with a report "
-               "(flags: compare --help)",
 }
 # Tools built on the recipes, with command lines of their own: a command that names one
 # gets the command to run instead.
 TOOLS = {
+    "compare": "python -m tools compare",
     "baselines": "python -m tools baselines",
     "grade": "python -m tools grade",
     "bench": "python -m benchmarks.bench",
@@ -82,9 +80,6 @@ def main(argv=None) -> None:
         raise UsageError(f"unknown command '{command}'; choose from: {', '.join(COMMANDS)}")
     if command == "list":
         list_recipes()
-        return
-    if command == "compare":
-        importlib.import_module("recipes.compare").main(rest)
         return
     if not rest:
         raise UsageError(f"'{command}' needs a recipe name; choose from: "

@@ -4,8 +4,8 @@ Slide topic: Regularization (l1/l2 penalties, Dropout, early stopping) and the s
 Lecture order: 140
 Baselines: fast mnist-5k; online mnist
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
-Run: python -m recipes compare
-Description: One model, seven regularization variants, paired seeds; a report that tests the lecture's claims.
+Run: python -m recipes run compare (one seed); python -m tools compare (the comparison)
+Description: One model, seven regularization variants, one seed each; python -m tools compare adds paired seeds and a report that tests the lecture's claims.
 """
 
 # %% [markdown]
@@ -18,12 +18,16 @@ Description: One model, seven regularization variants, paired seeds; a report th
 #   epoch's weights are restored;
 # - `combined`: L2, Dropout and early stopping together.
 #
-# Every variant is trained once per seed, and seed s gives every variant the same initial
+# This lesson trains every variant once, from one seed, and prints them side by side: the
+# gap between training and validation accuracy shows what each regularizer does to
+# overfitting. One seed cannot say which variant is better by less than about half a
+# point: that needs several seeds. The main job, `python -m tools compare`, trains every
+# variant once per seed with these same cells. Seed s gives every variant the same initial
 # weights and the same batches: the runs are *paired*, so the difference between a variant
 # and the baseline is measured on equal terms, seed by seed. Seeds are added in rounds
 # until each variant's verdict on test accuracy is decided (helps, costs accuracy, or no
 # difference larger than --delta), under a rule that keeps wrong verdicts at 5% however
-# often it looks (docs/comparison.md); `--seeds N` trains exactly N seeds instead.
+# often it looks (docs/comparison.md), and a report tests the lecture's claims.
 #
 # Why this default configuration: the claims are about overfitting, so the baseline has to
 # overfit visibly. 3,500 training digits (mnist-5k, or a 3,500-image slice of full MNIST
@@ -40,6 +44,7 @@ Description: One model, seven regularization variants, paired seeds; a report th
 # %%
 EPOCHS = 40
 BATCH_SIZE = None  # by the data's size: 512 on the full 55,000 images, 128 on a few thousand
+TRAIN_SIZE = 3500  # training images: few for 266,610 weights, so the baseline overfits
 
 # %% [markdown]
 # ## Setup
@@ -55,7 +60,7 @@ if importlib.util.find_spec("common") is None:
     here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
     sys.path.append(str(here.resolve().parent))
 
-from common import cli, comparison, notebook, sweep
+from common import cli, notebook, training
 from common.datasets import IMAGE_DATASETS
 
 # %% [markdown]
@@ -134,11 +139,11 @@ VARIANTS = {
 # %% [markdown]
 # ## Strength is a hyperparameter
 # A fixed strength can be too strong or too weak for a given dataset, and then the
-# regularizer looks useless, or harmful, for the wrong reason. So each regularizer is also
-# trained at every strength in its row of `GRID`, and for each seed the strength with the
-# highest **validation** accuracy is kept (`l1_tuned`, ...): the test split is read only
-# for that chosen model. The slide's strength is one of the candidates, and its run is
-# shared with the fixed variant above.
+# regularizer looks useless, or harmful, for the wrong reason. So the comparison
+# (`python -m tools compare`) also trains each regularizer at every strength in its row of
+# `GRID`, and for each seed the strength with the highest **validation** accuracy is kept
+# (`l1_tuned`, ...): the test split is read only for that chosen model. The slide's
+# strength is one of the candidates, and its run is shared with the fixed variant above.
 
 # %%
 GRID = {
@@ -149,55 +154,55 @@ GRID = {
 }
 
 # %% [markdown]
-# ## Run
-# `common.comparison` trains every (variant, seed) pair with the cells above (build_model,
-# train, evaluate, early_stopping), saving each finished run at
-# once, so an interrupted comparison keeps its work and `--resume DIR` continues it;
-# `common.report` turns the runs into the report.
+# ## Every variant, one seed
+# `main` trains each variant with the cells above, from the same seed, so variants with
+# the same layers start from the same weights: `training.fit` calls `train` (adding the
+# callbacks for a NaN loss and Ctrl-C), `training.evaluate_model` calls `evaluate`.
 
 # %%
 def main(argv=None) -> dict:
     parser = cli.recipe_parser("compare", __doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto",
-                               epochs=EPOCHS)
-    parser.prog = "python -m recipes compare"
-    parser.add_argument("--variants", type=comparison.variant_list(VARIANTS),
+                               default_dataset="auto", epochs=EPOCHS)
+    parser.add_argument("--variants", type=cli.variant_list(VARIANTS),
                         default=list(VARIANTS),
                         help=f"comma-separated subset of: {','.join(VARIANTS)} "
                              "(default: all)")
-    comparison.add_seed_flags(parser)
-    parser.add_argument("--train-size", type=cli.positive_int, default=3500,
+    parser.add_argument("--train-size", type=cli.positive_int, default=TRAIN_SIZE,
                         help="training examples used (the rest of the split is left out "
-                             "so the baseline overfits; see the recipe's introduction)")
-    parser.add_argument("--patience", type=cli.non_negative_int, default=None,
-                        help="early-stopping patience, in epochs, of the fixed variants "
-                             "(default: theirs, 5)")
-    comparison.add_tuning_flags(parser, GRID)
+                             "so the baseline overfits; see the introduction)")
     parser.add_argument("--learning-rate", type=cli.positive_float,
                         default=cli.model_defaults(build_model)["learning_rate"],
                         help="Adam learning rate, for every variant")
-    parser.add_argument("--tensorboard", action="store_true",
-                        help="also write TensorBoard logs for every run")
-    parser.add_argument("--resume", metavar="DIR", default=None,
-                        help="continue the interrupted comparison in DIR "
-                             "(default: start a new one)")
-    sweep.add_flags(parser)
     args = parser.parse_args(argv)
-    cells = comparison.RecipeCells(build_model, train, evaluate, early_stopping)
-    return comparison.run(args, VARIANTS, cells, GRID)
+    args, data = training.load_data(args, train_size=args.train_size)
+
+    records, models = {}, {}  # the models kept: finish saves each beside results.json
+    for name in args.variants:
+        variant = VARIANTS[name]
+        print(f"--- {name}: {variant}")
+        training.seed_everything(args.seed)
+        model = build_model(**variant["model"], input_shape=data.input_shape,
+                            num_classes=data.num_classes, learning_rate=args.learning_rate)
+        stopping = variant.get("early_stopping")
+        callbacks = [early_stopping(**stopping)] if stopping else []
+        history = training.fit(train, model, data, args, callbacks, name=name)
+        models[name] = model
+        records[name] = training.evaluate_model(evaluate, model, data, history,
+                                                monitor="val_cross_entropy")
+    print(f"one seed ({args.seed}): a difference under about half a point may be chance; "
+          "python -m tools compare adds paired seeds until each verdict is decided")
+    return training.finish("compare", data, args, records, main=args.variants[0])
 
 
 # %% [markdown]
 # ## Run it
 # Here: the next cell sets the flags, the one after runs the recipe and shows its figures.
-# From a terminal: `python -m recipes.compare` with the same flags (`--help` lists them).
+# From a terminal: `python -m recipes run compare` with the same flags (`--help` lists
+# them); the comparison over paired seeds, with its report: `python -m tools compare`.
 
 # %% tags=["parameters"]
-# The flags, as on the command line: [] runs the comparison as docs/teaching.md reports it
-# (40 epochs, the fixed and the validation-chosen strengths, seeds added until the verdicts
-# are decided: at most 16 seeds and 10 minutes), which the saved outputs show;
-# ["--quick", "--seeds", "2"] is a run of about a minute (2 epochs per run, 2 seeds: too
-# few for the claims).
+# The flags, as on the command line: [] trains the seven variants for 40 epochs each (a
+# few minutes), which the saved outputs show; ["--quick"] is a run of seconds.
 NOTEBOOK_ARGS = []
 
 # %%

@@ -22,7 +22,7 @@ Description: The 300-100-10 MLP with Dropout after each hidden layer, against th
 # both.
 #
 # The slide says the typical improvement from dropout is "modest, usually around 1 to 2%".
-# The comparison below measures it for one seed; `python -m recipes compare` repeats it
+# The comparison below measures it for one seed; `python -m tools compare` repeats it
 # over several seeds.
 
 # %% [markdown]

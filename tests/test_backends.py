@@ -61,7 +61,7 @@ def test_every_recipe_compare_and_baselines_take_backend(run_cli):
     for name in recipes.recipe_names():
         completed = run_cli("-m", "recipes", "run", name, "--help")
         assert "--backend {tensorflow,jax}" in completed.stdout, name
-    for command in (["recipes", "compare", "--help"], ["tools", "baselines", "--help"],
+    for command in (["tools", "compare", "--help"], ["tools", "baselines", "--help"],
                     ["benchmarks.bench", "--help"]):
         completed = run_cli("-m", *command)
         assert "--backend" in completed.stdout, command

@@ -458,6 +458,16 @@ def test_a_bad_results_file_is_one_line(run_cli, tmp_path, text, expected):
         run_cli("-m", "tools", "baselines", "check", "--results", str(path)))
 
 
+def test_a_one_seed_compare_lesson_is_not_taken_for_the_comparison(run_cli, tmp_path):
+    from recipes import compare as lesson
+
+    lesson.main(["--quick", "--dataset", "mnist-5k", "--variants", "baseline", "--out",
+                 str(tmp_path / "l")])
+    line = one_line_error(run_cli("-m", "tools", "baselines", "check", "--results",
+                                  str(tmp_path / "l" / "results.json")))
+    assert "a one-seed run of the compare lesson" in line and "python -m tools compare" in line
+
+
 def test_an_empty_folder_or_a_missing_file_is_one_line(run_cli, tmp_path):
     assert "no results.json in that directory" in one_line_error(
         run_cli("-m", "tools", "baselines", "check", "--results", str(tmp_path)))

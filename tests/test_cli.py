@@ -67,9 +67,11 @@ def test_a_tool_asked_of_the_recipes_command_names_its_own(run_cli, given, inste
 def test_the_tools_command_line_runs_its_tools(run_cli):
     done = run_cli("-m", "tools", "--help")
     assert done.returncode == 0 and "baselines" in done.stdout and "grade" in done.stdout
+    assert "compare" in done.stdout
     done = run_cli("-m", "tools", "grade", "list")
     assert done.returncode == 0 and "01_neuron" in done.stdout
-    assert "choose from: baselines, grade" in one_line_error(run_cli("-m", "tools", "run"))
+    assert "choose from: compare, baselines, grade" in one_line_error(
+        run_cli("-m", "tools", "run"))
 
 
 @pytest.mark.parametrize("flags, expected", [

@@ -1,4 +1,5 @@
-"""The comparison report: statistics, claims, outputs that agree, resume and interruption."""
+"""The comparison (python -m tools compare) and its report: statistics, claims, outputs that
+agree, resume and interruption; and the compare lesson it takes its variants from."""
 
 import csv
 import json
@@ -12,15 +13,17 @@ from html.parser import HTMLParser
 
 import pytest
 
-from common import claims, cli, report, runs, stats, tuning
+from common import cli, runs
+from tools import claims, report, stats, tuning
 from conftest import one_line_error, start_cli
-from recipes import compare
+from recipes import compare as lesson
+from tools import compare
 
-ALL_VARIANTS = list(compare.VARIANTS)
-TUNED = [name + "_tuned" for name in compare.GRID]
+ALL_VARIANTS = list(lesson.VARIANTS)
+TUNED = [name + "_tuned" for name in lesson.GRID]
 # The runs a default comparison trains per seed: every variant, and every grid value that
 # is not a variant's own strength.
-CANDIDATES = sum(len(values) - 1 for row in compare.GRID.values() for values in row.values())
+CANDIDATES = sum(len(values) - 1 for row in lesson.GRID.values() for values in row.values())
 
 
 # --- statistics -----------------------------------------------------------------------
@@ -377,7 +380,7 @@ def test_damaged_run_file_is_trained_again(quick_comparison, tmp_path, capsys):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_comparison_keeps_finished_runs(tmp_path, sig):
     out = tmp_path / "cmp"
-    process = start_cli(tmp_path, "recipes", "compare", "--quick", "--seeds", "1",
+    process = start_cli(tmp_path, "tools", "compare", "--quick", "--seeds", "1",
                         "--dataset", "mnist-5k", "--out", str(out))
     deadline = time.monotonic() + 300
     while not list((out / "runs").glob("*.json")) and time.monotonic() < deadline:
@@ -435,14 +438,57 @@ def test_tensorboard_logs(tmp_path):
     (["--delta", "-1"], "--delta: must be a number > 0"),
 ])
 def test_bad_compare_input_is_one_line(run_cli, args, expected):
-    assert expected in one_line_error(run_cli("-m", "recipes", "compare", *args))
+    assert expected in one_line_error(run_cli("-m", "tools", "compare", *args))
+
+
+# --- the lesson: every variant once, one seed ---------------------------------------------
+
+
+def test_the_lesson_trains_each_variant_once_with_its_regularizer(tmp_path, capsys):
+    """python -m recipes run compare: the lesson's own main, one seed, no comparison; each
+    variant trains what it names (a penalty in model.losses, Dropout layers, the stopper)."""
+    import keras
+
+    results = lesson.main(["--quick", "--dataset", "mnist-5k", "--variants",
+                           "baseline,l2,dropout,early_stopping", "--out", str(tmp_path / "l")])
+    assert list(results["variants"]) == ["baseline", "l2", "dropout", "early_stopping"]
+    assert results["recipe"] == "compare" and results["seed"] == 0
+    assert (tmp_path / "l" / "results.json").is_file()
+    assert "paired seeds" in capsys.readouterr().out
+    l2 = keras.saving.load_model(tmp_path / "l" / results["models"]["l2"])
+    dropout = keras.saving.load_model(tmp_path / "l" / results["models"]["dropout"])
+    assert l2.losses and not any(isinstance(layer, keras.layers.Dropout) for layer in l2.layers)
+    assert sum(isinstance(layer, keras.layers.Dropout) for layer in dropout.layers) == 2
+
+
+def test_the_lesson_is_the_comparisons_run_of_its_seed(tmp_path):
+    """The tool trains the lesson's variants with the lesson's cells: the lesson's one
+    seed gives each variant the test accuracy the comparison's run of that seed gives."""
+    flags = ["--quick", "--dataset", "mnist-5k", "--seed", "1", "--variants",
+             "baseline,l1,dropout,early_stopping"]
+    one_seed = lesson.main([*flags, "--out", str(tmp_path / "lesson")])
+    compared = compare.main([*flags, "--seeds", "1", "--no-tune", "--workers", "0",
+                             "--out", str(tmp_path / "tool")])
+    by_variant = {row["variant"]: row["test_accuracy"] for row in compared["rows"]}
+    assert by_variant == {name: record["test_accuracy"]
+                          for name, record in one_seed["variants"].items()}
+
+
+def test_the_comparison_is_a_tool_not_a_recipe_command(run_cli, tmp_path):
+    line = one_line_error(run_cli("-m", "recipes", "compare", "--seeds", "2"))
+    assert line == "error: 'compare' is a tool built on the recipes: run python -m tools " \
+                   "compare --seeds 2"
+    done = run_cli("-m", "tools", "compare", "--help")
+    assert done.returncode == 0 and "--max-seeds" in done.stdout and "--resume" in done.stdout
+    lesson_help = run_cli("-m", "recipes", "run", "compare", "--help")
+    assert "--variants" in lesson_help.stdout and "--max-seeds" not in lesson_help.stdout
 
 
 # --- sequential seeds ---------------------------------------------------------------------
 
 
 def sequential_config(max_seeds=7, delta_points=0.5):
-    from common import sequential
+    from tools import sequential
 
     return {**report_config(), "seeds": list(range(max_seeds)),
             "sequential": {"rule": sequential.RULE, "alpha": 0.05,
@@ -514,7 +560,7 @@ def test_validation_chosen_verdicts_use_the_first_round_and_later_rounds_skip_th
     """The grid trains once: a validation-chosen variant is judged on the first look's
     seeds with a plain 95% interval, and a later round trains only the baseline and the
     fixed variants still undecided, never a grid candidate."""
-    from common import comparison
+    from tools import comparison
 
     config = sequential_config()
     config["tuning"] = tuning.plan(config["variants"], {"dropout": {"dropout": [0.1, 0.5]}})

@@ -19,7 +19,8 @@ from common import checkpoint, cli, runs
 from tools import baselines
 from common.errors import UsageError
 from conftest import ROOT, one_line_error
-from recipes import compare, softmax
+from recipes import softmax
+from tools import compare
 
 QUICK_CONFIG = {
     "command": "compare", "dataset": "mnist-5k", "variants": {"baseline": {"model": {}}},
@@ -46,10 +47,11 @@ def test_a_folder_of_the_users_survives_a_run_pointed_at_it(run_cli, tmp_path):
     assert files_under(mine) == ["backup", "backup/thesis.tex"]
 
 
-@pytest.mark.parametrize("command", [["run", "softmax"], ["compare", "--quick"]])
+@pytest.mark.parametrize("command", [["recipes", "run", "softmax"],
+                                     ["tools", "compare", "--quick"]])
 def test_a_directory_with_any_file_is_refused_before_any_work(run_cli, tmp_path, command):
     (tmp_path / "notes.txt").write_text("mine")
-    line = one_line_error(run_cli("-m", "recipes", *command, "--out", str(tmp_path)))
+    line = one_line_error(run_cli("-m", *command, "--out", str(tmp_path)))
     assert "is not empty (notes.txt)" in line
     assert files_under(tmp_path) == ["notes.txt"]
 
@@ -153,7 +155,7 @@ def test_discard_never_follows_a_link(tmp_path):
 
 def test_a_comparison_that_cannot_start_leaves_no_directory(run_cli, tmp_path):
     out = tmp_path / "cmp"
-    done = run_cli("-m", "recipes", "compare", "--quick", "--dataset", "fashion_mnist",
+    done = run_cli("-m", "tools", "compare", "--quick", "--dataset", "fashion_mnist",
                    "--out", str(out),
                    env={"RECIPES_FASHION_MNIST_DIR": str(tmp_path / "absent"),
                         "KERAS_HOME": str(tmp_path / "keras"),
@@ -229,7 +231,7 @@ def test_nan_in_a_config_is_refused(tmp_path):
 
 def test_crafted_variant_name_writes_nothing_outside_through_the_cli(run_cli, tmp_path):
     run = resume_with(tmp_path, {**QUICK_CONFIG, "variants": {"../../../x": {"model": {}}}})
-    line = one_line_error(run_cli("-m", "recipes", "compare", "--resume", str(run)))
+    line = one_line_error(run_cli("-m", "tools", "compare", "--resume", str(run)))
     assert "does not match" in line
     assert files_under(tmp_path) == ["run", "run/config.json"]
 
@@ -463,7 +465,7 @@ def test_output_files_get_the_permissions_of_a_plain_open(tmp_path):
 
 
 def test_markdown_tables_carry_text_not_markup():
-    from common import report
+    from tools import report
 
     frame = report._frame(("name", "verdict"), [["<img src=x onerror=alert(1)>|x", "helps"]])
     table = report._markdown_table(frame, verdict_column=1)

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from common import cli, sweep
+from common import cli
+from tools import sweep
 from conftest import ROOT, one_line_error
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "RECIPES_OFFLINE": "1"}
@@ -24,7 +25,7 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT), "RECIPES_OFFLINE": "1"}
 def test_more_workers_than_the_machine_can_run_is_one_line(run_cli):
     most, _ = sweep.machine_workers()
     assert 1 <= most <= (os.cpu_count() or 1)
-    done = run_cli("-m", "recipes", "compare", "--quick", "--workers", "1000", timeout=60)
+    done = run_cli("-m", "tools", "compare", "--quick", "--workers", "1000", timeout=60)
     line = one_line_error(done)
     assert "1000 workers is more than this machine can run" in line
     assert f"--workers {most} or fewer" in line
@@ -62,7 +63,7 @@ def test_the_default_comparison_trains_in_workers_on_tensorflow_only(run_cli, tm
     pytest.importorskip("distributed")
     if sweep.machine_workers()[0] < 2:
         pytest.skip("one core: the default trains in this process")
-    done = run_cli("-m", "recipes", "compare", "--dataset", "mnist-5k", "--offline",
+    done = run_cli("-m", "tools", "compare", "--dataset", "mnist-5k", "--offline",
                    "--epochs", "1", "--seeds", "2", "--no-tune", "--variants",
                    "baseline,dropout", "--out", str(tmp_path / "c"), timeout=300)
     assert done.returncode == 0, done.stderr
@@ -88,7 +89,7 @@ def test_ctrl_c_with_workers_ends_them_quietly_and_keeps_a_partial_report(tmp_pa
     out = tmp_path / "c"
     # A terminal's Ctrl-C signals the whole process group: the workers too.
     process = subprocess.Popen(
-        [sys.executable, "-m", "recipes", "compare", "--quick", "--dataset", "mnist-5k",
+        [sys.executable, "-m", "tools", "compare", "--quick", "--dataset", "mnist-5k",
          "--variants", "baseline", "--no-tune", "--seeds", "4", "--epochs", "2",
          "--workers", "2", "--out", str(out)],
         cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -250,7 +251,7 @@ def _nested(depth):
 def test_deeply_nested_json_is_one_line(run_cli, tmp_path):
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "config.json").write_text(_nested(100_000))
-    line = one_line_error(run_cli("-m", "recipes", "compare", "--resume", str(tmp_path / "c")))
+    line = one_line_error(run_cli("-m", "tools", "compare", "--resume", str(tmp_path / "c")))
     assert "config.json: nested too deeply to be a file this project wrote (more than " \
            "64 levels)" in line
     (tmp_path / "results.json").write_text("[" * 100_000 + "]" * 100_000)
@@ -298,11 +299,11 @@ def test_nesting_the_project_writes_is_read():
 ])
 def test_a_grid_that_would_be_used_otherwise_than_written_is_one_line(run_cli, args,
                                                                       expected):
-    assert expected in one_line_error(run_cli("-m", "recipes", "compare", "--quick", *args))
+    assert expected in one_line_error(run_cli("-m", "tools", "compare", "--quick", *args))
 
 
 def test_grid_values_that_differ_past_six_digits_get_their_own_runs():
-    from common import tuning
+    from tools import tuning
 
     names = [tuning.candidate_name("l2", v) for v in (1e-4, 1.0000001e-4, 1e-5, 10, 0.3)]
     assert names[0] != names[1]
@@ -353,9 +354,10 @@ def test_a_lock_link_put_there_after_the_check_is_not_followed(tmp_path, monkeyp
 
 def test_a_variant_named_like_a_tuning_candidate_is_refused(monkeypatch):
     from common.errors import UsageError
-    from recipes import compare
+    from recipes import compare as lesson
+    from tools import compare
 
-    monkeypatch.setitem(compare.VARIANTS, "l2-0p01", {"model": {"dropout": 0.5}})
+    monkeypatch.setitem(lesson.VARIANTS, "l2-0p01", {"model": {"dropout": 0.5}})
     with pytest.raises(UsageError, match="variant 'l2-0p01' has the name of l2's tuning "
                                          "candidate 0.01"):
         compare.main(["--quick", "--variants", "l2,l2-0p01", "--grid", "l2=0.001,0.01"])
@@ -373,22 +375,22 @@ def test_a_resumed_comparison_with_a_variant_named_like_a_candidate_is_one_line(
               "tensorboard": False, "learning_rate": 1e-3}
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "config.json").write_text(json.dumps(config))
-    line = one_line_error(run_cli("-m", "recipes", "compare", "--resume", str(tmp_path / "c")))
+    line = one_line_error(run_cli("-m", "tools", "compare", "--resume", str(tmp_path / "c")))
     assert "variant 'l2-0p01' has the name of l2's tuning candidate 0.01" in line
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["config.json"]
 
 
 @pytest.mark.parametrize("command, flags, named", [
-    (["run", "iris_softmax"], ["--epochs", "400"], "--epochs"),
-    (["run", "iris_softmax"], ["--epochs", "400", "--seed", "3"], "--epochs, --seed"),
-    (["compare"], ["--seeds", "5"], "--seeds"),
-    (["compare"], ["--out", "elsewhere"], "--out"),
-    (["run", "iris_softmax"], ["--quick"], "--quick"),
+    (["recipes", "run", "iris_softmax"], ["--epochs", "400"], "--epochs"),
+    (["recipes", "run", "iris_softmax"], ["--epochs", "400", "--seed", "3"],
+     "--epochs, --seed"),
+    (["tools", "compare"], ["--seeds", "5"], "--seeds"),
+    (["tools", "compare"], ["--out", "elsewhere"], "--out"),
+    (["recipes", "run", "iris_softmax"], ["--quick"], "--quick"),
 ])
 def test_resume_with_new_settings_is_refused_naming_them(run_cli, tmp_path, command, flags,
                                                          named):
-    line = one_line_error(run_cli("-m", "recipes", *command, "--resume", str(tmp_path / "r"),
-                                  *flags))
+    line = one_line_error(run_cli("-m", *command, "--resume", str(tmp_path / "r"), *flags))
     assert f"goes on with the settings the run was started with; leave out {named} " in line
 
 
@@ -408,10 +410,10 @@ def test_a_scheduler_address_that_is_not_dasks_is_one_line(run_cli):
         listening.bind(("127.0.0.1", 0))
         listening.listen()
         port = listening.getsockname()[1]
-        line = one_line_error(run_cli("-m", "recipes", "compare", "--quick", "--scheduler",
+        line = one_line_error(run_cli("-m", "tools", "compare", "--quick", "--scheduler",
                                       f"http://127.0.0.1:{port}", timeout=120))
     assert "starts with tcp:// or tls://, not http://" in line
-    line = one_line_error(run_cli("-m", "recipes", "compare", "--quick", "--scheduler",
+    line = one_line_error(run_cli("-m", "tools", "compare", "--quick", "--scheduler",
                                   f"tcp://{'a' * 300}:8786", timeout=120))
     assert "is not a valid host name" in line and len(line) < 300
 

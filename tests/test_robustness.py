@@ -12,7 +12,8 @@ import pytest
 from common import checkpoint, cli, runs, training
 from common.errors import UsageError
 from conftest import start_cli
-from recipes import compare, iris_softmax, mnist_mlp
+from recipes import iris_softmax, mnist_mlp
+from tools import compare
 
 
 def test_diverging_run_stops_at_once_and_says_so(tmp_path, capsys):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from common import sequential
+from tools import sequential
 
 REPLICATIONS = 40_000
 MAX_SEEDS = 16

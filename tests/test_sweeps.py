@@ -18,9 +18,9 @@ import time
 
 import pytest
 
-from common import sweep
+from tools import sweep
 from conftest import ROOT, one_line_error
-from recipes import compare
+from tools import compare
 
 pytest.importorskip("distributed")
 
@@ -111,13 +111,13 @@ def test_a_worker_killed_mid_sweep_loses_no_cell(in_process, cluster, tmp_path):
 
 def test_a_scheduler_that_does_not_answer_is_one_line(run_cli):
     # Dask's own default would keep trying for 30 s and more; a hang fails by timeout.
-    done = run_cli("-m", "recipes", "compare", *SMALL, "--scheduler",
+    done = run_cli("-m", "tools", "compare", *SMALL, "--scheduler",
                    f"tcp://127.0.0.1:{free_port()}", timeout=120)
     assert "no answer within 5 s" in one_line_error(done)
 
 
 def test_tensorboard_logs_are_refused_with_a_remote_scheduler(run_cli):
-    line = one_line_error(run_cli("-m", "recipes", "compare", "--quick", "--tensorboard",
+    line = one_line_error(run_cli("-m", "tools", "compare", "--quick", "--tensorboard",
                                   "--scheduler", "tcp://127.0.0.1:1"))
     assert "--tensorboard with --scheduler" in line
 

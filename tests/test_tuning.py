@@ -9,9 +9,10 @@ import shutil
 import numpy as np
 import pytest
 
-from common import comparison, tuning
+from tools import comparison, tuning
 from conftest import one_line_error
-from recipes import compare
+from recipes import compare as lesson
+from tools import compare
 
 # A small tuned comparison: three regularizers, two seeds, a grid where the slide's
 # strength is not always the best.
@@ -29,29 +30,29 @@ def test_choose_takes_the_highest_validation_accuracy_and_the_first_of_equals():
 
 
 def test_the_slides_strength_is_a_candidate_and_shares_the_fixed_variants_run():
-    plan = tuning.plan(compare.VARIANTS, {"l2": {"l2": [1e-2, 1e-4]}})
+    plan = tuning.plan(lesson.VARIANTS, {"l2": {"l2": [1e-2, 1e-4]}})
     assert plan["grid"] == {"l2": {"setting": "l2", "values": [1e-2, 1e-4, 1e-3]}}
-    runs = tuning.candidates(compare.VARIANTS, plan)["l2"]
+    runs = tuning.candidates(lesson.VARIANTS, plan)["l2"]
     assert [name for name, _, _ in runs] == ["l2-0p01", "l2-0p0001", "l2"]
-    assert runs[2][2] == compare.VARIANTS["l2"]
-    default = tuning.plan(compare.VARIANTS, compare.GRID)
+    assert runs[2][2] == lesson.VARIANTS["l2"]
+    default = tuning.plan(lesson.VARIANTS, lesson.GRID)
     assert set(default["grid"]) == {"l1", "l2", "dropout", "early_stopping"}
-    stopping = tuning.candidates(compare.VARIANTS, default)["early_stopping"]
+    stopping = tuning.candidates(lesson.VARIANTS, default)["early_stopping"]
     assert [s["early_stopping"]["patience"] for _, _, s in stopping] == [2, 5, 10]
     assert [name for name, _, _ in stopping] == ["early_stopping-2", "early_stopping",
                                                  "early_stopping-10"]
 
 
 def test_every_variant_and_candidate_pastes_as_a_build_model_call():
-    config = {"variants": compare.VARIANTS,
-              "tuning": tuning.plan(compare.VARIANTS, compare.GRID)}
+    config = {"variants": lesson.VARIANTS,
+              "tuning": tuning.plan(lesson.VARIANTS, lesson.GRID)}
     everything = comparison.all_variants(config)
-    assert len(everything) == len(compare.VARIANTS) + 8
+    assert len(everything) == len(lesson.VARIANTS) + 8
     for name, variant in everything.items():
-        model = compare.build_model(**variant["model"])
+        model = lesson.build_model(**variant["model"])
         assert model.count_params() == 266_610, name
         if variant.get("early_stopping"):
-            assert compare.early_stopping(**variant["early_stopping"]).patience == \
+            assert lesson.early_stopping(**variant["early_stopping"]).patience == \
                 variant["early_stopping"]["patience"]
 
 
@@ -63,7 +64,7 @@ def test_every_variant_and_candidate_pastes_as_a_build_model_call():
     (["--no-tune", "--grid", "l1=1e-5"], "--grid with --no-tune"),
 ])
 def test_bad_grid_is_one_line(run_cli, args, expected):
-    assert expected in one_line_error(run_cli("-m", "recipes", "compare", *args))
+    assert expected in one_line_error(run_cli("-m", "tools", "compare", *args))
 
 
 def _scrambled_test_split(monkeypatch):
@@ -102,7 +103,7 @@ def test_every_seeds_choice_is_recorded_with_the_grid_and_the_rule(small):
 
 def test_candidates_never_read_the_test_split(small):
     _, results = small
-    compared = set(compare.VARIANTS) | set(TUNED)
+    compared = set(lesson.VARIANTS) | set(TUNED)
     candidates = [r for r in results["rows"] if r["variant"] not in compared]
     assert len(candidates) == 2 * 5
     assert all(r["test_accuracy"] is None and r["val_accuracy"] is not None

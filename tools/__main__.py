@@ -1,5 +1,7 @@
 """The tools' command line: ``python -m tools COMMAND``.
 
+    compare [flags]      the main job: every regularizer side by side over paired seeds,
+                         added until each verdict is decided, with a report
     baselines check|record|show|agree [--only NAME] [--dataset D] [--seeds S,S]
                          re-run the recorded accuracy baselines (or record them, or
                          see whether the backends' recorded means agree)
@@ -9,22 +11,25 @@
     grade EXERCISE [FILE]
                          check your solution to an exercise (grade list: all)
 
-They are built on the recipes, whose own commands (list, run, show, compare) are
+They are built on the recipes, whose own commands (list, run, show) are
 ``python -m recipes``; the training-speed benchmark is ``python -m benchmarks.bench``.
 """
 
 from __future__ import annotations
 
+import importlib
 
 from common.cli import command_and_rest, console_main
 from common.errors import UsageError
-from tools import baselines, grading
 
+# Each command's module is imported when it runs: --help reads no recipe and no TensorFlow.
 COMMANDS = {
+    "compare": ("the main job: every regularizer side by side over paired seeds, with a "
+                "report (compare --help)", "tools.compare"),
     "baselines": ("check, record or show the accuracy baselines (baselines --help)",
-                  baselines.main),
+                  "tools.baselines"),
     "grade": ("check your solution to an exercise: grade EXERCISE [FILE] (grade list: all)",
-              grading.main),
+              "tools.grading"),
 }
 
 
@@ -42,7 +47,7 @@ def main(argv=None) -> None:
     if command not in COMMANDS:
         raise UsageError(f"unknown command '{command}'; choose from: {', '.join(COMMANDS)} "
                          "(the recipes' commands: python -m recipes --help)")
-    COMMANDS[command][1](rest)
+    importlib.import_module(COMMANDS[command][1]).main(rest)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import cli, runs, sweep, tuning, validate
+from common import cli, runs, validate
+from tools import sweep, tuning
 from common.datasets import ALL_DATASETS
 from common.errors import DatasetUnavailable, UsageError
 
@@ -125,7 +126,7 @@ def select(plan_items, only=None, dataset=None):
 
 
 def _run_seed(recipe: str, argv: list[str], _shared, seed: int) -> dict:
-    """One seed of a recipe, in this process or in a Dask worker (``common.sweep``):
+    """One seed of a recipe, in this process or in a Dask worker (``tools.sweep``):
     what ``run_entry`` needs of its results. The run's files go to a scratch directory
     of the process that runs it."""
     main = importlib.import_module(f"recipes.{recipe}").main
@@ -135,6 +136,14 @@ def _run_seed(recipe: str, argv: list[str], _shared, seed: int) -> dict:
     return {"test_accuracy": results["test_accuracy"], "data_source": results["data_source"],
             "n_test": results["n_test"],
             "variants": {name: record["test_accuracy"] for name, record in variants.items()}}
+
+
+def main_of(recipe: str):
+    """What runs a baseline entry: the recipe's ``main``; the ``compare`` entry is the
+    comparison (tools/compare.py) of the compare lesson's variants, over its seeds."""
+    if recipe == "compare":
+        return importlib.import_module("tools.compare").main
+    return importlib.import_module(f"recipes.{recipe}").main
 
 
 def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS, main=None,
@@ -148,7 +157,7 @@ def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS, main=None
     if (workers or scheduler) and recipe != "compare" and main is None:
         return _run_entry_through_dask(recipe, dataset, args, list(seeds), workers, scheduler,
                                        started)
-    main = main or importlib.import_module(f"recipes.{recipe}").main
+    main = main or main_of(recipe)
     per_variant: dict[str, list[float]] = {}
     seeds = list(seeds)
     with tempfile.TemporaryDirectory() as scratch:
@@ -399,6 +408,10 @@ def _recipe_of_file(recipe_file, only, recorded) -> str:
     if name not in names:
         raise UsageError(f"--only {name}: no baseline recorded for it; recorded: "
                          f"{', '.join(names)}")
+    if name == "compare":  # its baselines are the comparison's, not one seed's lesson
+        raise UsageError(f"--recipe-file {recipe_file}: the compare baselines are the "
+                         "comparison's (python -m tools compare), not a copy of its lesson; "
+                         "check a comparison's results.json with --results")
     return name
 
 
@@ -411,8 +424,7 @@ _SPEED_ONLY = {"steps_per_execution", "tensorboard"}
 def recorded_flags(recipe: str, dataset: str, args: list[str]):
     """The parsed flags (defaults filled in) of ``recipe`` run with ``args``: the recipe's
     own parser, stopped before it loads any data."""
-    module = importlib.import_module(f"recipes.{recipe}")
-    return flags_of(module.main, recipe, dataset, args)
+    return flags_of(main_of(recipe), recipe, dataset, args)
 
 
 def flags_of(main, recipe: str, dataset: str, args: list[str], where: str | None = None):
@@ -435,7 +447,7 @@ def flags_of(main, recipe: str, dataset: str, args: list[str], where: str | None
     else:
         raise UsageError(f"{where or recipe}: its flags cannot be read without running it")
     if recipe == "compare":
-        from common import comparison
+        from tools import comparison
 
         module = importlib.import_module("recipes.compare")
         with contextlib.redirect_stderr(io.StringIO()):
@@ -516,7 +528,7 @@ def read_results(path: Path) -> dict:
             raise UsageError(f"{error}; {fix}")
         if data["partial"]:
             raise UsageError(f"{path}: a partial comparison (interrupted); finish it with "
-                             "python -m recipes compare --resume DIR, then check it")
+                             "python -m tools compare --resume DIR, then check it")
         per_variant = {}
         compared = {*data["config"]["variants"], *tuning.tuned_names(data["config"])}
         for r in data["rows"]:
@@ -538,6 +550,10 @@ def read_results(path: Path) -> dict:
         data = validate.check(data, validate.RUN_RESULTS_SCHEMA, where=str(path))
     except UsageError as error:
         raise UsageError(f"{error}; {fix}")
+    if data["recipe"] == "compare":
+        raise UsageError(f"{path}: a one-seed run of the compare lesson; the compare "
+                         "baselines are the comparison's: run python -m tools compare and "
+                         "check its results.json")
     if data["test_accuracy"] is None:
         raise UsageError(f"{path}: test_accuracy: null, not a number (the run diverged, or "
                          f"the file was edited); it cannot match a baseline")

@@ -40,7 +40,7 @@ def serve(path: str, reply_fd: int, setup_file: str, job_json: str) -> None:
         replies.flush()
 
     sys.path.insert(0, str(ROOT))  # the recipe's copy imports the project's common/
-    from common import sweep
+    from tools import sweep
     from tools import baselines
     from common.errors import UsageError
 

@@ -19,8 +19,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from common import (claims, cli, limits, report, runs, sequential, sweep, training, tuning,
-                    validate, weights)
+from common import cli, limits, runs, training, validate, weights
+from tools import claims, report, sequential, sweep, tuning
 from common.datasets import IMAGE_DATASETS, load_dataset
 from common.errors import UsageError
 
@@ -37,21 +37,6 @@ class RecipeCells(NamedTuple):
 
 # What determines a comparison's data: a resumed comparison must see the same.
 DATA_IDENTITY = ("dataset", "data_source", "n_train", "n_val", "n_test")
-
-
-def variant_list(known: dict):
-    """An argparse type: 'l1,l2' -> ['l1', 'l2'], names checked against ``known``."""
-
-    def parse(text):
-        names = [name.strip() for name in text.split(",") if name.strip()]
-        unknown = [name for name in names if name not in known]
-        if not names or unknown:
-            raise argparse.ArgumentTypeError(
-                f"unknown variant {', '.join(repr(n) for n in unknown) or repr(text)}; "
-                f"choose from: {', '.join(known)}")
-        return list(dict.fromkeys(names))
-
-    return parse
 
 
 def add_tuning_flags(parser, grid: dict) -> None:
@@ -276,7 +261,7 @@ def _build(config, cells, data, settings):
 def _train_one(config, cells, out_dir, verbose, data, variant, seed):
     """One cell of the comparison: train ``variant`` from ``seed``, return its record.
 
-    Runs in this process or in a Dask worker (``common.sweep``); everything it needs
+    Runs in this process or in a Dask worker (``tools.sweep``); everything it needs
     comes in its arguments, and it seeds itself, so its numbers do not depend on where.
     A tuning candidate (a variant not compared on its own) is not evaluated on the test
     split: its record carries its final weights instead, for the test evaluation that
@@ -287,7 +272,7 @@ def _train_one(config, cells, out_dir, verbose, data, variant, seed):
     settings = all_variants(config)[variant]
     candidate = variant not in config["variants"]
     training.seed_everything(seed)
-    with sweep.private_python_random(seed):  # Keras' default seeds (see common.sweep)
+    with sweep.private_python_random(seed):  # Keras' default seeds (see tools.sweep)
         model = _build(config, cells, data, settings)
     callbacks = []
     stopper = (cells.early_stopping(**settings["early_stopping"])

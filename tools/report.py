@@ -1,4 +1,4 @@
-"""The comparison report: the rows, summary and claims of ``common.claims``, rendered.
+"""The comparison report: the rows, summary and claims of ``tools.claims``, rendered.
 
 ``write(out_dir, config, records, partial)`` writes results.csv (one row per run),
 results.json (rows, summary, claims, configuration), report.md, and report.html (one
@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from common import claims, plots, runs, tuning, weights
+from common import plots, runs, weights
+from tools import claims, tuning
 
 def _verdict_rows(verdicts) -> list[list[str]]:
     return [[v["regularizer"], v["strength"], v["setting"],
@@ -279,7 +280,7 @@ def _backend_line(config) -> str:
 
 
 def _command(config) -> str:
-    return (f"python -m recipes compare --dataset {config['dataset']} "
+    return (f"python -m tools compare --dataset {config['dataset']} "
             + (f"--backend {config['backend']} " if config.get("backend") else "")
             + f"--variants {','.join(config['variants'])} {_design_flags(config)} "
             f"--seed {config['seeds'][0]} --epochs {config['epochs']} "

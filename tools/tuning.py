@@ -43,7 +43,7 @@ def with_setting(variant: dict, setting: str, value) -> dict:
 
 
 # Values per regularizer a saved configuration may hold (the fixed value included).
-MAX_VALUES = 20
+MAX_VALUES = limits.MAX_GRID_VALUES
 
 
 def candidate_name(regularizer: str, value) -> str:

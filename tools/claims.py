@@ -1,12 +1,12 @@
 """The lecture's claims, judged: per-run rows, per-variant summaries, and the rules that
-turn paired differences over seeds into verdicts. Rendering them is ``common.report``'s job.
+turn paired differences over seeds into verdicts. Rendering them is ``tools.report``'s job.
 """
 
 from __future__ import annotations
 
 import math
 
-from common import sequential, stats, tuning
+from tools import sequential, stats, tuning
 
 BASELINE = "baseline"
 ROW_KEYS = ("variant", "seed", "chosen", "diverged", "epochs_run", "best_epoch", "stopped_epoch",
