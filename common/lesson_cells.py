@@ -50,8 +50,8 @@ def load_mnist(seed=0):
 
 # %% Compiling a classifier (copy this cell)
 # The output layer is a softmax over the classes, so the loss is the cross-entropy of its
-# probabilities; with integer labels (0..9) the matching cross-entropy is the *sparse*
-# one, with no need to one-hot the labels. Cross-entropy is also tracked as a metric: it
+# probabilities; with integer class labels (0, 1, 2, ...) the matching cross-entropy is
+# the *sparse* one, with no need to one-hot the labels. Cross-entropy is also tracked as a metric: it
 # equals the loss without a penalty, and with an L1 or L2 penalty it is the unpenalized
 # part, which compares fairly across models. `learning_rate` may be a schedule.
 

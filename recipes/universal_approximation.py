@@ -114,18 +114,22 @@ def main(argv=None) -> dict:
     fits = {}
     print(f"{'width':>6} {'parameters':>11} {'grid MSE':>10} {'max |error|':>12}")
     for width in args.widths:
-        fit_epochs = max(1, args.epochs // PASSES_PER_FIT_EPOCH)
-        steps = fit_epochs * PASSES_PER_FIT_EPOCH * -(-TRAIN_POINTS // args.batch_size)
+        steps = args.epochs * -(-TRAIN_POINTS // args.batch_size)
         model = build_model(width, steps)
         model.steps_per_execution = args.steps_per_execution  # speed only, same numbers
         # Keras spends ~50 ms per epoch outside the maths, more than 8 batches of 32
-        # points cost, so each fit epoch makes PASSES_PER_FIT_EPOCH passes over the data.
-        model.fit(*(np.tile(a, (PASSES_PER_FIT_EPOCH, 1)) for a in train),
-                  epochs=fit_epochs,
-                  batch_size=args.batch_size, verbose=1 if args.verbose else 0)
+        # points cost, so each fit epoch makes PASSES_PER_FIT_EPOCH passes over the data
+        # (and one more fit makes the passes left over: --epochs 110 trains 110 passes).
+        fit_epochs, left_over = divmod(args.epochs, PASSES_PER_FIT_EPOCH)
+        for passes, epochs in ((PASSES_PER_FIT_EPOCH, fit_epochs), (left_over, 1)):
+            if passes and epochs:
+                model.fit(*(np.tile(a, (passes, 1)) for a in train), epochs=epochs,
+                          batch_size=args.batch_size, verbose=1 if args.verbose else 0)
         prediction = np.asarray(model(grid[0], training=False))
         error = prediction - grid[1]
-        fits[width] = {"params": model.count_params(), "grid_mse": float(np.mean(error ** 2)),
+        fits[width] = {"params": model.count_params(),
+                       "steps": int(model.optimizer.iterations.numpy()),
+                       "grid_mse": float(np.mean(error ** 2)),
                        "max_abs_error": float(np.abs(error).max()),
                        "prediction": prediction.ravel()}
         print(f"{width:>6} {fits[width]['params']:>11} {fits[width]['grid_mse']:>10.2e} "
@@ -134,7 +138,8 @@ def main(argv=None) -> dict:
     results = {"recipe": "universal_approximation", "function": "sin(x) on [-pi, pi]",
                "train_points": TRAIN_POINTS, "grid_points": GRID_POINTS, "seed": args.seed,
                "hyperparameters": {k: v for k, v in vars(args).items()
-                                   if k not in ("out", "started", "verbose")},
+                                   if k not in ("out", "started", "verbose", "recipe",
+                                                "argv", "run_dir")},
                "widths": {str(w): {k: v for k, v in fit.items() if k != "prediction"}
                           for w, fit in fits.items()},
                "seconds": round(time.perf_counter() - args.started, 2)}

@@ -168,6 +168,15 @@ def test_error_falls_with_width(tmp_path):
     assert (tmp_path / "run" / "fits.png").stat().st_size > 10_000
 
 
+def test_every_epoch_asked_for_is_trained(tmp_path):
+    """--epochs 30: one fit of 25 passes over the data and one of the 5 left over, 8
+    batches of 32 points each: 240 steps (not 25 passes: not a multiple of 25)."""
+    results = universal_approximation.main(["--widths", "1", "--epochs", "30",
+                                            *out(tmp_path)])
+    assert results["widths"]["1"]["steps"] == 30 * 8
+    assert set(results["hyperparameters"]).isdisjoint({"recipe", "argv", "run_dir"})
+
+
 def test_hand_written_loop_equals_fit(tmp_path):
     results = backprop.main(["--epochs", "3", *out(tmp_path)])
     assert results["max_weight_change"] > 0.05  # the weights did move
