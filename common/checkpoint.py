@@ -3,7 +3,8 @@
 Writing a model to disk after every epoch costs about 30 ms; an 800-epoch Iris run
 would spend longer saving than training. So the state after each finished epoch
 (weights, optimizer, the dropout random generator, the history so far, and each
-early-stopping callback's count, best value and best weights) is copied in memory, which takes about a millisecond, and written to disk
+early-stopping callback's count, best value and best weights) is copied in memory,
+which takes about a millisecond, and written to disk
 
 - when ``BACKUP_SECONDS`` have passed since the last write,
 - when training ends, and
