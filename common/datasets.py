@@ -145,8 +145,9 @@ class Dataset:
         return (f"{self.name} from {self.source} ({len(self.y_train)} train / "
                 f"{len(self.y_val)} validation / {len(self.y_test)} test)")
 
-    def head(self, n_train: int, n_val: int) -> "Dataset":
-        """The first examples of train and validation (already shuffled and stratified)."""
+    def head(self, n_train: int, n_val: int | None = None) -> "Dataset":
+        """The first examples of train and validation (already shuffled and stratified);
+        all of a split when it has no more, all of validation when ``n_val`` is None."""
         return dataclasses.replace(
             self, x_train=self.x_train[:n_train], y_train=self.y_train[:n_train],
             x_val=self.x_val[:n_val], y_val=self.y_val[:n_val])

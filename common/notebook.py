@@ -44,15 +44,12 @@ def run_recipe(main, notebook_args=()) -> dict:
 def run(main, argv=()) -> dict:
     """``main(argv)``, then show every figure the run wrote, in file-name order."""
     argv = [str(arg) for arg in argv]
-    before, held_before = _run_dirs(), runs.held()
-    try:
+    before = _run_dirs()
+    # A run that stopped (an error, the kernel's interrupt) lets go of its folder, as a
+    # process does by ending: --resume from a terminal, or deleting the folder and running
+    # again, works without restarting the kernel.
+    with runs.claims_released():
         results = main(argv)
-    finally:
-        # A run that stopped (an error, the kernel's interrupt) lets go of its folder, as
-        # a process does by ending: --resume from a terminal, or deleting the folder and
-        # running again, works without restarting the kernel.
-        for path in runs.held() - held_before:
-            runs.release(path)
     given = _flag_value(argv, "--out") or _flag_value(argv, "--resume")
     folders = [Path(given)] if given else sorted(_run_dirs() - before)
     show_figures(folders)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import math
@@ -189,6 +190,20 @@ def release(path: Path) -> None:
     fd = _HELD.pop(Path(path).resolve(), None)
     if fd is not None:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def claims_released():
+    """Every run directory claimed inside the block is let go when the block ends, however
+    it ends (results written, an error, Ctrl-C), as a process lets go of all of them by
+    ending. A notebook kernel or a tool that runs one run after another in one process
+    runs each in this block; directories held before it stay held."""
+    before = held()
+    try:
+        yield
+    finally:
+        for path in held() - before:
+            release(path)
 
 
 def save_results(name: str, out: Path | None, results: dict, *, figures: dict | None = None,

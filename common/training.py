@@ -78,8 +78,8 @@ def load_data(args, *, train_size: int | None = None) -> tuple[cli.Flags, Datase
     ``train_size``: only the first that many training examples (already shuffled and
     stratified), so that a large network overfits them."""
     data = load_dataset(args.dataset, offline=args.offline or None, verbose=args.verbose)
-    if train_size is not None and train_size < len(data.y_train):
-        data = data.head(train_size, len(data.y_val))
+    if train_size is not None:
+        data = data.head(train_size)
     if args.quick:
         data = data.head(cli.QUICK_TRAIN_EXAMPLES, cli.QUICK_VAL_EXAMPLES)
     if getattr(args, "batch_size", 0) is None:

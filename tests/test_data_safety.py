@@ -93,6 +93,20 @@ def test_a_run_stopped_in_a_notebook_lets_go_of_its_folder(run_cli, tmp_path):
     assert done.returncode == 0, done.stderr
 
 
+def test_claims_made_in_the_block_are_let_go_however_it_ends(tmp_path):
+    before = runs.claim(tmp_path / "before")
+    try:
+        with pytest.raises(KeyboardInterrupt), runs.claims_released():
+            runs.claim(tmp_path / "a")
+            runs.make_run_dir("x", tmp_path / "b")
+            assert {(tmp_path / n).resolve() for n in "ab"} <= runs.held()
+            raise KeyboardInterrupt
+        assert runs.held() & {(tmp_path / n).resolve() for n in "ab"} == set()
+        assert before.resolve() in runs.held()  # held before the block: still held
+    finally:
+        runs.release(before)
+
+
 def test_a_held_folder_deleted_by_hand_is_claimed_anew(tmp_path):
     out = runs.claim(tmp_path / "run")
     try:

@@ -231,8 +231,9 @@ def _entry(recipe, dataset, args, seeds, data, per_variant, started) -> dict:
 
 
 def _quiet(main, argv):
-    """Run a recipe with its own output captured; only its results come back."""
-    with contextlib.redirect_stdout(io.StringIO()):
+    """Run a recipe with its own output captured; only its results come back. The run
+    lets go of its directory however it ends, as its own process would."""
+    with contextlib.redirect_stdout(io.StringIO()), runs.claims_released():
         return main(argv)
 
 

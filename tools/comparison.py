@@ -322,8 +322,7 @@ def run(args, variants: dict, cells: RecipeCells, grid: dict | None = None) -> d
     if getattr(args, "scheduler", None):
         sweep.check_scheduler(args.scheduler)
     data = load_dataset(config["dataset"], offline=args.offline or None, verbose=args.verbose)
-    if config["train_size"] < len(data.y_train):
-        data = data.head(config["train_size"], len(data.y_val))
+    data = data.head(config["train_size"])  # as the lesson's load_data(train_size=)
     source = {"dataset": data.name, "data_source": data.source, "data_note": data.note,
               **data.sizes()}
     if args.resume:
@@ -333,15 +332,14 @@ def run(args, variants: dict, cells: RecipeCells, grid: dict | None = None) -> d
             raise UsageError(f"--resume {out_dir}: the data differs from the saved runs' ("
                              + ", ".join(f"{key} now {source[key]}, saved {saved[key]}"
                                          for key in changed) + "); start a new comparison")
-        runs.claim(out_dir, resume=True)
-        print(f"resuming {out_dir} with its saved configuration")
-    else:
-        # Claimed once the data is there: a comparison that cannot start leaves nothing.
-        out_dir = runs.make_run_dir("compare", out)
-    try:
+    with runs.claims_released():
+        if args.resume:
+            runs.claim(out_dir, resume=True)
+            print(f"resuming {out_dir} with its saved configuration")
+        else:
+            # Claimed once the data is there: a comparison that cannot start leaves nothing.
+            out_dir = runs.make_run_dir("compare", out)
         return _run_in(out_dir, config, data, source, args, cells)
-    finally:
-        runs.release(out_dir)
 
 
 def _run_in(out_dir, config, data, source, args, cells) -> dict:

@@ -9,8 +9,10 @@ Every cell seeds itself, so its numbers do not depend on where it runs (tested: 
 records from two local workers and from a real scheduler over TCP are identical to an
 in-process run). One thing had to be fixed for that: Keras draws the seeds of default
 initializers and Dropout layers from Python's global ``random`` module, and a Dask
-worker's own threads (heartbeats, retries with jitter) draw from it too, at moments that
-vary; ``private_python_random`` gives the training thread a stream of its own.
+worker's own threads draw from it too, at moments that vary (``dask.sizeof`` samples
+every heartbeat message it sizes with ``random.sample``); ``private_python_random``
+gives the training thread a stream of its own (docs/sweeps.md says why nothing less
+does).
 
 A worker that dies mid-cell has its cell retried on another worker (``RETRIES``); a
 cell that still fails comes back as a ``CellFailed``, never missing.
