@@ -375,6 +375,12 @@ def test_a_class_gets_one_row_per_student_and_a_csv(run_cli, student_run, tmp_pa
         ("s9", "no results")]
     assert rows[1]["file_says"] == "0.9000" and rows[1]["model_scores"] == "1.0000"
     assert "epochs 5, recorded 100" in rows[2]["reason"]
+    # The grade book it wrote is replaced by the next check (a file it did not write is not).
+    again = run_cli("-m", "tools", "baselines", "check", "--results", str(students / "s1"),
+                    "--csv", str(tmp_path / "grades.csv"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    with open(tmp_path / "grades.csv", newline="") as file:
+        assert [r["student"] for r in csv.DictReader(file)] == ["s1"]
 
 
 def test_csv_needs_results_and_a_file(run_cli, tmp_path):
@@ -384,6 +390,24 @@ def test_csv_needs_results_and_a_file(run_cli, tmp_path):
     assert "is a directory" in one_line_error(
         run_cli("-m", "tools", "baselines", "check", "--results", "r.json", "--csv",
                 str(tmp_path)))
+
+
+
+def test_csv_never_overwrites_a_hand_in_or_a_file_it_did_not_write(run_cli, tmp_path):
+    hand_in = tmp_path / "class" / "bob" / "results.json"
+    hand_in.parent.mkdir(parents=True)
+    hand_in.write_text('{"recipe": "iris_softmax"}')
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the teacher's own notes\n")
+    for target, said in ((hand_in, "is inside --results"),
+                         (tmp_path / "class" / "grades.csv", "is inside --results"),
+                         (notes, "already exists and is not a grade book")):
+        line = one_line_error(run_cli("-m", "tools", "baselines", "check", "--results",
+                                      str(tmp_path / "class"), "--csv", str(target)))
+        assert said in line
+    assert hand_in.read_text() == '{"recipe": "iris_softmax"}'
+    assert notes.read_text() == "the teacher's own notes\n"
+    assert not (tmp_path / "class" / "grades.csv").exists()
 
 
 def test_results_with_other_flags_or_data_are_refused_with_the_reason(run_cli, student_run,

@@ -826,7 +826,7 @@ def check_results(paths, path: Path = BASELINES_FILE, *, csv_file=None) -> int:
     reason, except when it is the only file named (then it is one usage error). 0 when
     every file passes, 1 otherwise; ``csv_file``: the rows for a grade book."""
     recorded = _recorded_or_say_where(path)
-    csv_path = _csv_destination(csv_file)
+    csv_path = _csv_destination(csv_file, paths)
     files = student_files(paths)
     alone = len(files) == 1 and len(paths) == 1 and Path(paths[0]).is_file()
     flags_cache, splits, rows, notes = {}, _TestSplits(), [], []
@@ -981,15 +981,28 @@ def _severity(verdict: str) -> int:
     return order.index(verdict) if verdict in order else len(order)
 
 
-def _csv_destination(csv_file) -> Path | None:
-    """``--csv FILE``, checked before any work: a file (new or replaced) in a folder that
-    exists and can be written."""
+def _csv_destination(csv_file, results_paths=()) -> Path | None:
+    """``--csv FILE``, checked before any work: a new file, or a grade book this command
+    wrote before (replaced), in a folder that exists and can be written, and not among
+    the results it checks: a typo must not overwrite a student's hand-in."""
     if csv_file is None:
         return None
     path = Path(csv_file)
     try:
         if path.is_dir():
             raise UsageError(f"--csv {path} is a directory; give a file name")
+        for given in results_paths:
+            given = Path(given).resolve()
+            if path.resolve() == given or given in path.resolve().parents:
+                raise UsageError(f"--csv {path} is inside --results {given}; write the grade "
+                                 "book outside the folder being checked")
+        if path.exists() or path.is_symlink():
+            with open(path, newline="", errors="replace") as file:
+                first_line = file.readline(1000).strip()
+            if first_line != ",".join(CSV_FIELDS):
+                raise UsageError(f"--csv {path} already exists and is not a grade book this "
+                                 "command wrote; give a new file name (it is never "
+                                 "overwritten)")
         folder = path.absolute().parent
         if not folder.is_dir():
             raise UsageError(f"--csv {path}: no folder {folder}; create it or choose another")
