@@ -992,10 +992,9 @@ def _csv_destination(csv_file, results_paths=()) -> Path | None:
         if path.is_dir():
             raise UsageError(f"--csv {path} is a directory; give a file name")
         for given in results_paths:
-            given = Path(given).resolve()
-            if path.resolve() == given or given in path.resolve().parents:
-                raise UsageError(f"--csv {path} is inside --results {given}; write the grade "
-                                 "book outside the folder being checked")
+            if path.resolve().is_relative_to(Path(given).resolve()):
+                raise UsageError(f"--csv {path} is inside --results {Path(given).resolve()}; "
+                                 "write the grade book outside the folder being checked")
         if path.exists() or path.is_symlink():
             with open(path, newline="", errors="replace") as file:
                 first_line = file.readline(1000).strip()
