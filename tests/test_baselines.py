@@ -272,7 +272,7 @@ def test_results_of_a_folder_of_students_pass_with_the_rule_stated(run_cli, stud
     marks = [" <-" if term == max(terms) else "" for term in terms]
     assert (f"tol {max(terms):.4f} = max(2 x recorded std {std:.4f} = {terms[0]:.4f}{marks[0]}, "
             f"1/n_test 1/30 = 0.0333{marks[1]}, floor 0.005 = 0.0050{marks[2]})") in done.stdout
-    assert "2 of 2 file(s) passed" in done.stdout
+    assert "2 of 2 student(s) passed" in done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -302,8 +302,8 @@ def test_an_edited_accuracy_does_not_match_its_model(student_run, tmp_path, caps
     edited = write_results(tmp_path / "a", student_run, test_accuracy=0.5)
     assert baselines.check_results([edited]) == 1
     printed = capsys.readouterr().out
-    assert "does not match its model: recorded 1.0000, model scores 1.0000: the file says " \
-           "0.5000" in printed
+    assert "does not match its model: the file says 0.5000, its saved model scores 1.0000 " \
+           "on the test split (baseline 1.0000)" in printed
 
 
 def test_results_without_their_model_cannot_be_verified(student_run, tmp_path, capsys):
@@ -381,6 +381,43 @@ def test_a_class_gets_one_row_per_student_and_a_csv(run_cli, student_run, tmp_pa
     assert again.returncode == 0, again.stdout + again.stderr
     with open(tmp_path / "grades.csv", newline="") as file:
         assert [r["student"] for r in csv.DictReader(file)] == ["s1"]
+
+
+def test_each_student_gets_one_verdict_and_a_reference_run_hides_no_one(student_run,
+                                                                          tmp_path, capsys):
+    """A teacher's reference run at the top of the class folder; a student with two runs,
+    one of them forged; a student who handed in nothing; a comparison-style ``runs``
+    folder inside a student's run. Students are counted alike at the top and the bottom."""
+    students = tmp_path / "class"
+    write_results(students, student_run)  # the teacher's reference, at the top
+    write_results(students / "ann", student_run)
+    (students / "ann" / "runs").mkdir()  # a run's own folder: not a student
+    write_results(students / "hal" / "r1", student_run)
+    write_results(students / "hal" / "r2", student_run, test_accuracy=0.5)
+    (students / "zoe").mkdir()  # nothing handed in
+    assert baselines.check_results([students]) == 1
+    printed = capsys.readouterr().out
+    assert printed.startswith("4 results file(s) from 3 student(s), and 1 student folder(s) "
+                              "with none;")
+    verdicts = printed.split("student  verdict\n")[1].split("\n\n")[0].splitlines()
+    assert [line.split()[:2] for line in verdicts] == [
+        ["ann", "pass"], ["hal", "does"], ["class", "pass"], ["zoe", "no"]]
+    assert "hal      does not match its model  (2 runs: hal/r1 pass, hal/r2 does not " \
+           "match its model)" in printed
+    assert "the file says 0.5000, its saved model scores 1.0000 on the test split " \
+           "(baseline 1.0000)" in printed
+    assert printed.rstrip().endswith("2 of 4 student(s) passed, 2 did not")
+    assert "ann/runs" not in printed
+
+
+def test_two_class_folders_keep_their_students_apart(student_run, tmp_path, capsys):
+    write_results(tmp_path / "monday" / "alice", student_run)
+    write_results(tmp_path / "tuesday" / "alice", student_run, test_accuracy=0.5)
+    assert baselines.check_results([tmp_path / "monday", tmp_path / "tuesday"]) == 1
+    printed = capsys.readouterr().out
+    assert re.search(r"monday/alice +pass\n", printed)
+    assert re.search(r"tuesday/alice +does not match its model\n", printed)
+    assert "1 of 2 student(s) passed" in printed
 
 
 def test_csv_needs_results_and_a_file(run_cli, tmp_path):
@@ -467,7 +504,7 @@ def test_crafted_files_in_a_class_are_rows_of_their_own(student_run, tmp_path, c
     printed = capsys.readouterr().out
     for i, (_, expected) in enumerate(CRAFTED.values()):
         assert re.search(rf"crafted{i} \(.*\): refused: .*{re.escape(expected)}", printed)
-    assert re.search(r"honest +pass", printed) and "1 of 5 file(s) passed" in printed
+    assert re.search(r"honest +pass", printed) and "1 of 5 student(s) passed" in printed
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -474,11 +474,19 @@ def _flag_differences(expected: dict, got: dict, n_train: int) -> list[str]:
     return found
 
 
-def student_files(paths) -> list[tuple[Path, str]]:
-    """(results file, its label) for the files named and every results.json under a
-    directory named; a file under a directory is labelled by its folder there (a
-    student's folder: ``alice``, or ``alice/run2``), a file named by its path."""
-    found = []
+# What a run writes in its own folder (a recipe's checkpoints; a comparison's per-seed
+# records and TensorBoard logs): never a student's folder, even with no results.json in it.
+RUN_SUBFOLDERS = frozenset({"backup", "runs", "tensorboard"})
+
+
+def student_files(paths) -> list[tuple[Path, str, str]]:
+    """(results file, its label, its student) for the files named and every results.json
+    under a directory named. A file under a directory is labelled by its folder there
+    (``alice``, or ``alice/run2``) and belongs to the student whose folder it is in
+    (``alice``); a file at the top of the directory belongs to the directory's name; a
+    file named by its path is its own label and student. With several directories given,
+    labels start with the directory's name, so two classes' ``alice`` stay apart."""
+    found = {}
     for given in paths:
         path = Path(given)
         try:
@@ -487,31 +495,47 @@ def student_files(paths) -> list[tuple[Path, str]]:
                 if not inside:
                     raise UsageError(f"--results {path}: no results.json in that directory "
                                      "or below it")
-                found += [(p, str(p.parent.relative_to(path)) if p.parent != path
-                           else path.name or str(path)) for p in inside]
+                for p in inside:
+                    folder = p.parent.relative_to(path)
+                    if not folder.parts:
+                        label = student = path.name or str(path)
+                    else:
+                        label, student = (_in_class(path, str(folder), paths),
+                                          _in_class(path, folder.parts[0], paths))
+                    found.setdefault(p, (label, student))
             elif path.is_file():
-                found.append((path, str(path)))
+                found.setdefault(path, (str(path), str(path)))
             else:
                 raise UsageError(f"--results {path}: no such file or directory")
         except OSError as error:  # no permission to look, a loop of links
             raise UsageError(f"--results {path}: {error.strerror or error}")
-    return list(dict(found).items())
+    return [(file, label, student) for file, (label, student) in found.items()]
 
 
-def folders_without_results(paths) -> list[Path]:
-    """The student folders in a class folder (a directory given that holds no results.json
-    itself) with no results.json anywhere below them: each is a student who handed in
-    nothing checkable, listed, not passed over."""
+def _in_class(class_folder: Path, name: str, paths) -> str:
+    """A name inside a class folder, as the table shows it."""
+    several = sum(Path(given).is_dir() for given in paths) > 1
+    return f"{class_folder.name or class_folder}/{name}" if several else name
+
+
+def folders_without_results(paths) -> list[tuple[Path, str]]:
+    """The student folders in a class folder (each folder directly in a directory given)
+    with no results.json anywhere below them: each is a student who handed in nothing
+    checkable, listed, not passed over. A results.json at the top of the directory (a
+    reference run put beside the students', or a run's own folder checked alone) does
+    not hide them; only the folders a run writes beside its results.json are skipped."""
     missing = []
     for given in paths:
         path = Path(given)
         try:
-            if not path.is_dir() or (path / "results.json").is_file():
+            if not path.is_dir():
                 continue
+            own = RUN_SUBFOLDERS if (path / "results.json").is_file() else frozenset()
             for folder in sorted(p for p in path.iterdir()
-                                 if p.is_dir() and not p.name.startswith(".")):
+                                 if p.is_dir() and not p.name.startswith(".")
+                                 and p.name not in own):
                 if not any(p.is_file() for p in folder.rglob("results.json")):
-                    missing.append(folder)
+                    missing.append((folder, _in_class(path, folder.name, paths)))
         except OSError as error:
             raise UsageError(f"--results {path}: {error.strerror or error}")
     return missing
@@ -830,16 +854,17 @@ def check_results(paths, path: Path = BASELINES_FILE, *, csv_file=None) -> int:
     files = student_files(paths)
     alone = len(files) == 1 and len(paths) == 1 and Path(paths[0]).is_file()
     flags_cache, splits, rows, notes = {}, _TestSplits(), [], []
-    for file, label in files:
+    for file, label, student in files:
         try:
-            rows += _rows_of_file(file, label, recorded, flags_cache, splits, notes)
+            rows += [{**row, "of": student} for row in
+                     _rows_of_file(file, label, recorded, flags_cache, splits, notes)]
         except UsageError as error:
             if alone:
                 raise UsageError(f"{error}; run it with the recorded flags (python -m "
                                  "tools baselines show)" if "this run differs" in str(error)
                                  else str(error))
-            rows.append(_row(label, file, verdict="refused", reason=_without(str(error),
-                                                                                 file)))
+            rows.append(_row(label, file, of=student, verdict="refused",
+                             reason=_without(str(error), file)))
         except (RecursionError, TypeError, ValueError, KeyError, AttributeError) as error:
             # A crafted file that the schema let through: that student's row, not a crash.
             reason = ("nested too deeply to be a file this project wrote"
@@ -847,11 +872,11 @@ def check_results(paths, path: Path = BASELINES_FILE, *, csv_file=None) -> int:
                       f"cannot be checked ({type(error).__name__}: {str(error)[:120]})")
             if alone:
                 raise UsageError(f"{file}: {reason}")
-            rows.append(_row(label, file, verdict="refused", reason=reason))
-    for folder in folders_without_results(paths):
-        rows.append(_row(folder.name, folder, verdict="no results",
+            rows.append(_row(label, file, of=student, verdict="refused", reason=reason))
+    for folder, student in folders_without_results(paths):
+        rows.append(_row(student, folder, verdict="no results",
                          reason="no results.json in this folder: nothing to check"))
-    _print_class(rows, notes, len(files))
+    _print_class(rows, notes, files)
     if csv_path is not None:
         _write_csv(csv_path, rows)
     return 0 if all(row["verdict"] in PASSING for row in rows) else 1
@@ -879,7 +904,9 @@ def _without(message: str, file: Path) -> str:
 
 
 def _row(student, file, **fields) -> dict:
-    return {"student": student, "file": str(file), "entry": "-", "seed": "-",
+    """One row of the class table; ``student`` labels the run (``alice``, ``hal/r2``),
+    ``of`` (default: the label) is whose it is, for the one verdict per student."""
+    return {"student": student, "of": student, "file": str(file), "entry": "-", "seed": "-",
             "variant": "-", "file_says": None, "model_scores": None, "expected": None,
             "difference": None, "tolerance": None, "verdict": "", "reason": "",
             "rule": None, **fields}
@@ -922,8 +949,8 @@ def _rows_of_file(file, label, recorded, flags_cache, splits, notes) -> list[dic
             # One test example either way is rounding, not an edit.
             if abs(got - claimed) > 1 / found["n_test"] + 1e-9:
                 row.update(verdict="does not match its model",
-                           reason=f"recorded {expected:.4f}, model scores {got:.4f}: the "
-                                  f"file says {claimed:.4f}")
+                           reason=f"the file says {claimed:.4f}, its saved model scores "
+                                  f"{got:.4f} on the test split (baseline {expected:.4f})")
         rows.append(row)
     missing = sorted(set(entry["variants"]) - set(found["variants"]))
     rows += [_row(label, file, entry=name, variant=v, verdict="MISSING",
@@ -935,11 +962,15 @@ def _fmt(value, spec=".4f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def _print_class(rows, notes, n_files) -> None:
-    """Every row, the reasons, the tolerance rules, then one verdict per file."""
+def _print_class(rows, notes, files) -> None:
+    """Every row, the reasons, the tolerance rules, then one verdict per student (their
+    worst file's) and the count of students."""
     width = max([7, *(len(r["student"]) for r in rows)])
-    print(f"{n_files} results file(s); the accuracy compared is the saved model's, scored on "
-          "the test split here\n")
+    with_files = {student for _, _, student in files}
+    without = [r["of"] for r in rows if r["verdict"] == "no results"]
+    print(f"{len(files)} results file(s) from {len(with_files)} student(s)"
+          + (f", and {len(without)} student folder(s) with none" if without else "")
+          + "; the accuracy compared is the saved model's, scored on the test split here\n")
     print(f"{'student':<{width}} {'entry':<28} {'seed':>4} {'variant':<15} {'file says':>9} "
           f"{'model':>7} {'expected':>8} {'diff':>8} {'tol':>7}  verdict")
     for r in rows:
@@ -963,16 +994,30 @@ def _print_class(rows, notes, n_files) -> None:
                 print(f"  {r['student']} {r['variant']}: tol {r['rule']}")
     for note in notes:
         print(f"note: {note}")
-    by_file: dict[tuple, str] = {}
-    for r in rows:  # a file's verdict: its worst row's
-        current = by_file.get((r["student"], r["file"]))
-        if current is None or _severity(r["verdict"]) > _severity(current):
-            by_file[(r["student"], r["file"])] = r["verdict"]
     print(f"\n{'student':<{width}}  verdict")
-    for (student, _), verdict in by_file.items():
-        print(f"{student:<{width}}  {verdict}")
-    passed = sum(verdict in PASSING for verdict in by_file.values())
-    print(f"\n{passed} of {len(by_file)} file(s) passed, {len(by_file) - passed} did not")
+    by_student = verdicts_by_student(rows)
+    for student, (verdict, per_run) in by_student.items():
+        runs_said = (f"  ({len(per_run)} runs: "
+                     + ", ".join(f"{run} {said}" for run, said in per_run.items()) + ")"
+                     if len(per_run) > 1 else "")
+        print(f"{student:<{width}}  {verdict}{runs_said}")
+    passed = sum(verdict in PASSING for verdict, _ in by_student.values())
+    print(f"\n{passed} of {len(by_student)} student(s) passed, {len(by_student) - passed} "
+          "did not")
+
+
+def verdicts_by_student(rows) -> dict[str, tuple[str, dict[str, str]]]:
+    """student -> (their verdict, {run: its verdict}). A run's verdict is its worst row's
+    (a recipe with several variants has a row each); a student's is their worst run's:
+    every file handed in is a claim, and a good run does not cover for a forged one."""
+    per_run: dict[str, dict[str, str]] = {}
+    for r in rows:  # a run is one file (its label names it in the table)
+        runs_of = per_run.setdefault(r["of"], {})
+        current = runs_of.get(r["student"])
+        if current is None or _severity(r["verdict"]) > _severity(current):
+            runs_of[r["student"]] = r["verdict"]
+    return {student: (max(verdicts.values(), key=_severity), verdicts)
+            for student, verdicts in per_run.items()}
 
 
 def _severity(verdict: str) -> int:
