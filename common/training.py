@@ -253,6 +253,11 @@ def evaluate_model(evaluate, model, data: Dataset, history, *, monitor: str = "v
     if diverged:
         print(f"DIVERGED in epoch {len(curves['loss'])}: the loss became NaN or infinite and "
               "training stopped; lower the learning rate", file=sys.stderr)
+    elif (epoch := overshooting_epoch(curves, data.num_classes)) is not None:
+        print(f"UNSTABLE from epoch {epoch}: the training cross-entropy reached "
+              f"{_cross_entropy(curves)[epoch - 1]:.4g}, worse than guessing every class "
+              f"alike ({math.log(data.num_classes):.4g}); the steps overshoot: lower the "
+              "learning rate", file=sys.stderr)
     return TrainedRecord({
         "diverged": diverged,
         "epochs_run": len(curves["loss"]),
@@ -267,6 +272,21 @@ def evaluate_model(evaluate, model, data: Dataset, history, *, monitor: str = "v
         "params": model.count_params(),
         "history": curves,
     }, model)
+
+
+def _cross_entropy(curves: dict) -> list[float]:
+    return curves.get("cross_entropy") or curves["loss"]
+
+
+def overshooting_epoch(curves: dict, num_classes: int) -> int | None:
+    """The first epoch (from 1) whose training cross-entropy is over twice that of a
+    model guessing every class alike, log(num_classes), or None. Training starts near
+    log(num_classes) and falls; a model that underfits (a strong penalty) stays near it;
+    only confidently wrong predictions go far above it: steps that overshoot, a learning
+    rate far too large, while the loss stays finite (NaN is ``diverged``)."""
+    limit = 2 * math.log(num_classes)
+    return next((epoch for epoch, value in enumerate(_cross_entropy(curves), 1)
+                 if value > limit), None)
 
 
 def train_variants(build_model, train, evaluate, variants: dict[str, dict], data: Dataset,
@@ -351,7 +371,8 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
               f"{r['test_accuracy']:>7.4f} {r['test_loss']:>10.4f} "
               f"{r['train_accuracy'] - r['val_accuracy']:>7.4f} "
               f"{r['best_epoch'] or '-':>4}/{r['epochs_run']:<4}"
-              + ("  DIVERGED" if r["diverged"] else ""))
+              + ("  DIVERGED" if r["diverged"] else
+                 "  UNSTABLE" if overshooting_epoch(r["history"], data.num_classes) else ""))
     print(f"best/run: the epoch with the best {' / '.join(monitors)}, of the epochs trained "
           "(fewer than asked when early stopping halted); gap: train minus val accuracy")
     print(f"{results['seconds']:.1f} s in all")

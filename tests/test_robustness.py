@@ -27,6 +27,21 @@ def test_diverging_run_stops_at_once_and_says_so(tmp_path, capsys):
     assert on_disk["history"]["loss"][-1] is None
 
 
+def test_a_finite_loss_far_above_guessing_is_called_unstable(tmp_path, capsys):
+    """A learning rate of 1e6 on Iris keeps the loss finite (no NaN to stop on) but far
+    worse than guessing; a sane run is not marked."""
+    iris_softmax.main(["--learning-rate", "1e6", "--epochs", "5", "--out",
+                       str(tmp_path / "big")])
+    printed = capsys.readouterr()
+    assert "UNSTABLE from epoch" in printed.err and "lower the learning rate" in printed.err
+    assert "UNSTABLE" in printed.out.split("best/run\n")[1].splitlines()[0]
+    iris_softmax.main(["--epochs", "5", "--out", str(tmp_path / "sane")])
+    sane = capsys.readouterr()
+    assert "UNSTABLE" not in sane.out + sane.err
+    assert training.overshooting_epoch({"loss": [1.1, 0.9, 2.3]}, 3) == 3
+    assert training.overshooting_epoch({"loss": [90.0], "cross_entropy": [1.5]}, 3) is None
+
+
 def test_comparison_goes_on_after_a_diverged_run(tmp_path):
     results = compare.main(["--quick", "--seeds", "1", "--dataset", "mnist-5k",
                             "--variants", "baseline,l2", "--learning-rate", "1e9",
