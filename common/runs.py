@@ -63,9 +63,25 @@ def check_out_dir(out: str | None) -> Path | None:
                              "choose another directory")
         if not os.access(parent, os.W_OK | os.X_OK):
             raise UsageError(f"--out {out}: {parent} is not writable; choose another directory")
+        if not path.exists():
+            _try_creating(path, parent)
     except OSError as error:  # a name too long, a loop of links, no permission to look
         raise _os_error("--out", out, error)
     return path
+
+
+def _try_creating(path: Path, parent: Path) -> None:
+    """Create the first folder of ``path`` that is missing, as the run will, and remove it
+    again: a place where nothing can be created (``/proc/x``, where root passes
+    ``os.access``) is refused now, before the data loads, not at the first epoch."""
+    first_missing = path.absolute()
+    while first_missing.parent != parent and first_missing.parent != first_missing:
+        first_missing = first_missing.parent
+    try:
+        first_missing.mkdir()
+    except FileExistsError:  # created meanwhile by someone else: not ours to remove
+        return
+    first_missing.rmdir()
 
 
 def _refuse_odd_lock(path: Path, flag: str) -> None:
@@ -186,9 +202,21 @@ def held() -> frozenset[Path]:
 
 
 def release(path: Path) -> None:
-    """Give up the claim on ``path`` (the run wrote everything it will write)."""
+    """Give up the claim on ``path`` (the run wrote everything it will write). A finished
+    run's folder (its results.json written) loses its lock file too, which it no longer
+    needs: any later claim there is refused by the results.json. Only the very file this
+    process locked is removed, never a file or link put in its place."""
     fd = _HELD.pop(Path(path).resolve(), None)
-    if fd is not None:
+    if fd is None:
+        return
+    lock = Path(path) / LOCK_FILE
+    try:
+        if (Path(path) / "results.json").is_file() and \
+                os.path.samestat(os.fstat(fd), os.lstat(lock)):
+            lock.unlink()
+    except OSError:  # gone already, or not ours to remove: the lock is only a leftover
+        pass
+    finally:
         os.close(fd)
 
 

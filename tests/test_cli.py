@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -107,6 +108,17 @@ def test_out_not_writable_is_refused(tmp_path):
     locked.mkdir(mode=0o500)
     with pytest.raises(UsageError, match="not writable"):
         runs.check_out_dir(str(locked / "run"))
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc on this system")
+def test_out_where_nothing_can_be_created_is_refused_before_the_data_loads(run_cli, tmp_path):
+    """/proc passes os.access for root; a folder there cannot be made all the same."""
+    done = run_cli("-m", "recipes", "run", "iris_softmax", "--out", "/proc/run")
+    assert "--out /proc/run" in one_line_error(done)
+    assert "data:" not in done.stdout  # refused while parsing, not at the first epoch
+    # The check creates only the folder the run would create, and removes it again.
+    assert runs.check_out_dir(str(tmp_path / "new" / "run")) == tmp_path / "new" / "run"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_dataset_offline_is_one_line(run_cli, tmp_path):

@@ -120,6 +120,22 @@ def test_a_held_folder_deleted_by_hand_is_claimed_anew(tmp_path):
         runs.release(out)
 
 
+def test_a_finished_run_lets_go_of_its_lock_file_and_only_of_its_own(tmp_path):
+    finished = runs.claim(tmp_path / "finished")
+    (finished / "results.json").write_text("{}")
+    runs.release(finished)
+    assert not (finished / runs.LOCK_FILE).exists()  # nothing left for a hand-in to carry
+    unfinished = runs.claim(tmp_path / "unfinished")
+    runs.release(unfinished)  # interrupted: its folder keeps what a --resume finds
+    assert (unfinished / runs.LOCK_FILE).is_file()
+    swapped = runs.claim(tmp_path / "swapped")
+    (swapped / "results.json").write_text("{}")
+    (swapped / runs.LOCK_FILE).unlink()
+    (swapped / runs.LOCK_FILE).write_text("someone else's")  # not the file it locked
+    runs.release(swapped)
+    assert (swapped / runs.LOCK_FILE).read_text() == "someone else's"
+
+
 def test_two_runs_on_one_out_at_once_one_wins_one_is_refused(tmp_path):
     out = tmp_path / "shared"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RECIPES_OFFLINE": "1"}

@@ -171,7 +171,7 @@ def test_a_closed_standard_stream_gives_no_traceback(tmp_path, closed):
     results = json.loads((out / "results.json").read_text())
     assert results["recipe"] == "iris_softmax"
     # Nothing but the run's own files: no log line written into a file that took fd 1 or 2.
-    assert sorted(p.name for p in out.iterdir()) == [".lock", "args.json", "learning_curves.png",
+    assert sorted(p.name for p in out.iterdir()) == ["args.json", "learning_curves.png",
                                                      "model.keras", "results.json"]
     for name in ("args.json", "results.json"):
         json.loads((out / name).read_text())
