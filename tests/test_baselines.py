@@ -397,17 +397,50 @@ def test_each_student_gets_one_verdict_and_a_reference_run_hides_no_one(student_
     (students / "zoe").mkdir()  # nothing handed in
     assert baselines.check_results([students]) == 1
     printed = capsys.readouterr().out
-    assert printed.startswith("4 results file(s) from 3 student(s), and 1 student folder(s) "
+    assert printed.startswith("4 results file(s) from 2 student(s) and 1 at the top of a "
+                              "class folder (yours: not counted), and 1 student folder(s) "
                               "with none;")
     verdicts = printed.split("student  verdict\n")[1].split("\n\n")[0].splitlines()
     assert [line.split()[:2] for line in verdicts] == [
-        ["ann", "pass"], ["hal", "does"], ["class", "pass"], ["zoe", "no"]]
+        ["ann", "pass"], ["hal", "does"], ["zoe", "no"], ["(not", "a"]]
+    assert verdicts[-1] == "(not a student: class, the results.json at the top of the class " \
+                           "folder: pass)"
     assert "hal      does not match its model  (2 runs: hal/r1 pass, hal/r2 does not " \
            "match its model)" in printed
     assert "the file says 0.5000, its saved model scores 1.0000 on the test split " \
            "(baseline 1.0000)" in printed
-    assert printed.rstrip().endswith("2 of 4 student(s) passed, 2 did not")
+    assert printed.rstrip().endswith("1 of 3 student(s) passed, 2 did not")
     assert "ann/runs" not in printed
+
+
+def test_an_edit_by_one_test_example_is_caught_and_nested_runs_are_named(student_run,
+                                                                         tmp_path, capsys):
+    """On Iris one example is 1/30: 0.9667 edited to 1.0000 (here 1.0000 to 0.9667) was
+    let through as rounding. With the run's own libraries any whole example is an edit."""
+    write_results(tmp_path / "class" / "mallory", student_run,
+                  test_accuracy=student_run["test_accuracy"] - 1 / 30)
+    write_results(tmp_path / "class" / "group1" / "carol", student_run)
+    assert baselines.check_results([tmp_path / "class"]) == 1
+    printed = capsys.readouterr().out
+    assert re.search(r"mallory +does not match its model\n", printed)
+    assert re.search(r"group1 +pass  \(1 run: group1/carol pass\)", printed)  # where carol is
+
+
+def test_a_reference_run_alone_at_the_top_is_not_graded(student_run, tmp_path, capsys):
+    write_results(tmp_path / "class", student_run, model=False)  # cannot be verified
+    write_results(tmp_path / "class" / "ann", student_run)
+    assert baselines.check_results([tmp_path / "class"]) == 0  # ann passed
+    assert "1 of 1 student(s) passed" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc on this system")
+def test_a_csv_that_cannot_be_made_is_refused_before_any_scoring(run_cli, student_run,
+                                                                  tmp_path):
+    results = write_results(tmp_path / "class" / "ann", student_run)
+    done = run_cli("-m", "tools", "baselines", "check", "--results", str(results.parent),
+                   "--csv", "/proc/grades.csv")
+    assert "--csv /proc/grades.csv" in one_line_error(done)
+    assert "passed" not in done.stdout  # refused before the class was checked
 
 
 def test_two_class_folders_keep_their_students_apart(student_run, tmp_path, capsys):
