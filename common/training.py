@@ -368,12 +368,17 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
           f"{'gap':>7} {'best/run':>9}")
     for name, r in records.items():
         print(f"{name:<15} {r['train_accuracy']:>7.4f} {r['val_accuracy']:>7.4f} "
-              f"{r['test_accuracy']:>7.4f} {r['test_loss']:>10.4f} "
+              f"{r['test_accuracy']:>7.4f} "
+              f"{r['test_loss']:>10{'.4f' if abs(r['test_loss']) < 1e5 else '.3g'}} "
               f"{r['train_accuracy'] - r['val_accuracy']:>7.4f} "
               f"{r['best_epoch'] or '-':>4}/{r['epochs_run']:<4}"
               + ("  DIVERGED" if r["diverged"] else
                  "  UNSTABLE" if overshooting_epoch(r["history"], data.num_classes) else ""))
     print(f"best/run: the epoch with the best {' / '.join(monitors)}, of the epochs trained "
-          "(fewer than asked when early stopping halted); gap: train minus val accuracy")
+          "(fewer than asked when early stopping halted); gap: train minus val accuracy; "
+          "test loss: the cross-entropy plus the model's L1/L2 penalty, where it has one")
+    if getattr(args, "quick", False):
+        print("--quick: a check that the recipe runs (a few epochs), too short to show the "
+              "slide's effect; run without it to see it")
     print(f"{results['seconds']:.1f} s in all")
     return results
