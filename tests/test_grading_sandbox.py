@@ -373,8 +373,11 @@ def test_the_folder_goes_when_the_thread_that_started_the_sandbox_ends_first(tmp
         import os, sys, threading, time
         from tools.sandbox import Sandbox
 
-        code = ("import os, time; open({str(started)!r}, 'w').write("
-                "f'{{os.getpid()}} {{os.getcwd()}}'); time.sleep(600)")
+        # Written under another name and renamed: the file appears with its two words,
+        # so the thread cannot end (and the code be stopped) between create and write.
+        code = ("import os, time; open({str(started)!r} + '.tmp', 'w').write("
+                "f'{{os.getpid()}} {{os.getcwd()}}'); "
+                "os.replace({str(started)!r} + '.tmp', {str(started)!r}); time.sleep(600)")
         box = Sandbox([sys.executable, "-c", code])
 
         def start_and_end():  # the code runs (so the supervisor is set up), then this ends
