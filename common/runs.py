@@ -74,9 +74,7 @@ def _try_creating(path: Path, parent: Path) -> None:
     """Create the first folder of ``path`` that is missing, as the run will, and remove it
     again: a place where nothing can be created (``/proc/x``, where root passes
     ``os.access``) is refused now, before the data loads, not at the first epoch."""
-    first_missing = path.absolute()
-    while first_missing.parent != parent and first_missing.parent != first_missing:
-        first_missing = first_missing.parent
+    first_missing = parent / path.absolute().relative_to(parent).parts[0]
     try:
         first_missing.mkdir()
     except FileExistsError:  # created meanwhile by someone else: not ours to remove

@@ -486,7 +486,7 @@ def student_files(paths) -> list[tuple[Path, str, str]]:
     (``alice``); a file at the top of the directory belongs to the directory's name; a
     file named by its path is its own label and student. With several directories given,
     labels start with the directory's name, so two classes' ``alice`` stay apart."""
-    found = {}
+    found, several = {}, _several_classes(paths)
     for given in paths:
         path = Path(given)
         try:
@@ -501,8 +501,8 @@ def student_files(paths) -> list[tuple[Path, str, str]]:
                         label = path.name or str(path)
                         student = None if _student_folders(path) else label
                     else:
-                        label, student = (_in_class(path, str(folder), paths),
-                                          _in_class(path, folder.parts[0], paths))
+                        label, student = (_in_class(path, str(folder), several),
+                                          _in_class(path, folder.parts[0], several))
                     found.setdefault(p, (label, student))
             elif path.is_file():
                 found.setdefault(path, (str(path), str(path)))
@@ -521,9 +521,12 @@ def _student_folders(path: Path) -> list[Path]:
                   if p.is_dir() and not p.name.startswith(".") and p.name not in own)
 
 
-def _in_class(class_folder: Path, name: str, paths) -> str:
+def _several_classes(paths) -> bool:
+    return sum(Path(given).is_dir() for given in paths) > 1
+
+
+def _in_class(class_folder: Path, name: str, several: bool) -> str:
     """A name inside a class folder, as the table shows it."""
-    several = sum(Path(given).is_dir() for given in paths) > 1
     return f"{class_folder.name or class_folder}/{name}" if several else name
 
 
@@ -533,7 +536,7 @@ def folders_without_results(paths) -> list[tuple[Path, str]]:
     checkable, listed, not passed over. A results.json at the top of the directory (a
     reference run put beside the students', or a run's own folder checked alone) does
     not hide them; only the folders a run writes beside its results.json are skipped."""
-    missing = []
+    missing, several = [], _several_classes(paths)
     for given in paths:
         path = Path(given)
         try:
@@ -541,7 +544,7 @@ def folders_without_results(paths) -> list[tuple[Path, str]]:
                 continue
             for folder in _student_folders(path):
                 if not any(p.is_file() for p in folder.rglob("results.json")):
-                    missing.append((folder, _in_class(path, folder.name, paths)))
+                    missing.append((folder, _in_class(path, folder.name, several)))
         except OSError as error:
             raise UsageError(f"--results {path}: {error.strerror or error}")
     return missing
@@ -964,13 +967,18 @@ def _rows_of_file(file, label, recorded, flags_cache, splits, notes) -> list[dic
     return rows
 
 
+@functools.lru_cache(maxsize=1)
+def _checker_versions() -> dict:
+    return runs.library_versions()
+
+
 def _rounding(found: dict) -> float:
     """How far a file's accuracy may be from its model's score here without being an
     edit. With the libraries the run used, the same model on the same test split scores
     exactly what the run wrote: any whole test example of difference is an edit (on
     Iris one example is 1/30, the step from 0.9667 to 1.0000). Other versions or another
     backend may round one example near the boundary the other way: one is allowed."""
-    same_stack = found.get("versions") == runs.library_versions()
+    same_stack = found.get("versions") == _checker_versions()
     return (0.5 if same_stack else 1 + 1e-6) / found["n_test"]
 
 
@@ -1015,12 +1023,13 @@ def _print_class(rows, notes, files) -> None:
         print(f"note: {note}")
     print(f"\n{'student':<{width}}  verdict")
     by_student = verdicts_by_student(rows)
+    _, reference_runs = by_student.pop(None, (None, {}))
     for student, (verdict, per_run) in by_student.items():
         runs_said = (f"  ({len(per_run)} run{'s' * (len(per_run) > 1)}: "
                      + ", ".join(f"{run} {said}" for run, said in per_run.items()) + ")"
                      if list(per_run) != [student] else "")
         print(f"{student:<{width}}  {verdict}{runs_said}")
-    for label, verdict in verdicts_by_student(rows, students=False).items():
+    for label, verdict in reference_runs.items():
         print(f"(not a student: {label}, the results.json at the top of the class folder: "
               f"{verdict})")
     passed = sum(verdict in PASSING for verdict, _ in by_student.values())
@@ -1028,21 +1037,17 @@ def _print_class(rows, notes, files) -> None:
           "did not")
 
 
-def verdicts_by_student(rows, *, students=True) -> dict:
+def verdicts_by_student(rows) -> dict:
     """student -> (their verdict, {run: its verdict}). A run's verdict is its worst row's
     (a recipe with several variants has a row each); a student's is their worst run's:
     every file handed in is a claim, and a good run does not cover for a forged one.
-    ``students=False``: {label: verdict} of the files at the top of a class folder."""
+    The files at the top of a class folder (no student's) are under None."""
     per_run: dict = {}
     for r in rows:  # a run is one file (its label names it in the table)
-        if (r["of"] is not None) != students:
-            continue
         runs_of = per_run.setdefault(r["of"], {})
         current = runs_of.get(r["student"])
         if current is None or _severity(r["verdict"]) > _severity(current):
             runs_of[r["student"]] = r["verdict"]
-    if not students:
-        return per_run.get(None, {})
     return {student: (max(verdicts.values(), key=_severity), verdicts)
             for student, verdicts in per_run.items()}
 
