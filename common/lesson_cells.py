@@ -73,21 +73,17 @@ def compile_classifier(model, learning_rate=1e-3):
 # callbacks (early stopping, a checkpoint, ...) hook into it, and `fit_options` passes
 # any other `fit` argument through (e.g. `initial_epoch`, to go on from a saved state).
 # The training examples go in as a tf.data pipeline that reshuffles every epoch from the
-# run's seed, on either backend. Why not `fit(x_train, y_train, shuffle=True)`? On
-# TensorFlow, once `keras.utils.set_random_seed` has fixed the seeds, `fit`'s own
-# shuffling repeats one order in every epoch (tf.data starts its random numbers over each
-# time it reads the data), and that costs accuracy. Where TensorFlow is not installed
-# (JAX alone), there is no tf.data and no such pitfall: `fit` reshuffles the arrays.
+# run's seed; `fit` takes it on either backend (TensorFlow is installed with the project
+# for its data tools, whichever backend trains). Why not `fit(x_train, y_train,
+# shuffle=True)`? On TensorFlow, once `keras.utils.set_random_seed` has fixed the seeds,
+# `fit`'s own shuffling repeats one order in every epoch (tf.data starts its random
+# numbers over each time it reads the data), and that costs accuracy.
 
 
 def train(model, x_train, y_train, x_val, y_val, epochs, batch_size, callbacks=(),
           seed=0, **fit_options):
-    try:
-        import tensorflow as tf
-    except ImportError:
-        return model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
-                         batch_size=batch_size, validation_batch_size=1024,
-                         callbacks=list(callbacks), **fit_options)
+    import tensorflow as tf
+
     train_data = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
                   .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
                   .batch(batch_size).prefetch(tf.data.AUTOTUNE))

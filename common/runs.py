@@ -39,6 +39,9 @@ def check_out_dir(out: str | None) -> Path | None:
     """
     if out is None:
         return None
+    if not out.strip():  # Path("") is the current folder: most often an unset variable
+        raise UsageError("--out is empty (an unset variable in the command?); give a "
+                         "directory, or leave --out out for a new one under runs/")
     path = Path(out)
     try:
         if path.is_symlink() and not path.exists():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import importlib.util
 import math
 import numbers
 import os
@@ -111,7 +112,8 @@ def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
     and cleanly on Ctrl-C, the state ``--resume`` goes on from (``initial_epoch``), and a
     line every few epochs on long runs, and ``steps_per_execution`` (a speed setting,
     the same numbers: batches per call into the backend), which the copied cells leave
-    at Keras' default.
+    at Keras' default. Where TensorFlow is not installed (JAX alone), the cell's tf.data
+    pipeline cannot be made, and ``fit`` shuffles the arrays instead.
 
     Settings come from the parsed flags ``args`` unless given as keywords; ``verbose``
     is Keras' (0 silent, 1 progress bar, 2 one line per epoch).
@@ -144,6 +146,8 @@ def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
                                         stoppers)
             # A learning rate that blows up gives NaN: stop at once, not train on it.
             callbacks = [keras.callbacks.TerminateOnNaN(), *callbacks, guard]
+            if importlib.util.find_spec("tensorflow") is None:
+                train = _fit_without_tf_data  # JAX alone: the cell's tf.data is not there
             history = train(model, *data.train, *data.val, epochs=epochs,
                             batch_size=batch_size, callbacks=callbacks, seed=seed,
                             initial_epoch=done, verbose=verbose)
@@ -155,6 +159,16 @@ def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
     if backup is not None:  # the whole history, including epochs before an interruption
         history.history = guard.history
     return history
+
+
+def _fit_without_tf_data(model, x_train, y_train, x_val, y_val, epochs, batch_size,
+                         callbacks=(), seed=0, **fit_options):
+    """The training cell where TensorFlow is not installed (a JAX machine may have none):
+    ``fit`` shuffles the arrays itself. JAX draws a new order every epoch, so the pitfall
+    the cell's tf.data pipeline avoids (one order in every epoch) is TensorFlow's alone."""
+    return model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+                     batch_size=batch_size, validation_batch_size=1024,
+                     callbacks=list(callbacks), **fit_options)
 
 
 def _say_how_to_resume(args, run_dir: Path, name: str, finished: int) -> None:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,13 @@ def test_out_where_nothing_can_be_created_is_refused_before_the_data_loads(run_c
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_empty_out_is_refused_not_taken_for_the_current_folder(run_cli, tmp_path):
+    """`--out "$DIR"` with DIR unset: Path("") would be the folder the command runs in."""
+    done = run_cli("-m", "recipes", "run", "iris_softmax", "--quick", "--out", "")
+    assert "--out is empty" in one_line_error(done)
+    assert list(tmp_path.iterdir()) == []  # run_cli runs in tmp_path: nothing written
+
+
 def test_missing_dataset_offline_is_one_line(run_cli, tmp_path):
     done = run_cli("-m", "recipes", "run", "mnist_mlp", "--dataset", "fashion_mnist", "--quick",
                    env={"RECIPES_FASHION_MNIST_DIR": str(tmp_path / "absent"),
@@ -232,6 +240,24 @@ def test_help_lists_the_lessons_settings_first_then_training_then_run_options(ru
         "options:", "  --dropout", "data and training:", "  --epochs", "run options:",
         "  --steps-per-execution", "  --out DIR")}
     assert list(at) == sorted(at, key=at.get), "the help's sections, in this order"
+
+
+@pytest.mark.parametrize("name", ["mnist_dropout", "iris_softmax", "mnist_l2"])
+def test_the_usage_line_starts_with_the_lessons_flags_and_shows_no_flag_that_does_nothing(
+        run_cli, name):
+    done = run_cli("-m", "recipes", "run", name, "--help")
+    usage = " ".join(done.stdout[:done.stdout.index("\n\n")].split())
+    flags = re.findall(r"\[(--[\w-]+)", usage)
+    own = {"mnist_dropout": "--dropout", "iris_softmax": "--hidden", "mnist_l2": "--l2"}[name]
+    assert flags[0] == own and flags.index("--hidden") < flags.index("--epochs"), usage
+    assert "(default: False)" not in done.stdout  # a switch is off unless given
+    if name == "iris_softmax":  # one dataset: nothing to choose, and still accepted
+        assert "--dataset" not in done.stdout
+        assert "--dataset" not in one_line_error(run_cli("-m", "recipes", "run", name,
+                                                         "--dataset", "iris", "--epochs",
+                                                         "0"))
+    if name == "mnist_dropout":  # widths as they are typed, not a Python tuple
+        assert "(default: 300,100)" in " ".join(done.stdout.split())
 
 
 # A flag and the build_model parameter whose default it takes (cli.model_defaults).
