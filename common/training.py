@@ -198,7 +198,16 @@ def progress_lines(every: int):
             self.last_printed, self.last = None, None
             print(f"(a line every {every} epochs, and the last)", flush=True)
 
+        def on_epoch_begin(self, epoch, logs=None):
+            self.batches = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches = batch + 1  # ``batch`` counts from 0 (the last of a group)
+
         def on_epoch_end(self, epoch, logs=None):
+            steps = self.params.get("steps")
+            if steps and self.batches < steps:  # cut short by Ctrl-C: not an epoch
+                return
             number, total = epoch + 1, self.params.get("epochs")
             self.last = (number, total, dict(logs or {}))
             if number == 1 or number % every == 0 or number == total:

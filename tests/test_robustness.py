@@ -323,3 +323,33 @@ def test_a_long_run_prints_a_line_every_few_epochs_and_the_last(capsys):
     model.fit(x, y, epochs=100, verbose=0, callbacks=[stopper, training.progress_lines(5)])
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
     assert [line.split(" - ")[0] for line in lines] == ["Epoch 1/100", "Epoch 2/100"]
+
+
+@pytest.mark.parametrize("steps_per_execution", [1, 3])
+def test_an_epoch_cut_short_by_ctrl_c_is_not_printed_as_an_epoch(capsys, steps_per_execution):
+    """Ctrl-C stops at the next batch; Keras still ends the epoch, with the partial
+    epoch's numbers, which the progress lines must not show as a finished epoch."""
+    import keras
+    import numpy as np
+
+    from common import training
+
+    class CtrlCInSecondEpoch(keras.callbacks.Callback):  # as checkpoint's callback does
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 1:
+                self.model.stop_training = True
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", steps_per_execution=steps_per_execution)
+    x, y = np.zeros((8, 2), "float32"), np.ones((8, 1), "float32")  # 4 batches of 2
+    model.fit(x, y, epochs=3, batch_size=2, verbose=0,
+              callbacks=[training.progress_lines(1)])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
+    assert [line.split(" - ")[0] for line in lines] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]
+    model.fit(x, y, epochs=3, batch_size=2, verbose=0,
+              callbacks=[CtrlCInSecondEpoch(), training.progress_lines(1)])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
+    assert [line.split(" - ")[0] for line in lines] == ["Epoch 1/3"]
