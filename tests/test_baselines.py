@@ -445,12 +445,17 @@ def test_a_csv_that_cannot_be_made_is_refused_before_any_scoring(run_cli, studen
 
 def test_two_class_folders_keep_their_students_apart(student_run, tmp_path, capsys):
     write_results(tmp_path / "monday" / "alice", student_run)
+    (tmp_path / "monday" / "bob").mkdir()  # handed in nothing
     write_results(tmp_path / "tuesday" / "alice", student_run, test_accuracy=0.5)
     assert baselines.check_results([tmp_path / "monday", tmp_path / "tuesday"]) == 1
     printed = capsys.readouterr().out
     assert re.search(r"monday/alice +pass\n", printed)
     assert re.search(r"tuesday/alice +does not match its model\n", printed)
-    assert "1 of 2 student(s) passed" in printed
+    assert "1 of 3 student(s) passed" in printed
+    # In the table too, each class's students stay together, in name order.
+    table = printed[printed.index("\nstudent "):printed.index("\nwhy:")].strip()
+    labels = [line.split()[0] for line in table.splitlines()[1:] if line.strip()]
+    assert labels == ["monday/alice", "monday/bob", "tuesday/alice"], table
 
 
 def test_csv_needs_results_and_a_file(run_cli, tmp_path):

@@ -885,6 +885,9 @@ def check_results(paths, path: Path = BASELINES_FILE, *, csv_file=None) -> int:
     for folder, student in folders_without_results(paths):
         rows.append(_row(student, folder, verdict="no results",
                          reason="no results.json in this folder: nothing to check"))
+    # One class in name order, a student who handed in nothing among the others (each
+    # student's runs keep their order); the teacher's own reference run last.
+    rows.sort(key=lambda row: (row["of"] is None, row["of"] or ""))
     _print_class(rows, notes, files)
     if csv_path is not None:
         _write_csv(csv_path, rows)
