@@ -59,7 +59,8 @@ def add_seed_flags(parser) -> None:
     """--seeds N (a fixed design), or the sequential design's --max-seeds, --time-budget
     and --delta (the default)."""
     parser.add_argument("--seeds", type=cli.positive_int, default=None,
-                        help="train exactly N paired seeds (0, 1, ... N-1) of every variant: "
+                        help="train exactly N paired seeds (--seed, --seed+1, ...: 0, 1, "
+                             "... N-1 by default) of every variant: "
                              "a fixed design, no seeds added (default: add seeds in rounds "
                              "until every verdict is decided; see docs/comparison.md)")
     parser.add_argument("--max-seeds", type=_at_least_two, default=None, metavar="N",
