@@ -172,7 +172,7 @@ def from_recipe(name: str):
 
     # The cells the recipe imports from common/lesson_cells.py, written out: a notebook
     # shows the code it runs.
-    source = recipes.inline_shared(recipes.recipe_path(name).read_text())
+    source = recipes.inline_shared(recipes.recipe_text(name))
     notebook = jupytext.reads(source, fmt="py:percent")
     first = notebook.cells[0]
     docstring = ast.literal_eval(first.source) if first.cell_type == "code" else None
@@ -310,7 +310,7 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         names = args.names or recipes.recipe_names()
         for name in names:
-            recipes.recipe_path(name)
+            recipes.recipe_text(name)  # an unknown name, or a file that is not Python
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ imported by a recipe that trains or computes something.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 
@@ -39,11 +40,9 @@ for split, metrics in scores.items():
 """
 
 # A recipe's place in the lecture is its header's "Lecture order" (a number: 10, 20, ...,
-# so a new slide's recipe slots in between without renumbering others); a recipe without
-# one is listed after the others, alphabetically. `list`, the README's lecture map
-# (checked against it), the notebooks and the baselines all follow it: a new recipe is
-# one new file.
-UNORDERED = float("inf")
+# so a new slide's recipe slots in between without renumbering others; no two the same).
+# `list`, the README's lecture map (checked against it), the notebooks and the baselines
+# all follow it.
 
 # The accuracy baselines a recipe records, from its header's "Baselines" field: entries
 # separated by ";", each "TIER DATASET [FLAGS...]", e.g. "fast mnist-5k; full fashion_mnist
@@ -57,15 +56,47 @@ BASELINE_TIERS = ("fast", "full", "online")
 _DOCSTRING = re.compile(r'\A\s*[rRuU]?("""|\'\'\')(.*?)\1', re.S)
 
 
+# The header's fields (CONTRIBUTING.md), and those every recipe must have. A mistake in
+# the header is a one-line error naming the file and the fix, never a recipe silently
+# listed last or shown without its topic.
+HEADER_FIELDS = ("Title", "Slide topic", "Lecture order", "Baselines", "Dataset", "Run",
+                 "Description")
+REQUIRED_FIELDS = ("Title", "Slide topic", "Lecture order", "Description")
+
+
 def _header(path: Path) -> dict:
     found = _DOCSTRING.match(path.read_text())
-    return header_fields(found.group(2)) if found else {}
+    if not found:
+        raise UsageError(f"{path}: the file must open with its header docstring "
+                         f"({', '.join(f'{field}:' for field in REQUIRED_FIELDS)} ...; "
+                         "CONTRIBUTING.md)")
+    fields = header_fields(found.group(2))
+    known = {field.lower(): field for field in HEADER_FIELDS}
+    for line in found.group(2).strip().splitlines():
+        if not line.strip():
+            break  # the header ends here, as header_fields reads it
+        key, colon, _ = line.partition(":")
+        if colon and key.strip().lower() in known:
+            continue
+        close = difflib.get_close_matches(key.strip().lower(), list(known), n=1, cutoff=0.6)
+        raise UsageError(f"{path}: header line '{line.strip()[:60]}' is not 'Field: value' "
+                         "with a field of: " + ", ".join(HEADER_FIELDS)
+                         + (f" (did you mean '{known[close[0]]}:'?)" if close else ""))
+    for field in REQUIRED_FIELDS:
+        if field.lower() not in fields:
+            raise UsageError(f"{path}: the header has no '{field}:' line (the header is the "
+                             "docstring's first lines, up to the first blank line)")
+    run = fields.get("run", "")
+    if run and f"recipes.{path.stem}" not in run and f"recipes run {path.stem}" not in run:
+        raise UsageError(f"{path}: 'Run: {run[:60]}' does not run this recipe; write "
+                         f"'Run: python -m recipes.{path.stem}'")
+    return fields
 
 
 def _lecture_order(path: Path) -> float:
-    value = _header(path).get("lecture order")
+    value = _header(path)["lecture order"]
     try:
-        return float(value) if value is not None else UNORDERED
+        return float(value)
     except ValueError:
         raise UsageError(f"{path}: 'Lecture order: {value}' is not a number; "
                          "write e.g. 'Lecture order: 75'") from None
@@ -76,8 +107,17 @@ def _recipe_files() -> list[Path]:
 
 
 def recipe_names() -> list[str]:
-    """Every recipe, in the lecture's order."""
-    return [p.stem for p in sorted(_recipe_files(), key=lambda p: (_lecture_order(p), p.stem))]
+    """Every recipe, in the lecture's order (each header checked)."""
+    places = {}
+    for path in _recipe_files():
+        order = _lecture_order(path)
+        if order in places:
+            first, second = sorted((places[order], path))
+            raise UsageError(f"{first} and {second} both have 'Lecture order: {order:g}'; "
+                             "give the new one a number between its neighbours' (list "
+                             "shows them)")
+        places[order] = path
+    return [places[order].stem for order in sorted(places)]
 
 
 def baseline_plan() -> dict[str, list[tuple[str, str, list[str]]]]:
@@ -143,10 +183,32 @@ def inline_shared(text: str) -> str:
     return _SHARED_IMPORT.sub(cell_text, text)
 
 
+def recipe_text(name: str) -> str:
+    """The recipe's source, refused in one line (file and line) when it is not valid
+    Python: `show` must not print code that cannot run, nor the notebook build carry it."""
+    path = recipe_path(name)
+    text = path.read_text()
+    try:
+        compile(text, str(path), "exec", dont_inherit=True)
+    except SyntaxError as error:
+        raise UsageError(f"{path}, line {error.lineno}: {error.msg}"
+                         + (f": {error.text.strip()[:60]}" if error.text else "")) from None
+    return text
+
+
+# The titles a recipe's cells to copy take (`show` calls them in this way).
+COPY_CELL_TITLES = ("Data", "Model", "Training", "Evaluation", "Callbacks")
+
+
 def copy_cells(name: str) -> dict[str, str]:
     """The recipe's cells to copy, by title (e.g. "Model"), in the recipe's order, with
     the shared cells they import written out."""
-    return _cells_to_copy(inline_shared(recipe_path(name).read_text()))
+    cells = _cells_to_copy(inline_shared(recipe_text(name)))
+    for title in cells:
+        if title not in COPY_CELL_TITLES:
+            raise UsageError(f"recipes/{name}.py: '# %% {title} {COPY_CELL}': a cell to copy "
+                             f"is titled one of {', '.join(COPY_CELL_TITLES)}")
+    return cells
 
 
 # A training recipe's settings, read from its text (`show` imports nothing): constants

@@ -3,7 +3,8 @@
     list                 every recipe in the lecture's order, with its slide topic,
                          datasets and description
     run NAME [flags]     run a recipe; the same as ``python -m recipes.NAME [flags]``
-    show NAME            print the recipe's model cell, ready to paste into a notebook
+    show NAME            print the recipe's cells to copy (for a training recipe: data,
+                         model, training, evaluation and the lines that call them)
 
 ``python -m recipes run NAME --help`` lists a recipe's flags and their defaults. The
 tools built on the recipes have their own command lines, above this package: the main
@@ -25,7 +26,8 @@ COMMANDS = {
     "list": "every recipe in the lecture's order, with its slide topic, datasets and "
             "description",
     "run": "run a recipe: run NAME [flags] (flags: run NAME --help)",
-    "show": "print a recipe's model cell, ready to paste into a notebook",
+    "show": "print a recipe's cells to copy, ready to paste into a notebook (a training "
+            "recipe's train a model end to end)",
 }
 # Tools built on the recipes, with command lines of their own: a command that names one
 # gets the command to run instead.

@@ -182,6 +182,16 @@ def test_show_lists_every_recorded_variant(run_cli):
             assert f"| {name} |" in done.stdout
 
 
+def test_show_only_shows_the_recipes_named_and_says_when_one_has_none(run_cli):
+    done = run_cli("-m", "tools", "baselines", "show", "--only", "iris_softmax", "--dataset",
+                   "iris")
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| iris")]
+    assert done.returncode == 0 and rows, done.stderr
+    assert all(line.startswith("| iris_softmax | iris (") for line in rows), rows
+    line = one_line_error(run_cli("-m", "tools", "baselines", "show", "--only", "neuron"))
+    assert "no baseline recorded for neuron" in line and "record --only neuron" in line
+
+
 # --- teachers' checks: students' results files, a student's recipe, a subset of seeds -----
 
 

@@ -107,11 +107,57 @@ def test_a_new_recipe_file_is_listed_shown_built_and_planned(project_copy):
     assert "('batch_norm', 'iris', [])" in plan
 
 
-def test_a_malformed_header_is_one_line_naming_the_file(project_copy):
+# A new developer's likely slips in the header, and what the one-line error must say.
+# Each used to pass in silence: the recipe listed last, or its topic shown as "-".
+HEADER_MISTAKES = [
+    ("Lecture order: 125", "Lecture order: soon", "'Lecture order: soon' is not a number"),
+    ("Lecture order: 125", "Lecture oder: 125", "did you mean 'Lecture order:'?"),
+    ("Lecture order: 125", "Lecture order 125", "'Lecture order 125' is not 'Field: value'"),
+    ("Baselines: fast iris\n", "\nBaselines: fast iris\n", "no 'Description:' line"),
+    ('"""\nTitle:', '# a comment\n"""\nTitle:', "must open with its header docstring"),
+    ("Lecture order: 125", "Lecture order: 120", "both have 'Lecture order: 120'"),
+    ("Run: python -m recipes.batch_norm", "Run: python -m recipes.mnist_dropout",
+     "write 'Run: python -m recipes.batch_norm'"),
+]
+
+
+@pytest.mark.parametrize("written, mistaken, said", HEADER_MISTAKES)
+def test_a_malformed_header_is_one_line_naming_the_file(project_copy, written, mistaken, said):
     path = project_copy / "recipes" / "batch_norm.py"
-    path.write_text(NEW_RECIPE.replace("Lecture order: 125", "Lecture order: soon"))
+    assert written in NEW_RECIPE
+    path.write_text(NEW_RECIPE.replace(written, mistaken, 1))
     env = {**os.environ, "PYTHONPATH": str(project_copy), "RECIPES_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-m", "recipes", "list"], cwd=project_copy,
                           env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "batch_norm.py" in done.stderr and "Lecture order" in done.stderr
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "batch_norm.py" in done.stderr and said in done.stderr, done.stderr
+
+
+# Slips in a new recipe's cells. `show` used to print them (exit 0): code that cannot
+# run, or cells without the lines that call them; the notebook check stopped with a
+# traceback naming "<unknown>".
+SHOW = ["-m", "recipes", "show", "batch_norm"]
+CELL_MISTAKES = [
+    ("keras.layers.Dense(3, activation=\"softmax\")])",
+     "keras.layers.Dense(3, activation=\"softmax\")]", "batch_norm.py, line",
+     [SHOW, ["notebooks/build.py", "batch_norm", "--check"]]),
+    ("# %% Training (copy this cell)", "# %% Train (copy this cell)",
+     "'# %% Train (copy this cell)': a cell to copy is titled one of", [SHOW]),
+]
+
+
+@pytest.mark.parametrize("written, mistaken, said, commands", CELL_MISTAKES)
+def test_a_broken_cell_is_refused_by_show_and_the_notebook_check(project_copy, written,
+                                                                 mistaken, said, commands):
+    assert written in NEW_RECIPE
+    (project_copy / "recipes" / "batch_norm.py").write_text(
+        NEW_RECIPE.replace(written, mistaken, 1))
+    env = {**os.environ, "PYTHONPATH": str(project_copy), "RECIPES_OFFLINE": "1"}
+    for command in commands:
+        done = subprocess.run([sys.executable, *command], cwd=project_copy, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert said in done.stderr, done.stderr
+        assert "model.fit(" not in done.stdout  # nothing of it printed

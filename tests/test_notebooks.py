@@ -218,6 +218,12 @@ def test_readme_lecture_map_names_every_recipe_its_notebook_exercise_and_tests()
     rows = re.findall(r"^\| [^|]+ \| \[`(\w+)`\]\(recipes/\1\.py\) \| "
                       r"\[notebook\]\(notebooks/\1\.ipynb\) \| ([^|]+) \| ([^|]+) \|$",
                       text, flags=re.M)
+    missing = [name for name in NAMES if name not in {row[0] for row in rows}]
+    assert not missing, ("README's lecture map has no row for: " + ", ".join(missing) + "; "
+                         "add, in lecture order: " + " ".join(
+                             f"| slide section | [`{name}`](recipes/{name}.py) | "
+                             f"[notebook](notebooks/{name}.ipynb) | - | - |"
+                             for name in missing))
     assert [name for name, _, _ in rows] == NAMES, "README's lecture map, in the lecture's order"
     for name, exercises, tests in rows:
         for path in re.findall(r"\((exercises/\w+\.py)\)", exercises):

@@ -1143,13 +1143,24 @@ def record(only=None, dataset=None, tiers=("fast", "full", "online"),
     return 0
 
 
-def show(path: Path = BASELINES_FILE) -> int:
-    """The recorded baselines as a Markdown table."""
+def show(path: Path = BASELINES_FILE, only=None, dataset=None) -> int:
+    """The recorded baselines as a Markdown table: all, or those of the recipes in
+    ``only`` and of ``dataset``. A recipe named that has none is refused in one line."""
     recorded = _recorded_or_say_where(path)
+    shown = [entry for entry in recorded.values()
+             if (not only or entry["recipe"] in only)
+             and (dataset is None or entry["dataset"] == dataset)]
+    unrecorded = sorted(set(only or ()) - {entry["recipe"] for entry in shown})
+    if unrecorded or not shown:
+        raise UsageError(f"no baseline recorded for {', '.join(unrecorded) or 'these'}"
+                         + (f" on {dataset}" if dataset else "")
+                         + "; a training recipe's are recorded with: python -m tools "
+                         f"baselines record --only {','.join(unrecorded) or 'NAME'} (on "
+                         "each backend)")
     print("| recipe | dataset (source) | flags | variant | backend | test accuracy, mean ± "
           "std (seeds 0-2) | per seed | recorded |")
     print("|---|---|---|---|---|---|---|---|")
-    for entry in recorded.values():
+    for entry in shown:
         backend = backend_of(entry)
         version = entry["versions"].get(backend)
         for name, variant in entry["variants"].items():
@@ -1286,7 +1297,7 @@ def main(argv=None) -> None:
         raise UsageError("--csv writes the rows of baselines check --results; give --results "
                          "FILE_OR_DIR too")
     if args.action == "show":
-        code = show()
+        code = show(only=args.only, dataset=args.dataset)
     elif args.action == "agree":
         code = agree()
     elif args.action == "check" and args.results:
