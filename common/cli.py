@@ -402,6 +402,13 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
     trains at most ``quick_epochs`` epochs.
     """
     header = header_fields(docstring)
+    run = header.get("run", "")
+    if run and f"recipes.{name}" not in run and f"recipes run {name}" not in run:
+        # A recipe copied to start a new one, with the old name left in its code: its
+        # runs would be recorded, and checked, as the other recipe's.
+        raise UsageError(f"recipe_parser('{name}', ...) in a recipe whose header says "
+                         f"'Run: {run[:50]}': give the parser (and training.finish) the "
+                         "name of the recipe's own file")
     parser = RecipeParser(
         prog=f"python -m recipes.{name}", resumable=resumable, quick_epochs=quick_epochs,
         description=f"{header.get('title', name)}. {header.get('description', '')}",

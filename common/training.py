@@ -15,6 +15,7 @@ from pathlib import Path
 
 from common import checkpoint, cli, runs
 from common.datasets import Dataset, load_dataset
+from common.errors import UsageError
 
 # Flags that say where and how loudly to run, not what the model is.
 _NOT_HYPERPARAMETERS = {"out", "verbose", "offline", "started", "dataset", "seed", "resume",
@@ -347,6 +348,9 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
     """
     from common import plots
 
+    if getattr(args, "recipe", recipe) != recipe:  # a copied recipe's old name left in
+        raise UsageError(f"training.finish('{recipe}', ...) in the recipe whose parser is "
+                         f"'{args.recipe}': give both the name of the recipe's own file")
     main = main or list(records)[-1]
     versions = runs.library_versions()
     hyperparameters = {k: v for k, v in vars(args).items() if k not in _NOT_HYPERPARAMETERS}

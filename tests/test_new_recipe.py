@@ -2,6 +2,7 @@
 lecture's order, `show` prints its cells, the notebook build makes its notebook and the
 baselines plan records it, with no other file touched (CONTRIBUTING.md)."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -161,3 +162,35 @@ def test_a_broken_cell_is_refused_by_show_and_the_notebook_check(project_copy, w
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert said in done.stderr, done.stderr
         assert "model.fit(" not in done.stdout  # nothing of it printed
+
+
+def test_a_recipe_copied_from_another_trains_under_its_own_name(project_copy, tmp_path):
+    """The way CONTRIBUTING.md starts one: copy the closest recipe, give it a header.
+    Its run, --help and notebook work with no other file touched; the old recipe's name
+    left in its code is refused in one line, not recorded as the other recipe's run."""
+    source = (project_copy / "recipes" / "mnist_dropout.py").read_text()
+    header = source[:source.index('"""', 3) + 3]
+    new_header = (header.replace("Lecture order: 120", "Lecture order: 126")
+                  .replace("python -m recipes.mnist_dropout", "python -m recipes.my_dropout"))
+    copied = project_copy / "recipes" / "my_dropout.py"
+    copied.write_text(source.replace(header, new_header, 1))
+    env = {**os.environ, "PYTHONPATH": str(project_copy), "RECIPES_OFFLINE": "1"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "recipes", *args], cwd=project_copy,
+                              env=env, capture_output=True, text=True, timeout=300,
+                              stdin=subprocess.DEVNULL)
+
+    left = run("run", "my_dropout", "--help")
+    assert left.returncode == 2 and "Traceback" not in left.stderr, left.stderr
+    assert "recipe_parser('mnist_dropout', ...)" in left.stderr, left.stderr
+    copied.write_text(copied.read_text().replace('"mnist_dropout"', '"my_dropout"'))
+    assert run("run", "my_dropout", "--help").stdout.startswith(
+        "usage: python -m recipes.my_dropout [-h] [--dropout DROPOUT]")
+    done = run("run", "my_dropout", "--quick", "--dataset", "mnist-5k", "--out",
+               str(tmp_path / "run"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["recipe"] == "my_dropout" and "dropout" in results["variants"]
+    listed = [line for line in run("list").stdout.splitlines() if not line.startswith(" ")]
+    assert listed.index("batch_norm") + 1 == listed.index("my_dropout")
