@@ -60,7 +60,7 @@ _DOCSTRING = re.compile(r'\A\s*[rRuU]?("""|\'\'\')(.*?)\1', re.S)
 # the header is a one-line error naming the file and the fix, never a recipe silently
 # listed last or shown without its topic.
 HEADER_FIELDS = ("Title", "Slide topic", "Lecture order", "Baselines", "Dataset", "Run",
-                 "Description")
+                 "Description", "Exercises", "Tests")
 REQUIRED_FIELDS = ("Title", "Slide topic", "Lecture order", "Description")
 
 
@@ -142,7 +142,7 @@ def recipe_path(name: str) -> Path:
 
 def recipe_info(name: str) -> dict:
     """A recipe's header fields (title, slide topic, lecture order, baselines, dataset,
-    run, description)."""
+    run, description, exercises, tests), keys lower-cased."""
     return _header(recipe_path(name))
 
 

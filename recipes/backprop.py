@@ -5,6 +5,8 @@ Lecture order: 30
 Dataset: iris
 Run: python -m recipes.backprop --epochs 5
 Description: The slide's training loop written out with tf.GradientTape, equal to model.fit.
+Exercises: gradient_step
+Tests: tests/test_lecture_math.py
 """
 
 # %% [markdown]

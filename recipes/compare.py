@@ -6,6 +6,7 @@ Baselines: fast mnist-5k; online mnist
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes run compare (one seed); python -m tools compare (the comparison)
 Description: One model, seven regularization variants, one seed each; python -m tools compare adds paired seeds and a report that tests the lecture's claims.
+Tests: tests/test_compare.py
 """
 
 # %% [markdown]

@@ -5,6 +5,8 @@ Lecture order: 60
 Dataset: none (the slide's Iris example, or your own with --probs and --label)
 Run: python -m recipes.cross_entropy --probs "0.22,0.7,0.08" --label 1
 Description: The slide's three Iris losses, the dataset average, and what Keras computes.
+Exercises: cross_entropy, cross_entropy_logits
+Tests: tests/test_lecture_math.py
 """
 
 # %% [markdown]

@@ -6,6 +6,8 @@ Baselines: fast iris
 Dataset: iris
 Run: python -m recipes.iris_l1_l2 --l1 0.01 --l2 0.01
 Description: The Iris classifier with no penalty, L1, L2 and L1L2 on its kernels; weights compared.
+Exercises: l1_vs_l2
+Tests: tests/test_regularization.py
 """
 
 # %% [markdown]

@@ -6,6 +6,7 @@ Baselines: fast iris
 Dataset: iris
 Run: python -m recipes.iris_softmax
 Description: A small MLP with a 3-way softmax on Iris: the baseline for the Iris recipes.
+Tests: tests/test_regularization.py, tests/test_baselines.py
 """
 
 # %% [markdown]

@@ -6,6 +6,8 @@ Baselines: fast mnist-5k; full fashion_mnist --epochs 60 --batch-size 128 --cosi
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes.mnist_dropout --dropout 0.2
 Description: The 300-100-10 MLP with Dropout after each hidden layer, against the same without.
+Exercises: dropout
+Tests: tests/test_regularization.py
 """
 
 # %% [markdown]

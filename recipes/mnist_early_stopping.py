@@ -6,6 +6,8 @@ Baselines: fast mnist-5k; full fashion_mnist; online mnist
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes.mnist_early_stopping --patience 5
 Description: The slides' MLP trained for up to 100 epochs; EarlyStopping halts it and restores the best epoch.
+Exercises: early_stopping
+Tests: tests/test_regularization.py
 """
 
 # %% [markdown]

@@ -6,6 +6,8 @@ Baselines: fast mnist-5k; full fashion_mnist --epochs 20; online mnist
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes.mnist_l2 --l2 0.001
 Description: Dense(50) with L2(0.001) on its kernel, against the same model without the penalty.
+Exercises: keras_penalty
+Tests: tests/test_regularization.py
 """
 
 # %% [markdown]

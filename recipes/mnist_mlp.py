@@ -6,6 +6,7 @@ Baselines: fast mnist-5k; full fashion_mnist --epochs 20; online mnist
 Dataset: auto (full MNIST, else mnist-5k offline); also mnist, fashion_mnist, mnist-5k
 Run: python -m recipes.mnist_mlp
 Description: The 784-300-100-10 softmax MLP from the slides, trained with cross-entropy.
+Tests: tests/test_mnist_mlp.py, tests/test_cli.py
 """
 
 # %% [markdown]

@@ -5,6 +5,8 @@ Lecture order: 10
 Dataset: none (example numbers, or your own with --inputs, --weights, --bias)
 Run: python -m recipes.neuron --inputs "0.5,-1,2" --weights "0.4,-0.3,0.2" --bias 0.1
 Description: A unit computed by hand equals a one-unit Keras Dense layer.
+Exercises: neuron
+Tests: tests/test_lecture_math.py
 """
 
 # %% [markdown]

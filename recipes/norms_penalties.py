@@ -5,6 +5,8 @@ Lecture order: 80
 Dataset: none (example numbers, or your own with --vector, --alpha, --beta)
 Run: python -m recipes.norms_penalties --vector "3,-4,0,1" --alpha 0.01 --beta 0.001
 Description: lp norms, MAE, the slide's penalized loss by hand, and the Keras equivalent.
+Exercises: lp_norm, keras_penalty
+Tests: tests/test_lecture_math.py
 """
 
 # %% [markdown]

@@ -5,6 +5,8 @@ Lecture order: 40
 Dataset: iris (regression, binary) and mnist-5k (multi-label, multi-class); also auto, mnist
 Run: python -m recipes.output_layers
 Description: The slides' output-layer tables as code, each row trained once on real data.
+Exercises: output_layer
+Tests: tests/test_lecture_math.py
 """
 
 # %% [markdown]

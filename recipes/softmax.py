@@ -5,6 +5,8 @@ Lecture order: 50
 Dataset: none (the slide's numbers, or your own with --logits)
 Run: python -m recipes.softmax --logits "1.47,-0.39,0.22; -2,2,-3"
 Description: Softmax by hand, rounded as on the slide and exact, stable vs naive, and Keras.
+Exercises: softmax
+Tests: tests/test_lecture_math.py
 """
 
 # %% [markdown]

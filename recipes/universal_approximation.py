@@ -5,6 +5,8 @@ Lecture order: 20
 Dataset: none (sin on [-pi, pi], generated)
 Run: python -m recipes.universal_approximation --widths 1,2,4,8,16,64
 Description: Fit sin(x) with one hidden layer of growing width; the error falls with width.
+Exercises: network_width
+Tests: tests/test_lecture_math.py
 """
 
 # %% [markdown]

@@ -73,9 +73,10 @@ def evaluate(model, splits):
 @pytest.fixture
 def project_copy(tmp_path):
     """The project as a clone has it, in a scratch folder, plus one new recipe file."""
-    for folder in ("recipes", "common"):
+    for folder in ("recipes", "common", "tools", "exercises", "tests"):
         shutil.copytree(ROOT / folder, tmp_path / folder,
                         ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
     (tmp_path / "notebooks").mkdir()
     shutil.copy(ROOT / "notebooks" / "build.py", tmp_path / "notebooks" / "build.py")
     (tmp_path / "recipes" / "batch_norm.py").write_text(NEW_RECIPE)
@@ -106,6 +107,16 @@ def test_a_new_recipe_file_is_listed_shown_built_and_planned(project_copy):
 
     plan = run_in(project_copy, "-c", "import recipes; print(recipes.baseline_plan()['fast'])")
     assert "('batch_norm', 'iris', [])" in plan
+
+    # The README's lecture map gets the recipe's row from its header, by one command.
+    assert "batch_norm" not in (project_copy / "README.md").read_text()
+    run_in(project_copy, "-m", "tools", "lecture-map")
+    readme = (project_copy / "README.md").read_text()
+    assert ("| Batch normalization (normalize each layer's inputs over the batch) | "
+            "[`batch_norm`](recipes/batch_norm.py) | [notebook](notebooks/batch_norm.ipynb) "
+            "| - | - |") in readme
+    assert readme.index("[`mnist_dropout`]") < readme.index("[`batch_norm`]") \
+        < readme.index("[`mnist_early_stopping`]")
 
 
 # A new developer's likely slips in the header, and what the one-line error must say.

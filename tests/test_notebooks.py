@@ -211,25 +211,38 @@ def test_notebooks_stay_small():
     assert total < 3_000_000, f"{total:,} bytes of notebooks; keep figures and outputs few"
 
 
-def test_readme_lecture_map_names_every_recipe_its_notebook_exercise_and_tests():
-    """The README's lecture map: one row per recipe, in the lecture's order, and every
-    file it links to exists (the tests named do test that recipe)."""
+def test_readme_lecture_map_is_the_one_the_recipes_headers_make():
+    """The README's lecture map is generated (python -m tools lecture-map): one row per
+    recipe, in the lecture's order, with the exercises and tests its header names; every
+    file it links to exists, and each test file named does test that recipe."""
+    from tools import lecture_map
+
     text = (ROOT / "README.md").read_text()
+    _, inside, _ = lecture_map._split(text)
+    assert inside.strip() == lecture_map.table(), \
+        "README's lecture map is stale: python -m tools lecture-map"
     rows = re.findall(r"^\| [^|]+ \| \[`(\w+)`\]\(recipes/\1\.py\) \| "
                       r"\[notebook\]\(notebooks/\1\.ipynb\) \| ([^|]+) \| ([^|]+) \|$",
-                      text, flags=re.M)
-    missing = [name for name in NAMES if name not in {row[0] for row in rows}]
-    assert not missing, ("README's lecture map has no row for: " + ", ".join(missing) + "; "
-                         "add, in lecture order: " + " ".join(
-                             f"| slide section | [`{name}`](recipes/{name}.py) | "
-                             f"[notebook](notebooks/{name}.ipynb) | - | - |"
-                             for name in missing))
+                      inside, flags=re.M)
     assert [name for name, _, _ in rows] == NAMES, "README's lecture map, in the lecture's order"
     for name, exercises, tests in rows:
         for path in re.findall(r"\((exercises/\w+\.py)\)", exercises):
             assert (ROOT / path).exists(), (name, path)
         for path in re.findall(r"tests/\w+\.py", tests):
             assert (ROOT / path).exists() and name in (ROOT / path).read_text(), (name, path)
+
+
+def test_lecture_map_refuses_a_header_naming_what_does_not_exist(monkeypatch):
+    from common.errors import UsageError
+    from tools import lecture_map
+
+    real = recipes.recipe_info
+    for field, value, said in (("exercises", "no_such_exercise", "no exercise 'no_such"),
+                               ("tests", "tests/test_nothing.py", "no file tests/test_no")):
+        monkeypatch.setattr(lecture_map.recipes, "recipe_info",
+                            lambda name, f=field, v=value: {**real(name), f: v})
+        with pytest.raises(UsageError, match=said):
+            lecture_map.table()
 
 
 def test_readme_loader_example_runs():

@@ -10,6 +10,8 @@
                          with the recorded baselines
     grade EXERCISE [FILE]
                          check your solution to an exercise (grade list: all)
+    lecture-map [--check]
+                         write README.md's lecture map from the recipes' headers
 
 They are built on the recipes, whose own commands (list, run, show) are
 ``python -m recipes``; the training-speed benchmark is ``python -m benchmarks.bench``.
@@ -30,12 +32,15 @@ COMMANDS = {
                   "tools.baselines"),
     "grade": ("check your solution to an exercise: grade EXERCISE [FILE] (grade list: all)",
               "tools.grading"),
+    "lecture-map": ("write README.md's lecture map from the recipes' headers (--check: "
+                    "only compare)", "tools.lecture_map"),
 }
 
 
 def usage() -> str:
     lines = ["usage: python -m tools COMMAND [...]", "", "commands:"]
-    lines += [f"  {name:<10} {text}" for name, (text, _) in COMMANDS.items()]
+    width = max(map(len, COMMANDS))
+    lines += [f"  {name:<{width}} {text}" for name, (text, _) in COMMANDS.items()]
     lines += ["", "The recipes' own commands: python -m recipes --help"]
     return "\n".join(lines)
 
