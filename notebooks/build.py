@@ -20,6 +20,7 @@ import base64
 import hashlib
 import io
 import os
+import re
 import sys
 import tempfile
 import zipfile
@@ -267,18 +268,45 @@ def execute(notebook, timeout: int = EXECUTION_TIMEOUT, alone: bool = False):
     return notebook
 
 
+# TensorFlow's start-up notices on stderr (INFO level, written before its logging is set
+# up, so TF_CPP_MIN_LOG_LEVEL does not reach them): noise in a lesson's outputs. Its
+# warnings and errors (W, E) stay.
+_TENSORFLOW_NOTICE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to "
+    r"STDERR|I\d{4} [\d:.]+ +\d+ \S+:\d+\] .*|To enable the following instructions: .*"
+    r"rebuild TensorFlow with the appropriate compiler flags\.)\n?", re.M)
+
+
+def without_tensorflow_notices(notebook):
+    """The notebook with TensorFlow's start-up notices taken out of its stderr outputs
+    (an output left empty goes); every other output is kept as it is."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                output["text"] = _TENSORFLOW_NOTICE.sub("", output["text"])
+                if not output["text"]:
+                    continue
+            kept.append(output)
+        cell.outputs = kept
+    return notebook
+
+
 def build(name: str) -> str:
     import nbformat
 
-    notebook = execute(from_recipe(name))
+    notebook = without_tensorflow_notices(execute(from_recipe(name)))
     nbformat.write(notebook, notebook_path(name))
     return f"{notebook_path(name).relative_to(ROOT)} written"
 
 
 def refresh_library(name: str) -> str:
-    """Rewrite only the library cell of the committed notebook, keeping every output: in
-    a clone that cell unpacks nothing and prints nothing, so a change to ``common/`` alone
-    needs no new run. Refused when anything else differs from the recipe."""
+    """Rewrite only the library cell of the committed notebook, keeping every output (but
+    TensorFlow's start-up notices): in a clone that cell unpacks nothing and prints
+    nothing, so a change to ``common/`` alone needs no new run. Refused when anything
+    else differs from the recipe."""
     import nbformat
 
     path = notebook_path(name)
@@ -289,7 +317,7 @@ def refresh_library(name: str) -> str:
     if committed_cells != fresh_cells:
         return f"notebooks/{path.name}: its recipe changed; rebuild it (without --library)"
     notebook.cells[LIBRARY_CELL].source = fresh.cells[LIBRARY_CELL].source
-    nbformat.write(notebook, path)
+    nbformat.write(without_tensorflow_notices(notebook), path)
     return f"notebooks/{path.name}: library cell rewritten"
 
 

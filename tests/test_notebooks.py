@@ -245,6 +245,34 @@ def test_lecture_map_refuses_a_header_naming_what_does_not_exist(monkeypatch):
             lecture_map.table()
 
 
+def test_tensorflows_start_up_notices_are_left_out_of_the_outputs():
+    """TensorFlow's INFO notices (oneDNN, CPU features) are not the lesson: the build
+    takes them out of stderr outputs; its warnings and the lesson's own output stay."""
+    import nbformat
+
+    notices = ("WARNING: All log messages before absl::InitializeLog() is called are "
+               "written to STDERR\nI0000 00:00:1796495769.270914   23402 port.cc:153] "
+               "oneDNN custom operations are on. You may see slightly different numerical "
+               "results.\nI0000 00:00:1796496195.142632    9295 cpu_feature_guard.cc:227] "
+               "This TensorFlow binary is optimized to use available CPU instructions in "
+               "performance-critical operations.\nTo enable the following instructions: "
+               "AVX2 FMA, in other operations, rebuild TensorFlow with the appropriate "
+               "compiler flags.\n")
+    warning = "W0000 00:00:1796495769.2 23402 op.cc:10] a real warning\n"
+    cell = nbformat.v4.new_code_cell("run()", outputs=[
+        nbformat.v4.new_output("stream", name="stderr", text=notices),
+        nbformat.v4.new_output("stream", name="stdout", text=notices + "test 0.98\n"),
+        nbformat.v4.new_output("stream", name="stderr", text=notices + warning)])
+    cleaned = build.without_tensorflow_notices(nbformat.v4.new_notebook(cells=[cell]))
+    outputs = cleaned.cells[0].outputs
+    assert [o["name"] for o in outputs] == ["stdout", "stderr"]
+    assert outputs[0]["text"] == notices + "test 0.98\n"  # stdout: the lesson's, kept
+    assert outputs[1]["text"] == warning
+    for name in NAMES:  # and so are the committed notebooks
+        text = (ROOT / "notebooks" / f"{name}.ipynb").read_text()
+        assert "absl::InitializeLog" not in text and "oneDNN custom operations" not in text, name
+
+
 def test_readme_loader_example_runs():
     """The README's one-minute start shows a student the project's loader; it works."""
     block, = re.findall(r"```python loader\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
