@@ -439,7 +439,8 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
         training.add_argument("--quick", action="store_true",
                               help=f"a run of seconds: at most {quick_epochs} epochs"
                                    + (f" on {QUICK_TRAIN_EXAMPLES} training examples"
-                                      if datasets else "") + " (for tests and CI)")
+                                      if datasets and len(datasets) > 1 else "")
+                                   + " (for tests and CI)")
         run.add_argument("--steps-per-execution", type=positive_int,
                          default=DEFAULT_STEPS_PER_EXECUTION,
                          help="training steps Keras runs per call into the backend "

@@ -401,9 +401,13 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
               f"{r['best_epoch'] or '-':>4}/{r['epochs_run']:<4}"
               + ("  DIVERGED" if r["diverged"] else
                  "  UNSTABLE" if overshooting_epoch(r["history"], data.num_classes) else ""))
-    print(f"best/run: the epoch with the best {' / '.join(monitors)}, of the epochs trained "
-          "(fewer than asked when early stopping halted); gap: train minus val accuracy; "
-          "test loss: the cross-entropy plus the model's L1/L2 penalty, where it has one")
+    halted = any(r["epochs_run"] < getattr(args, "epochs", r["epochs_run"])
+                 for r in records.values())
+    print(f"best/run: the epoch with the best {' / '.join(monitors)}, of the epochs trained"
+          + (" (fewer than asked where early stopping halted)" if halted else "")
+          + "; the scores are the model's at the end of training; gap: train minus val "
+          "accuracy; test loss: the cross-entropy plus the model's L1/L2 penalty, where it "
+          "has one")
     if getattr(args, "quick", False):
         print("--quick: a check that the recipe runs (a few epochs), too short to show the "
               "slide's effect; run without it to see it")

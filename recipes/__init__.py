@@ -32,7 +32,8 @@ keras.utils.set_random_seed(0)  # the same seed gives the same numbers
 (x_train, y_train), (x_val, y_val), (x_test, y_test) = {load}()
 model = build_model()
 model.summary()  # the layers and their parameter counts
-history = train(model, x_train, y_train, x_val, y_val{settings}{callbacks})
+history = train(model, x_train, y_train, x_val, y_val{settings}{callbacks},
+                verbose=2)  # one line per epoch (1: a progress bar)
 scores = evaluate(model, {{"train": (x_train, y_train), "validation": (x_val, y_val),
                           "test": (x_test, y_test)}})
 for split, metrics in scores.items():

@@ -219,8 +219,10 @@ def test_mnist_dropout_accuracy_floor(tmp_path):
     assert results["variants"]["none"]["test_accuracy"] >= 0.92
 
 
-def test_early_stopping_restores_the_best_epoch(tmp_path):
+def test_early_stopping_restores_the_best_epoch(tmp_path, capsys):
     results = mnist_early_stopping.main(["--dataset", "mnist-5k", *out(tmp_path)])
+    # The summary says why the run trained fewer epochs than asked (and only then).
+    assert "(fewer than asked where early stopping halted)" in capsys.readouterr().out
     early = results["early_stopping"]
     assert early["stopped_epoch"] is not None and early["stopped_epoch"] < 100
     assert early["stopped_epoch"] == early["best_epoch"] + 5  # patience 5

@@ -38,6 +38,7 @@ def test_a_finite_loss_far_above_guessing_is_called_unstable(tmp_path, capsys):
     iris_softmax.main(["--epochs", "5", "--out", str(tmp_path / "sane")])
     sane = capsys.readouterr()
     assert "UNSTABLE" not in sane.out + sane.err
+    assert "early stopping" not in sane.out  # none here: the summary does not speak of it
     assert training.overshooting_epoch({"loss": [1.1, 0.9, 2.3]}, 3) == 3
     assert training.overshooting_epoch({"loss": [90.0], "cross_entropy": [1.5]}, 3) is None
 

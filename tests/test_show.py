@@ -201,8 +201,10 @@ def test_show_passes_the_recipes_settings_to_train():
     the run picks for the full 55,000 MNIST images the shown Data cell loads)."""
     assert recipes.settings("iris_l1_l2") == {"epochs": 200, "batch_size": 16}
     assert recipes.settings("mnist_dropout") == {"epochs": 30, "batch_size": None}
-    assert "x_val, y_val, epochs=30, batch_size=512)" in recipes.snippet("mnist_dropout")
-    assert "epochs=200, batch_size=16)" in recipes.snippet("iris_l1_l2")
+    assert "x_val, y_val, epochs=30, batch_size=512," in recipes.snippet("mnist_dropout")
+    shown = recipes.snippet("iris_l1_l2")
+    # One line per epoch: 200 epochs of progress bars would bury the scores.
+    assert "epochs=200, batch_size=16,\n                verbose=2)" in shown
 
 
 def _pasted_model(name):
