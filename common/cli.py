@@ -235,15 +235,25 @@ def command_and_rest(argv, usage: str) -> tuple[str | None, list[str]]:
     return argv[0], argv[1:]
 
 
+def header_lines(docstring: str) -> list[str]:
+    """The lines that open a recipe's docstring, up to the first blank one: its header."""
+    lines = (docstring or "").strip().splitlines()
+    blank = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
+    return lines[:blank]
+
+
 def header_fields(docstring: str) -> dict:
-    """The 'Field: value' lines that open a recipe's docstring, keys lower-cased."""
+    """The header's 'Field: value' lines, keys lower-cased."""
     fields = {}
-    for line in (docstring or "").strip().splitlines():
-        if not line.strip():
-            break
+    for line in header_lines(docstring):
         key, _, value = line.partition(":")
         fields[key.strip().lower()] = value.strip()
     return fields
+
+
+def runs_recipe(run: str, name: str) -> bool:
+    """Whether a header's ``Run:`` command runs recipe ``name``."""
+    return f"recipes.{name}" in run or f"recipes run {name}" in run
 
 
 def default_batch_size(n_train: int) -> int:
@@ -318,16 +328,17 @@ class RecipeParser(Parser):
         own = self._optionals._group_actions
         return own + [action for action in self._actions if action not in own]
 
-    def format_usage(self) -> str:
+    def _formatter_with_usage(self):
         formatter = self._get_formatter()
         formatter.add_usage(self.usage, self._flags_in_usage_order(),
                             self._mutually_exclusive_groups)
-        return formatter.format_help()
+        return formatter
+
+    def format_usage(self) -> str:
+        return self._formatter_with_usage().format_help()
 
     def format_help(self) -> str:  # argparse's own, with the usage line above
-        formatter = self._get_formatter()
-        formatter.add_usage(self.usage, self._flags_in_usage_order(),
-                            self._mutually_exclusive_groups)
+        formatter = self._formatter_with_usage()
         formatter.add_text(self.description)
         for group in self._action_groups:
             formatter.start_section(group.title)
@@ -403,7 +414,7 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
     """
     header = header_fields(docstring)
     run = header.get("run", "")
-    if run and f"recipes.{name}" not in run and f"recipes run {name}" not in run:
+    if run and not runs_recipe(run, name):
         # A recipe copied to start a new one, with the old name left in its code: its
         # runs would be recorded, and checked, as the other recipe's.
         raise UsageError(f"recipe_parser('{name}', ...) in a recipe whose header says "
@@ -418,11 +429,12 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
     computes_only = not datasets and not epochs  # the lecture-math recipes
     training = None if computes_only else parser.add_argument_group("data and training")
     run = parser.add_argument_group("run options")
+    choice_of_data = datasets is not None and len(datasets) > 1
     if datasets:
         # One dataset (Iris): nothing to choose, so --help does not offer the flag; it is
         # still accepted, as the baselines and older runs' saved flags pass it.
         training.add_argument("--dataset", choices=datasets, default=default_dataset,
-                              help="dataset to train on" if len(datasets) > 1
+                              help="dataset to train on" if choice_of_data
                               else argparse.SUPPRESS)
     if epochs:
         training.add_argument("--epochs", type=positive_int, default=epochs,
@@ -439,7 +451,7 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
         training.add_argument("--quick", action="store_true",
                               help=f"a run of seconds: at most {quick_epochs} epochs"
                                    + (f" on {QUICK_TRAIN_EXAMPLES} training examples"
-                                      if datasets and len(datasets) > 1 else "")
+                                      if choice_of_data else "")
                                    + " (for tests and CI)")
         run.add_argument("--steps-per-execution", type=positive_int,
                          default=DEFAULT_STEPS_PER_EXECUTION,

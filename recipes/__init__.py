@@ -11,7 +11,7 @@ import difflib
 import re
 from pathlib import Path
 
-from common.cli import LARGE_BATCH_SIZE, header_fields
+from common.cli import LARGE_BATCH_SIZE, header_fields, header_lines, runs_recipe
 from common.errors import UsageError
 
 RECIPES_DIR = Path(__file__).parent
@@ -73,9 +73,7 @@ def _header(path: Path) -> dict:
                          "CONTRIBUTING.md)")
     fields = header_fields(found.group(2))
     known = {field.lower(): field for field in HEADER_FIELDS}
-    for line in found.group(2).strip().splitlines():
-        if not line.strip():
-            break  # the header ends here, as header_fields reads it
+    for line in header_lines(found.group(2)):
         key, colon, _ = line.partition(":")
         if colon and key.strip().lower() in known:
             continue
@@ -88,7 +86,7 @@ def _header(path: Path) -> dict:
             raise UsageError(f"{path}: the header has no '{field}:' line (the header is the "
                              "docstring's first lines, up to the first blank line)")
     run = fields.get("run", "")
-    if run and f"recipes.{path.stem}" not in run and f"recipes run {path.stem}" not in run:
+    if run and not runs_recipe(run, path.stem):
         raise UsageError(f"{path}: 'Run: {run[:60]}' does not run this recipe; write "
                          f"'Run: python -m recipes.{path.stem}'")
     return fields
