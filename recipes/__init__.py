@@ -11,7 +11,7 @@ import difflib
 import re
 from pathlib import Path
 
-from common.cli import LARGE_BATCH_SIZE, header_fields, header_lines, runs_recipe
+from common.cli import default_batch_size, header_fields, header_lines, runs_recipe
 from common.errors import UsageError
 
 RECIPES_DIR = Path(__file__).parent
@@ -38,6 +38,34 @@ scores = evaluate(model, {{"train": (x_train, y_train), "validation": (x_val, y_
                           "test": (x_test, y_test)}})
 for split, metrics in scores.items():
     print(f"{{split:<10}}", "  ".join(f"{{name}} {{value:.4f}}" for name, value in metrics.items()))
+"""
+
+# What `show` adds instead when the recipe has a Variants cell: the slide's comparison,
+# each variant trained from the same start and scored side by side.
+EACH_VARIANT = """\
+# %% Train and evaluate each variant from the same start
+import keras
+import numpy as np
+import pandas as pd
+
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = {load}(){subset}
+splits = {{"train": (x_train, y_train), "validation": (x_val, y_val), "test": (x_test, y_test)}}
+scores = {{}}
+for name, variant in {variants}.items():
+    print(f"--- {{name}}: {{variant}}")
+    keras.utils.set_random_seed(0)  # the same seed: the same first weights and batches
+    model = build_model(**variant{model_arguments})
+    history = train(model, x_train, y_train, x_val, y_val{settings}{callbacks},
+                    verbose=2)  # one line per epoch (1: a progress bar)
+    scores[name] = {{split: metrics["accuracy"]
+                    for split, metrics in evaluate(model, splits).items()}}
+    kernels = np.concatenate([keras.ops.convert_to_numpy(layer.kernel).ravel()
+                              for layer in model.layers if hasattr(layer, "kernel")])
+    scores[name]["weights near 0"] = np.mean(np.abs(kernels) < 1e-3)  # |w| < 0.001
+model.summary()  # the last variant's layers and their parameter counts
+
+print("accuracy on each split, and the share of kernel weights that are (almost) 0:")
+print(pd.DataFrame(scores).T.to_string(float_format="{{:.4f}}".format))
 """
 
 # A recipe's place in the lecture is its header's "Lecture order" (a number: 10, 20, ...,
@@ -196,7 +224,7 @@ def recipe_text(name: str) -> str:
 
 
 # The titles a recipe's cells to copy take (`show` calls them in this way).
-COPY_CELL_TITLES = ("Data", "Model", "Training", "Evaluation", "Callbacks")
+COPY_CELL_TITLES = ("Data", "Model", "Training", "Evaluation", "Callbacks", "Variants")
 
 
 def copy_cells(name: str) -> dict[str, str]:
@@ -211,13 +239,15 @@ def copy_cells(name: str) -> dict[str, str]:
 
 
 # A training recipe's settings, read from its text (`show` imports nothing): constants
-# at the top, e.g. "EPOCHS = 30". BATCH_SIZE = None lets the run pick by the data's size;
-# the shown cells load the full 55,000 training images of MNIST, for which it picks 512.
-_SETTING = re.compile(r"^(EPOCHS|BATCH_SIZE) = (\w+)", re.M)
+# at the top, e.g. "EPOCHS = 30". BATCH_SIZE = None lets the run pick by the data's size:
+# the shown cells load the 55,000 training images of full MNIST, or TRAIN_SIZE of them.
+_SETTING = re.compile(r"^(EPOCHS|BATCH_SIZE|TRAIN_SIZE) = (\w+)", re.M)
+MNIST_TRAIN_EXAMPLES = 55_000  # the shown Data cell's: 60,000 less 5,000 for validation
 
 
 def settings(name: str) -> dict[str, int | None]:
-    """The recipe's EPOCHS and BATCH_SIZE constants that it has, by lower-case name."""
+    """The recipe's EPOCHS, BATCH_SIZE and TRAIN_SIZE constants that it has, by
+    lower-case name."""
     return {key.lower(): None if value == "None" else int(value)
             for key, value in _SETTING.findall(recipe_path(name).read_text())}
 
@@ -235,12 +265,27 @@ def snippet(name: str) -> str:
     if "Model" not in cells:
         raise UsageError(f"recipe '{name}' has no model cell to show")
     text = "\n\n\n".join(f"# %% {title}\n{body}" for title, body in cells.items()) + "\n"
-    if END_TO_END_CELLS <= set(cells):  # read once: trains_end_to_end would read again
+    if not END_TO_END_CELLS <= set(cells):  # read once: trains_end_to_end would read again
+        return text
+    load = re.search(r"^def (load_\w+)\(", cells["Data"], re.M)[1]
+    chosen = settings(name)
+    train_size = chosen.pop("train_size", None)
+    if chosen.get("batch_size", 0) is None:  # as the run picks it, by the data's size
+        chosen["batch_size"] = default_batch_size(train_size or MNIST_TRAIN_EXAMPLES)
+    fit_settings = "".join(f", {key}={value}" for key, value in chosen.items())
+    if "Variants" not in cells:
         callbacks = ", callbacks=[early_stopping()]" if "Callbacks" in cells else ""
-        load = re.search(r"^def (load_\w+)\(", cells["Data"], re.M)[1]
-        chosen = {key: LARGE_BATCH_SIZE if value is None else value
-                  for key, value in settings(name).items()}
-        text += "\n\n" + END_TO_END.format(
-            callbacks=callbacks, load=load,
-            settings="".join(f", {key}={value}" for key, value in chosen.items()))
-    return text
+        return text + "\n\n" + END_TO_END.format(callbacks=callbacks, load=load,
+                                                  settings=fit_settings)
+    # A variants() function gives build_model's arguments by name; a VARIANTS table (the
+    # comparison's) gives them under "model", with early stopping's under "early_stopping".
+    table = re.search(r"^VARIANTS = ", cells["Variants"], re.M)
+    subset = (f"\nx_train, y_train = x_train[:{train_size}], y_train[:{train_size}]"
+              "  # few, so that the network overfits" if train_size else "")
+    return text + "\n\n" + EACH_VARIANT.format(
+        load=load, subset=subset, settings=fit_settings,
+        variants="VARIANTS" if table else "variants()",
+        model_arguments='["model"]' if table else "",
+        callbacks=(',\n                    callbacks=[early_stopping(**variant["early_stopping"])]'
+                   '\n                    if "early_stopping" in variant else []'
+                   if table else ""))

@@ -4,7 +4,8 @@
                          datasets and description
     run NAME [flags]     run a recipe; the same as ``python -m recipes.NAME [flags]``
     show NAME            print the recipe's cells to copy (for a training recipe: data,
-                         model, training, evaluation and the lines that call them)
+                         model, training, evaluation, the variants the slide compares,
+                         and the lines that call them)
 
 ``python -m recipes run NAME --help`` lists a recipe's flags and their defaults. The
 tools built on the recipes have their own command lines, above this package: the main
@@ -27,7 +28,7 @@ COMMANDS = {
             "description",
     "run": "run a recipe: run NAME [flags] (flags: run NAME --help)",
     "show": "print a recipe's cells to copy, ready to paste into a notebook (a training "
-            "recipe's train a model end to end)",
+            "recipe's train a model, or each variant it compares, end to end)",
 }
 # Tools built on the recipes, with command lines of their own: a command that names one
 # gets the command to run instead.

@@ -66,9 +66,9 @@ from common.datasets import IMAGE_DATASETS
 
 # %% [markdown]
 # ## The cells to copy
-# Data, model, training and evaluation: Keras (tf.data feeds the training), nothing
-# from this project, and what `main` below trains with. Pasted into an empty notebook
-# they train a model end to end: `python -m recipes show compare` prints them with the
+# Data, model, training, evaluation and the variants the slide compares: Keras (tf.data
+# feeds the training), nothing from this project, and what `main` below trains with.
+# Pasted into an empty notebook they train and score each variant end to end: `python -m recipes show compare` prints them with the
 # lines that call them. The data, training and evaluation cells are the same in every
 # training recipe: they are written once, in common/lesson_cells.py, and `show` and the
 # notebook print them here in full.
@@ -126,7 +126,7 @@ from common.lesson_cells import evaluate
 # pastes as `build_model(**variant["model"])`. These are the slide's strengths, the usual
 # starting points for this network size.
 
-# %%
+# %% Variants (copy this cell)
 VARIANTS = {
     "baseline": {"model": {}},
     "l1": {"model": {"l1": 1e-4}},

@@ -50,9 +50,9 @@ from common import cli, notebook, plots, training, weights
 
 # %% [markdown]
 # ## The cells to copy
-# Data, model, training and evaluation: Keras (tf.data feeds the training), nothing
-# from this project, and what `main` below trains with. Pasted into an empty notebook
-# they train a model end to end: `python -m recipes show iris_l1_l2` prints them with the
+# Data, model, training, evaluation and the variants the slide compares: Keras (tf.data
+# feeds the training), nothing from this project, and what `main` below trains with.
+# Pasted into an empty notebook they train and score each variant end to end: `python -m recipes show iris_l1_l2` prints them with the
 # lines that call them. The data, training and evaluation cells are the same in every
 # training recipe: they are written once, in common/lesson_cells.py, and `show` and the
 # notebook print them here in full.
@@ -101,12 +101,12 @@ from common.lesson_cells import train
 from common.lesson_cells import evaluate
 
 
-# %% [markdown]
-# ## The four variants
-# Each is a plain `build_model(**variant)` call, so any one of them can be copied.
+# %% Variants (copy this cell)
+# What the slide compares: build_model's arguments for each of the four, trained from
+# the same start (the same seed), so that only the penalty differs.
 
-# %%
-def variants(l1, l2):
+
+def variants(l1=0.01, l2=0.01):
     return {"none": {"l1": 0.0, "l2": 0.0}, "l1": {"l1": l1, "l2": 0.0},
             "l2": {"l1": 0.0, "l2": l2}, "l1l2": {"l1": l1, "l2": l2}}
 

@@ -57,9 +57,9 @@ from common.datasets import IMAGE_DATASETS
 
 # %% [markdown]
 # ## The cells to copy
-# Data, model, training and evaluation: Keras (tf.data feeds the training), nothing
-# from this project, and what `main` below trains with. Pasted into an empty notebook
-# they train a model end to end: `python -m recipes show mnist_dropout` prints them with the
+# Data, model, training, evaluation and the variants the slide compares: Keras (tf.data
+# feeds the training), nothing from this project, and what `main` below trains with.
+# Pasted into an empty notebook they train and score each variant end to end: `python -m recipes show mnist_dropout` prints them with the
 # lines that call them. The data, training and evaluation cells are the same in every
 # training recipe: they are written once, in common/lesson_cells.py, and `show` and the
 # notebook print them here in full.
@@ -96,6 +96,15 @@ from common.lesson_cells import train
 
 # %% Evaluation (copy this cell)
 from common.lesson_cells import evaluate
+
+
+# %% Variants (copy this cell)
+# What the slide compares: the same network with and without Dropout, trained from the
+# same start (the same seed), so that only the dropout differs.
+
+
+def variants(rate=0.2):
+    return {"none": {"rate": 0.0}, "dropout": {"rate": rate}}
 
 
 # %% [markdown]
@@ -149,8 +158,7 @@ def main(argv=None) -> dict:
           f"it returned its input unchanged: {batch['inference_equals_input']}")
 
     trained = training.train_variants(
-        build_model, train, evaluate,
-        {"none": {"rate": 0.0}, "dropout": {"rate": args.dropout}}, data, args,
+        build_model, train, evaluate, variants(args.dropout), data, args,
         input_shape=data.input_shape, num_classes=data.num_classes, hidden=args.hidden,
         learning_rate=args.learning_rate,
         decay_steps=steps if args.cosine_decay else None)

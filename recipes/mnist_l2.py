@@ -53,9 +53,9 @@ from common.datasets import IMAGE_DATASETS
 
 # %% [markdown]
 # ## The cells to copy
-# Data, model, training and evaluation: Keras (tf.data feeds the training), nothing
-# from this project, and what `main` below trains with. Pasted into an empty notebook
-# they train a model end to end: `python -m recipes show mnist_l2` prints them with the
+# Data, model, training, evaluation and the variants the slide compares: Keras (tf.data
+# feeds the training), nothing from this project, and what `main` below trains with.
+# Pasted into an empty notebook they train and score each variant end to end: `python -m recipes show mnist_l2` prints them with the
 # lines that call them. The data, training and evaluation cells are the same in every
 # training recipe: they are written once, in common/lesson_cells.py, and `show` and the
 # notebook print them here in full.
@@ -92,6 +92,15 @@ from common.lesson_cells import train
 from common.lesson_cells import evaluate
 
 
+# %% Variants (copy this cell)
+# What the slide compares: the same network with and without the penalty, trained from
+# the same start (the same seed), so that only the penalty differs.
+
+
+def variants(l2=0.001):
+    return {"none": {"l2": 0.0}, "l2": {"l2": l2}}
+
+
 # %% [markdown]
 # ## Train both, from the same start
 # `main` trains with the cells above: `training.fit` calls `train` (adding the callbacks
@@ -109,9 +118,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     args, data = training.load_data(args)
     trained = training.train_variants(
-        build_model, train, evaluate, {"none": {"l2": 0.0}, "l2": {"l2": args.l2}}, data,
-        args, monitor="val_accuracy", input_shape=data.input_shape,
-        num_classes=data.num_classes, hidden=args.hidden, learning_rate=args.learning_rate)
+        build_model, train, evaluate, variants(args.l2), data, args,
+        monitor="val_accuracy", input_shape=data.input_shape, num_classes=data.num_classes,
+        hidden=args.hidden, learning_rate=args.learning_rate)
     records = {name: record for name, (_, record) in trained.items()}
     weights.print_table(records)
     kernel_values = {name: weights.flat_kernels(model) for name, (model, _) in trained.items()}

@@ -77,13 +77,37 @@ def test_show_output_trains_a_model_in_a_fresh_process(name, run_cli, tmp_path):
     notebook.write_text((OFFLINE_MNIST if dataset == "mnist" else "") + shown.stdout)
     # The project is on the path only for the offline data above: the shown cells use
     # plain Keras (and scikit-learn), which the test above checks.
-    done = run_cli(str(notebook), timeout=600)
+    done = run_cli(str(notebook), timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    scores = dict(re.findall(r"^(train|validation|test)\s+.*?accuracy (\d\.\d+)",
-                             done.stdout, flags=re.M))
-    assert set(scores) == {"train", "validation", "test"}, done.stdout[-2000:]
     chance = CHANCE[dataset]
-    assert float(scores["test"]) > chance + 0.5 * (1 - chance), (name, scores)
+    if "Variants" not in recipes.copy_cells(name):
+        scores = dict(re.findall(r"^(train|validation|test)\s+.*?accuracy (\d\.\d+)",
+                                 done.stdout, flags=re.M))
+        assert set(scores) == {"train", "validation", "test"}, done.stdout[-2000:]
+        assert float(scores["test"]) > chance + 0.5 * (1 - chance), (name, scores)
+        return
+    # The slide's comparison: every variant trained, each scored well above chance.
+    table = pasted_variant_scores(done.stdout)
+    assert list(table) == list(_pasted_variants(name)), done.stdout[-2000:]
+    for variant, row in table.items():
+        assert row["test"] > chance + 0.5 * (1 - chance), (name, variant, row)
+
+
+def pasted_variant_scores(output):
+    """The table a pasted lesson with variants ends with: {variant: {column: value}}."""
+    header, *rows = output[output.index("accuracy on each split"):].splitlines()[1:]
+    assert header.split()[:3] == ["train", "validation", "test"], header
+    return {name: dict(zip(("train", "validation", "test", "near_zero"), map(float, values)))
+            for name, *values in (row.split() for row in rows if row.strip())}
+
+
+def _pasted_variants(name):
+    """The variants the pasted cells train: {name: build_model's arguments}."""
+    namespace = {}
+    exec(recipes.copy_cells(name)["Variants"], namespace)
+    if "VARIANTS" in namespace:
+        return {key: value["model"] for key, value in namespace["VARIANTS"].items()}
+    return namespace["variants"]()
 
 
 def test_a_pasted_mnist_lesson_runs_offline_with_the_readmes_data_cell(run_cli, tmp_path):
@@ -204,36 +228,77 @@ def test_show_passes_the_recipes_settings_to_train():
     assert "x_val, y_val, epochs=30, batch_size=512," in recipes.snippet("mnist_dropout")
     shown = recipes.snippet("iris_l1_l2")
     # One line per epoch: 200 epochs of progress bars would bury the scores.
-    assert "epochs=200, batch_size=16,\n                verbose=2)" in shown
+    assert "epochs=200, batch_size=16,\n                    verbose=2)" in shown
+    # The comparison's 3,500 training images, at the batch size the run picks for them.
+    shown = recipes.snippet("compare")
+    assert "x_train, y_train = x_train[:3500], y_train[:3500]" in shown
+    assert "epochs=40, batch_size=128," in shown
 
 
-def _pasted_model(name):
-    """The model the pasted cells build: the shown model cell run alone, as `show`'s
-    calling lines run it (``build_model()``, its defaults)."""
+def _pasted_models(name):
+    """The models the pasted cells train, by variant: the shown model cell run alone
+    with each of the shown variants' arguments, as `show`'s calling lines build them."""
     namespace = {}
     exec(recipes.copy_cells(name)["Model"], namespace)
-    return namespace["build_model"]()
+    return {variant: namespace["build_model"](**arguments)
+            for variant, arguments in _pasted_variants(name).items()}
 
 
 def test_each_pasted_lesson_trains_what_its_slide_is_about():
-    """A pasted lesson trains its slide's regularizer, not a plain network: the L1/L2
-    lesson's model carries both penalties, the L2 example's its L2, the Dropout lesson's
-    model has Dropout layers, and the early-stopping lesson fits with EarlyStopping."""
+    """A pasted lesson trains its slide's comparison, not a plain network: the L1/L2
+    lesson's variants carry no penalty, L1, L2 and both; the L2 example's none and L2;
+    the Dropout lesson's a network without and with Dropout layers; the comparison's
+    every regularizer; and the early-stopping lesson fits with EarlyStopping."""
     import keras
 
-    def penalties(model):
-        return {type(layer.kernel_regularizer).__name__ for layer in model.layers
-                if getattr(layer, "kernel_regularizer", None) is not None}
+    def penalties(models):
+        return {variant: {type(layer.kernel_regularizer).__name__ for layer in model.layers
+                          if getattr(layer, "kernel_regularizer", None) is not None}
+                for variant, model in models.items()}
 
-    l1_l2 = _pasted_model("iris_l1_l2")
-    assert penalties(l1_l2) == {"L1L2"} and len(l1_l2.losses) == 2
-    config = l1_l2.layers[0].kernel_regularizer.get_config()
+    def dropout(models):
+        return {variant: any(isinstance(layer, keras.layers.Dropout) and layer.rate > 0
+                             for layer in model.layers) for variant, model in models.items()}
+
+    l1_l2 = _pasted_models("iris_l1_l2")
+    assert penalties(l1_l2) == {"none": set(), "l1": {"L1"}, "l2": {"L2"}, "l1l2": {"L1L2"}}
+    assert len(l1_l2["l1l2"].losses) == 2 and l1_l2["none"].losses == []
+    config = l1_l2["l1l2"].layers[0].kernel_regularizer.get_config()
     assert config["l1"] > 0 and config["l2"] > 0
-    assert penalties(_pasted_model("mnist_l2")) == {"L2"}
-    assert any(isinstance(layer, keras.layers.Dropout) and layer.rate > 0
-               for layer in _pasted_model("mnist_dropout").layers)
+    assert penalties(_pasted_models("mnist_l2")) == {"none": set(), "l2": {"L2"}}
+    assert dropout(_pasted_models("mnist_dropout")) == {"none": False, "dropout": True}
+    compared = _pasted_models("compare")
+    assert penalties(compared) == {"baseline": set(), "l1": {"L1"}, "l2": {"L2"},
+                                   "l1l2": {"L1L2"}, "dropout": set(),
+                                   "early_stopping": set(), "combined": {"L2"}}
+    assert {name for name, has in dropout(compared).items() if has} == {"dropout", "combined"}
+    assert 'callbacks=[early_stopping(**variant["early_stopping"])]' in recipes.snippet("compare")
     shown = recipes.snippet("mnist_early_stopping")
     assert "callbacks=[early_stopping()]" in shown
     namespace = {}
     exec(recipes.copy_cells("mnist_early_stopping")["Callbacks"], namespace)
     assert isinstance(namespace["early_stopping"](), keras.callbacks.EarlyStopping)
+
+
+def test_the_pasted_l1_l2_lesson_reproduces_the_recipes_numbers(run_cli, tmp_path):
+    """What a student pastes is what the recipe measured: on Iris (the same arrays from
+    scikit-learn) the pasted comparison gives each variant the recipe's test accuracy and
+    its share of near-zero weights, the numbers the slide's claim about L1 rests on."""
+    import importlib
+
+    pasted = tmp_path / "pasted.py"
+    pasted.write_text(recipes.snippet("iris_l1_l2"))
+    done = run_cli(str(pasted), timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = pasted_variant_scores(done.stdout)
+    results = importlib.import_module("recipes.iris_l1_l2").main(
+        ["--out", str(tmp_path / "run")])
+    recorded = {name: {"test": record["test_accuracy"],
+                       "near_zero": record["weights"]["near_zero_fraction"]}
+                for name, record in results["variants"].items()}
+    assert list(table) == list(recorded) == ["none", "l1", "l2", "l1l2"]
+    for name, row in table.items():
+        assert abs(row["test"] - recorded[name]["test"]) < 1e-4, (name, row, recorded[name])
+        assert abs(row["near_zero"] - recorded[name]["near_zero"]) < 1e-4, (name, row)
+    # The slide's claim, in what the student sees: L1 zeroes far more weights than L2.
+    assert table["l1"]["near_zero"] > 2 * table["l2"]["near_zero"] + 0.1, table
