@@ -418,8 +418,8 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
         # A recipe copied to start a new one, with the old name left in its code: its
         # runs would be recorded, and checked, as the other recipe's.
         raise UsageError(f"recipe_parser('{name}', ...) in a recipe whose header says "
-                         f"'Run: {run[:50]}': give the parser (and training.finish) the "
-                         "name of the recipe's own file")
+                         f"'Run: {run[:50]}': give the parser the name of the recipe's "
+                         "own file")
     parser = RecipeParser(
         prog=f"python -m recipes.{name}", resumable=resumable, quick_epochs=quick_epochs,
         description=f"{header.get('title', name)}. {header.get('description', '')}",

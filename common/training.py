@@ -15,7 +15,6 @@ from pathlib import Path
 
 from common import checkpoint, cli, runs
 from common.datasets import Dataset, load_dataset
-from common.errors import UsageError
 
 # Flags that say where and how loudly to run, not what the model is.
 _NOT_HYPERPARAMETERS = {"out", "verbose", "offline", "started", "dataset", "seed", "resume",
@@ -336,7 +335,7 @@ def train_variants(build_model, train, evaluate, variants: dict[str, dict], data
     return trained
 
 
-def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
+def finish(data: Dataset, args, records: dict[str, dict], *,
            main: str | None = None, extra: dict | None = None,
            marks: dict[str, int] | None = None, figures: dict | None = None) -> dict:
     """Write results.json and the learning curves; print a summary; return the results.
@@ -348,9 +347,7 @@ def finish(recipe: str, data: Dataset, args, records: dict[str, dict], *,
     """
     from common import plots
 
-    if getattr(args, "recipe", recipe) != recipe:  # a copied recipe's old name left in
-        raise UsageError(f"training.finish('{recipe}', ...) in the recipe whose parser is "
-                         f"'{args.recipe}': give both the name of the recipe's own file")
+    recipe = args.recipe  # the name the recipe's parser was given: one place in the recipe
     main = main or list(records)[-1]
     versions = runs.library_versions()
     hyperparameters = {k: v for k, v in vars(args).items() if k not in _NOT_HYPERPARAMETERS}

@@ -192,7 +192,7 @@ def main(argv=None) -> dict:
                                                 monitor="val_cross_entropy")
     print(f"one seed ({args.seed}): a difference under about half a point may be chance; "
           "python -m tools compare adds paired seeds until each verdict is decided")
-    return training.finish("compare", data, args, records, main=args.variants[0])
+    return training.finish(data, args, records, main=args.variants[0])
 
 
 # %% [markdown]

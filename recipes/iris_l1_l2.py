@@ -122,7 +122,7 @@ def main(argv=None) -> dict:
                                default_dataset="iris", resumable=True,
                                epochs=EPOCHS,
                                batch_size=BATCH_SIZE)
-    defaults = cli.model_defaults(build_model)  # the model cell's, above
+    defaults = cli.model_defaults(variants)  # the variants cell's strengths, above
     parser.add_argument("--l1", type=cli.non_negative_float, default=defaults["l1"],
                         help="L1 penalty factor")
     parser.add_argument("--l2", type=cli.non_negative_float, default=defaults["l2"],
@@ -150,7 +150,7 @@ def main(argv=None) -> dict:
 
     draw = functools.partial(plots.weight_histograms, kernel_values,
                              title="Kernel weights on Iris")
-    return training.finish("iris_l1_l2", data, args, records, main="l1l2",
+    return training.finish(data, args, records, main="l1l2",
                            figures={"weights.png": draw})
 
 

@@ -99,7 +99,7 @@ def main(argv=None) -> dict:
                         args.learning_rate)
     history = training.fit(train, model, data, args)
     record = training.evaluate_model(evaluate, model, data, history)
-    return training.finish("iris_softmax", data, args, {"iris_softmax": record})
+    return training.finish(data, args, {"iris_softmax": record})
 
 
 # %% [markdown]

@@ -140,7 +140,7 @@ def main(argv=None) -> dict:
                                default_dataset="auto",
                                epochs=EPOCHS, resumable=True)
     parser.add_argument("--dropout", type=cli.rate,
-                        default=cli.model_defaults(build_model)["rate"],
+                        default=cli.model_defaults(variants)["rate"],
                         help="dropout rate p after each hidden layer, in [0, 1)")
     cli.add_mlp_flags(parser, build_model)  # the model cell's defaults
     parser.add_argument("--cosine-decay", action="store_true",
@@ -171,7 +171,7 @@ def main(argv=None) -> dict:
               f"{record['train_accuracy']:>19.4f} {record['val_accuracy']:>11.4f}")
     print("(fit's accuracy is measured with dropout on, while the weights still change; "
           "re-evaluated, the model is scored as validation is)")
-    return training.finish("mnist_dropout", data, args, records, main="dropout",
+    return training.finish(data, args, records, main="dropout",
                            extra={"dropout_on_a_batch": batch})
 
 

@@ -167,8 +167,8 @@ def main(argv=None) -> dict:
           f"never stopped early: ran all {args.epochs} epochs")
     print(f"best epoch {early['best_epoch']}: {monitor} = {best_value:.6f}; the returned "
           f"model gives {restored_value:.6f} (the best epoch's weights were restored)")
-    return training.finish("mnist_early_stopping", data, args,
-                           {"early_stopping": record}, extra={"early_stopping": early},
+    return training.finish(data, args, {"early_stopping": record},
+                           extra={"early_stopping": early},
                            marks={"early_stopping": early["best_epoch"]})
 
 

@@ -111,7 +111,7 @@ def main(argv=None) -> dict:
     parser = cli.recipe_parser("mnist_l2", __doc__, datasets=IMAGE_DATASETS,
                                default_dataset="auto",
                                epochs=EPOCHS, resumable=True)
-    defaults = cli.model_defaults(build_model)  # the model cell's, above
+    defaults = cli.model_defaults(variants)  # the variants cell's strength, above
     parser.add_argument("--l2", type=cli.non_negative_float, default=defaults["l2"],
                         help="L2 penalty factor on every kernel")
     cli.add_mlp_flags(parser, build_model)
@@ -126,7 +126,7 @@ def main(argv=None) -> dict:
     kernel_values = {name: weights.flat_kernels(model) for name, (model, _) in trained.items()}
     draw = functools.partial(plots.weight_histograms, kernel_values,
                              title=f"Kernel weights, L2({args.l2:g}) vs none")
-    return training.finish("mnist_l2", data, args, records, main="l2",
+    return training.finish(data, args, records, main="l2",
                            figures={"weights.png": draw})
 
 

@@ -142,7 +142,7 @@ def main(argv=None) -> dict:
     print(model.output_shape)
     history = training.fit(train, model, data, args)
     record = training.evaluate_model(evaluate, model, data, history)
-    return training.finish("mnist_mlp", data, args, {"mnist_mlp": record})
+    return training.finish(data, args, {"mnist_mlp": record})
 
 
 # %% [markdown]

@@ -260,13 +260,15 @@ def test_the_usage_line_starts_with_the_lessons_flags_and_shows_no_flag_that_doe
         assert "(default: 300,100)" in " ".join(done.stdout.split())
 
 
-# A flag and the build_model parameter whose default it takes (cli.model_defaults).
+# A flag and the parameter whose default it takes (cli.model_defaults): build_model's, or
+# for the strength the slide compares, variants'.
 MODEL_CELL_DEFAULTS = [
     ("iris_softmax", "hidden", "hidden", 5), ("iris_softmax", "learning_rate", "learning_rate", 0.5),
-    ("iris_l1_l2", "hidden", "hidden", 5), ("mnist_mlp", "hidden", "hidden", (64,)),
-    ("mnist_mlp", "learning_rate", "learning_rate", 0.5), ("mnist_dropout", "rate", "dropout", 0.4),
-    ("mnist_l2", "l2", "l2", 0.05), ("mnist_l2", "hidden", "hidden", 7),
-    ("mnist_early_stopping", "l2", "l2", 0.05), ("compare", "learning_rate", "learning_rate", 0.5),
+    ("iris_l1_l2", "hidden", "hidden", 5), ("iris_l1_l2", "l1", "l1", 0.3),
+    ("mnist_mlp", "hidden", "hidden", (64,)), ("mnist_mlp", "learning_rate", "learning_rate", 0.5),
+    ("mnist_dropout", "rate", "dropout", 0.4), ("mnist_l2", "l2", "l2", 0.05),
+    ("mnist_l2", "hidden", "hidden", 7), ("mnist_early_stopping", "l2", "l2", 0.05),
+    ("compare", "learning_rate", "learning_rate", 0.5),
 ]
 # A recipe's settings at its top (EPOCHS, and on Iris BATCH_SIZE), which its flags start from.
 SETTINGS = [
@@ -278,14 +280,17 @@ SETTINGS = [
 
 
 @pytest.mark.parametrize("recipe, parameter, flag, value", MODEL_CELL_DEFAULTS)
-def test_a_flag_takes_its_default_from_the_model_cell(recipe, parameter, flag, value,
-                                                      monkeypatch):
+def test_a_flag_takes_its_default_from_the_cell_that_defines_it(recipe, parameter, flag,
+                                                                value, monkeypatch):
     import importlib
     import inspect
 
     from tools import baselines
 
-    function = importlib.import_module(f"recipes.{recipe}").build_model
+    module = importlib.import_module(f"recipes.{recipe}")
+    variants = getattr(module, "variants", None)
+    function = (variants if variants and parameter in inspect.signature(variants).parameters
+                else module.build_model)
     names = [name for name, p in inspect.signature(function).parameters.items()
              if p.default is not inspect.Parameter.empty]
     dataset = "iris" if recipe.startswith("iris") else "mnist-5k"

@@ -302,3 +302,24 @@ def test_the_pasted_l1_l2_lesson_reproduces_the_recipes_numbers(run_cli, tmp_pat
         assert abs(row["near_zero"] - recorded[name]["near_zero"]) < 1e-4, (name, row)
     # The slide's claim, in what the student sees: L1 zeroes far more weights than L2.
     assert table["l1"]["near_zero"] > 2 * table["l2"]["near_zero"] + 0.1, table
+
+
+def test_a_variants_strength_is_written_once():
+    """The strength a pasted comparison trains, the flag's default and the model cell's
+    default are one number: variants() gives the flag its default, and build_model()
+    alone builds the slide's variant with it (a drift between them is caught here)."""
+    from common.cli import model_defaults
+
+    for name in TRAINING_RECIPES:
+        cells = recipes.copy_cells(name)
+        if "variants(" not in cells.get("Variants", ""):
+            continue
+        namespace = {}
+        exec(cells["Model"] + "\n" + cells["Variants"], namespace)
+        strengths = model_defaults(namespace["variants"])
+        built = model_defaults(namespace["build_model"])
+        assert strengths and all(built[key] == value for key, value in strengths.items()), name
+        slides_variant = list(namespace["variants"]().values())[-1]  # none first
+        assert slides_variant == {key: built[key] for key in slides_variant}, name
+        source = recipes.recipe_path(name).read_text()
+        assert "model_defaults(variants)" in source, name
