@@ -321,6 +321,8 @@ class RecipeParser(Parser):
                  **kwargs):
         super().__init__(*args, **kwargs)
         self.resumable, self.quick_epochs = resumable, quick_epochs
+        # argparse's "options:" holds the flags the recipe adds itself: its lesson's.
+        self._optionals.title = "this recipe's settings"
 
     def _flags_in_usage_order(self) -> list:
         """The recipe's own flags first, as in the help below the usage line: argparse

@@ -237,7 +237,7 @@ def test_the_lecture_math_recipes_offer_no_flag_that_does_nothing_there(run_cli,
 def test_help_lists_the_lessons_settings_first_then_training_then_run_options(run_cli):
     text = run_cli("-m", "recipes", "run", "mnist_dropout", "--help").stdout
     at = {name: text.index(f"\n{name}") for name in (
-        "options:", "  --dropout", "data and training:", "  --epochs", "run options:",
+        "this recipe's settings:", "  --dropout", "data and training:", "  --epochs", "run options:",
         "  --steps-per-execution", "  --out DIR")}
     assert list(at) == sorted(at, key=at.get), "the help's sections, in this order"
 
