@@ -177,8 +177,8 @@ def finite_float(text):
     return _number(text, float, lambda v: True, "a finite number")
 
 
-def rate(text):
-    return _number(text, float, lambda v: 0 <= v < 1, "a rate in [0, 1)")
+def rate(text):  # 0 is the "none" variant a recipe trains beside the rate it is given
+    return _number(text, float, lambda v: 0 < v < 1, "a rate in (0, 1)")
 
 
 def variant_list(known: dict):

@@ -123,10 +123,11 @@ def main(argv=None) -> dict:
                                epochs=EPOCHS,
                                batch_size=BATCH_SIZE)
     defaults = cli.model_defaults(variants)  # the variants cell's strengths, above
-    parser.add_argument("--l1", type=cli.non_negative_float, default=defaults["l1"],
-                        help="L1 penalty factor")
-    parser.add_argument("--l2", type=cli.non_negative_float, default=defaults["l2"],
-                        help="L2 penalty factor")
+    # Above 0: a zero would train the l1 (or l2) variant as a copy of "none".
+    parser.add_argument("--l1", type=cli.positive_float, default=defaults["l1"],
+                        help="L1 penalty factor of the l1 and l1l2 variants")
+    parser.add_argument("--l2", type=cli.positive_float, default=defaults["l2"],
+                        help="L2 penalty factor of the l2 and l1l2 variants")
     cli.add_mlp_flags(parser, build_model)
     args = parser.parse_args(argv)
     args, data = training.load_data(args)

@@ -141,7 +141,7 @@ def main(argv=None) -> dict:
                                epochs=EPOCHS, resumable=True)
     parser.add_argument("--dropout", type=cli.rate,
                         default=cli.model_defaults(variants)["rate"],
-                        help="dropout rate p after each hidden layer, in [0, 1)")
+                        help="dropout rate p after each hidden layer of the dropout variant, in (0, 1)")
     cli.add_mlp_flags(parser, build_model)  # the model cell's defaults
     parser.add_argument("--cosine-decay", action="store_true",
                         help="let the learning rate fall to 0 along a cosine over the epochs "

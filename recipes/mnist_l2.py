@@ -112,8 +112,8 @@ def main(argv=None) -> dict:
                                default_dataset="auto",
                                epochs=EPOCHS, resumable=True)
     defaults = cli.model_defaults(variants)  # the variants cell's strength, above
-    parser.add_argument("--l2", type=cli.non_negative_float, default=defaults["l2"],
-                        help="L2 penalty factor on every kernel")
+    parser.add_argument("--l2", type=cli.positive_float, default=defaults["l2"],
+                        help="L2 penalty factor on every kernel of the l2 variant")
     cli.add_mlp_flags(parser, build_model)
     args = parser.parse_args(argv)
     args, data = training.load_data(args)

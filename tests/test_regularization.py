@@ -145,10 +145,14 @@ def test_same_seed_same_results_in_another_process(run_cli, tmp_path):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["mnist_dropout", "--dropout", "1"], "--dropout: must be a rate in [0, 1)"),
-    (["mnist_dropout", "--dropout=-0.1"], "--dropout: must be a rate in [0, 1)"),
-    (["mnist_l2", "--l2=-0.001"], "--l2: must be a number >= 0"),
-    (["iris_l1_l2", "--l1", "abc"], "--l1: must be a number >= 0"),
+    (["mnist_dropout", "--dropout", "1"], "--dropout: must be a rate in (0, 1)"),
+    (["mnist_dropout", "--dropout=-0.1"], "--dropout: must be a rate in (0, 1)"),
+    # Zero would train the compared variant as a copy of "none", under another name.
+    (["mnist_dropout", "--dropout", "0"], "--dropout: must be a rate in (0, 1)"),
+    (["mnist_l2", "--l2=-0.001"], "--l2: must be a number > 0"),
+    (["mnist_l2", "--l2", "0"], "--l2: must be a number > 0"),
+    (["iris_l1_l2", "--l1", "abc"], "--l1: must be a number > 0"),
+    (["iris_l1_l2", "--l2", "0"], "--l2: must be a number > 0"),
     (["mnist_early_stopping", "--patience=-1"], "--patience: must be a whole number >= 0"),
     (["mnist_early_stopping", "--monitor", "val_f1"], "invalid choice: 'val_f1'"),
     (["iris_softmax", "--dataset", "mnist"], "invalid choice: 'mnist'"),
