@@ -45,27 +45,26 @@ for split, metrics in scores.items():
 EACH_VARIANT = """\
 # %% Train and evaluate each variant from the same start
 import keras
-import numpy as np
 import pandas as pd
 
 (x_train, y_train), (x_val, y_val), (x_test, y_test) = {load}(){subset}
 splits = {{"train": (x_train, y_train), "validation": (x_val, y_val), "test": (x_test, y_test)}}
 scores = {{}}
 for name, variant in {variants}.items():
-    print(f"--- {{name}}: {{variant}}")
     keras.utils.set_random_seed(0)  # the same seed: the same first weights and batches
     model = build_model(**variant{model_arguments})
     history = train(model, x_train, y_train, x_val, y_val{settings}{callbacks},
-                    verbose=2)  # one line per epoch (1: a progress bar)
+                    verbose=0)  # quiet: 1 prints a progress bar per epoch, 2 a line
     scores[name] = {{split: metrics["accuracy"]
                     for split, metrics in evaluate(model, splits).items()}}
-    kernels = np.concatenate([keras.ops.convert_to_numpy(layer.kernel).ravel()
-                              for layer in model.layers if hasattr(layer, "kernel")])
-    scores[name]["weights near 0"] = np.mean(np.abs(kernels) < 1e-3)  # |w| < 0.001
+    scores[name].update(measure(model, history))  # what the slide says about it
+    print(f"{{name}}: {{variant}}, {{len(history.epoch)}} epochs")
 model.summary()  # the last variant's layers and their parameter counts
 
-print("accuracy on each split, and the share of kernel weights that are (almost) 0:")
-print(pd.DataFrame(scores).T.to_string(float_format="{{:.4f}}".format))
+print("accuracy on each split, and the slide's measure:")
+print(pd.DataFrame.from_dict(scores, orient="index").to_string(float_format="{{:.4f}}".format))
+print(f"One seed; one test example is {{1 / len(y_test):.4f}} of test accuracy, so a "
+      "difference of a few examples may be chance (python -m tools compare: paired seeds).")
 """
 
 # A recipe's place in the lecture is its header's "Lecture order" (a number: 10, 20, ...,
@@ -279,6 +278,10 @@ def snippet(name: str) -> str:
                                                   settings=fit_settings)
     # A variants() function gives build_model's arguments by name; a VARIANTS table (the
     # comparison's) gives them under "model", with early stopping's under "early_stopping".
+    if not re.search(r"^def measure\(model, history\):", cells["Variants"], re.M):
+        raise UsageError(f"recipes/{name}.py: the Variants cell defines no "
+                         "'def measure(model, history):' (what the slide says about each "
+                         "trained variant, as a dict of numbers)")
     table = re.search(r"^VARIANTS = ", cells["Variants"], re.M)
     subset = (f"\nx_train, y_train = x_train[:{train_size}], y_train[:{train_size}]"
               "  # few, so that the network overfits" if train_size else "")

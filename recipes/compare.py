@@ -137,6 +137,10 @@ VARIANTS = {
     "combined": {"model": {"l2": 1e-3, "dropout": 0.3}, "early_stopping": {"patience": 5}},
 }
 
+
+def measure(model, history):  # early stopping ends a run before EPOCHS
+    return {"epochs": len(history.epoch)}
+
 # %% [markdown]
 # ## Strength is a hyperparameter
 # A fixed strength can be too strong or too weak for a given dataset, and then the

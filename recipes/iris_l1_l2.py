@@ -102,13 +102,20 @@ from common.lesson_cells import evaluate
 
 
 # %% Variants (copy this cell)
+from common.lesson_cells import kernel_measures
+
 # What the slide compares: build_model's arguments for each of the four, trained from
-# the same start (the same seed), so that only the penalty differs.
+# the same start (the same seed), so that only the penalty differs; and what it claims
+# about them, measured on each trained model.
 
 
 def variants(l1=0.01, l2=0.01):
     return {"none": {"l1": 0.0, "l2": 0.0}, "l1": {"l1": l1, "l2": 0.0},
             "l2": {"l1": 0.0, "l2": l2}, "l1l2": {"l1": l1, "l2": l2}}
+
+
+def measure(model, history):
+    return kernel_measures(model)
 
 
 # %% [markdown]

@@ -93,12 +93,19 @@ from common.lesson_cells import evaluate
 
 
 # %% Variants (copy this cell)
+from common.lesson_cells import kernel_measures
+
 # What the slide compares: the same network with and without the penalty, trained from
-# the same start (the same seed), so that only the penalty differs.
+# the same start (the same seed), so that only the penalty differs; and what the
+# penalty does to the weights, measured on each trained model.
 
 
 def variants(l2=0.001):
     return {"none": {"l2": 0.0}, "l2": {"l2": l2}}
+
+
+def measure(model, history):
+    return kernel_measures(model)
 
 
 # %% [markdown]

@@ -95,10 +95,13 @@ def test_show_output_trains_a_model_in_a_fresh_process(name, run_cli, tmp_path):
 
 def pasted_variant_scores(output):
     """The table a pasted lesson with variants ends with: {variant: {column: value}}."""
-    header, *rows = output[output.index("accuracy on each split"):].splitlines()[1:]
-    assert header.split()[:3] == ["train", "validation", "test"], header
-    return {name: dict(zip(("train", "validation", "test", "near_zero"), map(float, values)))
-            for name, *values in (row.split() for row in rows if row.strip())}
+    header, *rows = output[output.index("accuracy on each split"):].splitlines()[1:-1]
+    columns = header.split()
+    assert columns[:3] == ["train", "validation", "test"] and len(columns) > 3, header
+    table = {name: dict(zip(columns, map(float, values), strict=True))
+             for name, *values in (row.split() for row in rows if row.strip())}
+    assert output.rstrip().endswith("paired seeds)."), output[-300:]  # the note on chance
+    return table
 
 
 def _pasted_variants(name):
@@ -187,14 +190,13 @@ def test_show_of_a_math_recipe_prints_its_model_cell_only(run_cli):
     assert not recipes.trains_end_to_end("softmax")
 
 
-
 def test_a_shared_cell_is_written_once_and_shown_in_full():
     """Data, training and evaluation are the same in every training recipe: each recipe's
     cell imports them from common/lesson_cells.py in one line, and what `show` prints
     and the notebook holds is the cell's whole text, where that line stood."""
     shared = recipes.shared_cells()
     assert set(shared) == {"load_iris", "load_mnist", "compile_classifier", "train",
-                           "evaluate"}
+                           "evaluate", "kernel_measures"}
     for name in TRAINING_RECIPES:
         source = recipes.recipe_path(name).read_text()
         for title, function in (("Training", "train"), ("Evaluation", "evaluate")):
@@ -227,8 +229,8 @@ def test_show_passes_the_recipes_settings_to_train():
     assert recipes.settings("mnist_dropout") == {"epochs": 30, "batch_size": None}
     assert "x_val, y_val, epochs=30, batch_size=512," in recipes.snippet("mnist_dropout")
     shown = recipes.snippet("iris_l1_l2")
-    # One line per epoch: 200 epochs of progress bars would bury the scores.
-    assert "epochs=200, batch_size=16,\n                    verbose=2)" in shown
+    # Quiet: 4 variants x 200 epochs of progress lines would bury the table.
+    assert "epochs=200, batch_size=16,\n                    verbose=0)" in shown
     # The comparison's 3,500 training images, at the batch size the run picks for them.
     shown = recipes.snippet("compare")
     assert "x_train, y_train = x_train[:3500], y_train[:3500]" in shown
@@ -300,8 +302,10 @@ def test_the_pasted_l1_l2_lesson_reproduces_the_recipes_numbers(run_cli, tmp_pat
     for name, row in table.items():
         assert abs(row["test"] - recorded[name]["test"]) < 1e-4, (name, row, recorded[name])
         assert abs(row["near_zero"] - recorded[name]["near_zero"]) < 1e-4, (name, row)
-    # The slide's claim, in what the student sees: L1 zeroes far more weights than L2.
+    # The slide's claims, in what the student sees: L1 zeroes far more weights than L2;
+    # L2 keeps the largest weight smaller than no penalty does.
     assert table["l1"]["near_zero"] > 2 * table["l2"]["near_zero"] + 0.1, table
+    assert table["l2"]["max_abs_w"] < table["none"]["max_abs_w"], table
 
 
 def test_a_variants_strength_is_written_once():
@@ -323,3 +327,13 @@ def test_a_variants_strength_is_written_once():
         assert slides_variant == {key: built[key] for key in slides_variant}, name
         source = recipes.recipe_path(name).read_text()
         assert "model_defaults(variants)" in source, name
+
+
+def test_a_variants_cell_without_its_measure_is_a_one_line_error(monkeypatch):
+    from common.errors import UsageError
+
+    cells = recipes.copy_cells("mnist_l2")
+    without = {**cells, "Variants": cells["Variants"].replace("def measure(", "def other(")}
+    monkeypatch.setattr(recipes, "copy_cells", lambda name: without)
+    with pytest.raises(UsageError, match="defines no 'def measure"):
+        recipes.snippet("mnist_l2")
