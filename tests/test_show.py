@@ -73,8 +73,12 @@ def test_show_output_trains_a_model_in_a_fresh_process(name, run_cli, tmp_path):
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout == recipes.snippet(name)
     dataset = "iris" if "load_iris" in shown.stdout else "mnist"
+    pasted = shown.stdout
+    if name == "compare":  # 7 variants x 40 epochs: 10 show as well that each one trains
+        assert "epochs=40," in pasted
+        pasted = pasted.replace("epochs=40,", "epochs=10,")
     notebook = tmp_path / "pasted.py"
-    notebook.write_text((OFFLINE_MNIST if dataset == "mnist" else "") + shown.stdout)
+    notebook.write_text((OFFLINE_MNIST if dataset == "mnist" else "") + pasted)
     # The project is on the path only for the offline data above: the shown cells use
     # plain Keras (and scikit-learn), which the test above checks.
     done = run_cli(str(notebook), timeout=900)
@@ -280,32 +284,6 @@ def test_each_pasted_lesson_trains_what_its_slide_is_about():
     namespace = {}
     exec(recipes.copy_cells("mnist_early_stopping")["Callbacks"], namespace)
     assert isinstance(namespace["early_stopping"](), keras.callbacks.EarlyStopping)
-
-
-def test_the_pasted_l1_l2_lesson_reproduces_the_recipes_numbers(run_cli, tmp_path):
-    """What a student pastes is what the recipe measured: on Iris (the same arrays from
-    scikit-learn) the pasted comparison gives each variant the recipe's test accuracy and
-    its share of near-zero weights, the numbers the slide's claim about L1 rests on."""
-    import importlib
-
-    pasted = tmp_path / "pasted.py"
-    pasted.write_text(recipes.snippet("iris_l1_l2"))
-    done = run_cli(str(pasted), timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    table = pasted_variant_scores(done.stdout)
-    results = importlib.import_module("recipes.iris_l1_l2").main(
-        ["--out", str(tmp_path / "run")])
-    recorded = {name: {"test": record["test_accuracy"],
-                       "near_zero": record["weights"]["near_zero_fraction"]}
-                for name, record in results["variants"].items()}
-    assert list(table) == list(recorded) == ["none", "l1", "l2", "l1l2"]
-    for name, row in table.items():
-        assert abs(row["test"] - recorded[name]["test"]) < 1e-4, (name, row, recorded[name])
-        assert abs(row["near_zero"] - recorded[name]["near_zero"]) < 1e-4, (name, row)
-    # The slide's claims, in what the student sees: L1 zeroes far more weights than L2;
-    # L2 keeps the largest weight smaller than no penalty does.
-    assert table["l1"]["near_zero"] > 2 * table["l2"]["near_zero"] + 0.1, table
-    assert table["l2"]["max_abs_w"] < table["none"]["max_abs_w"], table
 
 
 def test_a_variants_strength_is_written_once():
