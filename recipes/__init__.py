@@ -20,7 +20,7 @@ RECIPES_DIR = Path(__file__).parent
 LESSON_CELLS = RECIPES_DIR.parent / "common" / "lesson_cells.py"
 _SHARED_IMPORT = re.compile(r"^from common\.lesson_cells import (\w+(?:, \w+)*)$", re.M)
 COPY_CELL = "(copy this cell)"  # the end of the title line of every cell a student copies
-END_TO_END_CELLS = {"Data", "Model", "Training", "Evaluation"}  # a training recipe's
+END_TO_END_CELLS = ("Data", "Model", "Training", "Evaluation")  # a training recipe's
 
 # What `show` adds after a training recipe's cells (data, model, training, evaluation):
 # the lines that call them, so that the whole of it trains in an empty notebook.
@@ -29,7 +29,7 @@ END_TO_END = """\
 import keras
 
 keras.utils.set_random_seed(0)  # the same seed gives the same numbers
-(x_train, y_train), (x_val, y_val), (x_test, y_test) = {load}()
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = {load}(){demonstration}
 model = build_model()
 model.summary()  # the layers and their parameter counts
 history = train(model, x_train, y_train, x_val, y_val{settings}{callbacks},
@@ -47,7 +47,7 @@ EACH_VARIANT = """\
 import keras
 import pandas as pd
 
-(x_train, y_train), (x_val, y_val), (x_test, y_test) = {load}(){subset}
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = {load}(){subset}{demonstration}
 splits = {{"train": (x_train, y_train), "validation": (x_val, y_val), "test": (x_test, y_test)}}
 scores = {{}}
 for name, variant in {variants}.items():
@@ -223,7 +223,7 @@ def recipe_text(name: str) -> str:
 
 
 # The titles a recipe's cells to copy take (`show` calls them in this way).
-COPY_CELL_TITLES = ("Data", "Model", "Training", "Evaluation", "Callbacks", "Variants")
+COPY_CELL_TITLES = (*END_TO_END_CELLS, "Callbacks", "Variants", "Demonstration")
 
 
 def copy_cells(name: str) -> dict[str, str]:
@@ -253,7 +253,7 @@ def settings(name: str) -> dict[str, int | None]:
 
 def trains_end_to_end(name: str) -> bool:
     """Whether the recipe has data, training and evaluation cells besides its model."""
-    return END_TO_END_CELLS <= set(copy_cells(name))
+    return set(END_TO_END_CELLS) <= set(copy_cells(name))
 
 
 def snippet(name: str) -> str:
@@ -264,9 +264,16 @@ def snippet(name: str) -> str:
     if "Model" not in cells:
         raise UsageError(f"recipe '{name}' has no model cell to show")
     text = "\n\n\n".join(f"# %% {title}\n{body}" for title, body in cells.items()) + "\n"
-    if not END_TO_END_CELLS <= set(cells):  # read once: trains_end_to_end would read again
+    if not set(END_TO_END_CELLS) <= set(cells):  # read once: trains_end_to_end would read again
         return text
     load = re.search(r"^def (load_\w+)\(", cells["Data"], re.M)[1]
+    demonstration = ""
+    if "Demonstration" in cells:  # the slide's mechanism, shown on the loaded data
+        if not re.search(r"^def demonstrate\(x_train\b", cells["Demonstration"], re.M):
+            raise UsageError(f"recipes/{name}.py: the Demonstration cell defines no "
+                             "'def demonstrate(x_train, ...):' (what the slide says, shown "
+                             "on the training data; it prints what it finds)")
+        demonstration = "\ndemonstrate(x_train)  # what the slide describes, on real data"
     chosen = settings(name)
     train_size = chosen.pop("train_size", None)
     if chosen.get("batch_size", 0) is None:  # as the run picks it, by the data's size
@@ -275,7 +282,8 @@ def snippet(name: str) -> str:
     if "Variants" not in cells:
         callbacks = ", callbacks=[early_stopping()]" if "Callbacks" in cells else ""
         return text + "\n\n" + END_TO_END.format(callbacks=callbacks, load=load,
-                                                  settings=fit_settings)
+                                                  settings=fit_settings,
+                                                  demonstration=demonstration)
     # A variants() function gives build_model's arguments by name; a VARIANTS table (the
     # comparison's) gives them under "model", with early stopping's under "early_stopping".
     if not re.search(r"^def measure\(model, history\):", cells["Variants"], re.M):
@@ -286,7 +294,7 @@ def snippet(name: str) -> str:
     subset = (f"\nx_train, y_train = x_train[:{train_size}], y_train[:{train_size}]"
               "  # few, so that the network overfits" if train_size else "")
     return text + "\n\n" + EACH_VARIANT.format(
-        load=load, subset=subset, settings=fit_settings,
+        load=load, subset=subset, demonstration=demonstration, settings=fit_settings,
         variants="VARIANTS" if table else "variants()",
         model_arguments='["model"]' if table else "",
         callbacks=(',\n                    callbacks=[early_stopping(**variant["early_stopping"])]'

@@ -44,8 +44,6 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import numpy as np
-
 # Not installed with pip? Then the project's packages are one folder up, from this file
 # (recipes/) and from its notebook, which runs in notebooks/.
 if importlib.util.find_spec("common") is None:
@@ -72,8 +70,9 @@ from common.lesson_cells import load_mnist
 from common.lesson_cells import compile_classifier
 
 
-# The slide's model with the Dropout layer it imports but never uses, after each hidden
-# layer. rate=0 builds the same network without dropout (Dropout(0) would be a no-op).
+# The Dropout slide's 300-100-10 network, with a Dropout layer after each hidden layer
+# (the slide's code imports Dropout but never adds it). rate=0 builds the same network
+# without dropout layers (a Dropout(0) layer would do nothing).
 def build_model(rate=0.2, input_shape=(28, 28), num_classes=10, hidden=(300, 100),
                 learning_rate=1e-3, decay_steps=None):
     import keras  # in the function: the cell needs nothing above it
@@ -113,12 +112,16 @@ def measure(model, history):
     return {"fit_accuracy": history.history["accuracy"][-1]}
 
 
-# %% [markdown]
-# ## What Dropout does, on a real batch
+# %% Demonstration (copy this cell)
+# What the slide says a Dropout layer does, on 64 real training images: in training it
+# sets each input to 0 with probability p and multiplies the others by 1/(1-p), so that
+# every unit's expected value is unchanged; at inference it returns its input as it is.
+# The rate is the dropout variant's.
 
-# %%
+
 def dropout_on_a_batch(images, rate, seed=0):
     import keras
+    import numpy as np
 
     layer = keras.layers.Dropout(rate, seed=seed)
     x = images.reshape(len(images), -1)
@@ -133,6 +136,15 @@ def dropout_on_a_batch(images, rate, seed=0):
         "kept_scale": float(np.median(in_training[kept] / x[kept])),
         "expected_scale": 1 / (1 - rate),
     }
+
+
+def demonstrate(x_train, rate=variants()["dropout"]["rate"], seed=0):
+    batch = dropout_on_a_batch(x_train[:64], rate, seed)
+    print(f"Dropout({rate:g}) on 64 training images: in training it zeroed "
+          f"{batch['dropped_fraction']:.1%} of the inked pixels and scaled the others by "
+          f"{batch['kept_scale']:.4f} (1/(1-p) = {batch['expected_scale']:.4f}); at inference "
+          f"it returned its input unchanged: {batch['inference_equals_input']}")
+    return batch
 
 
 # %% [markdown]
@@ -157,11 +169,7 @@ def main(argv=None) -> dict:
     steps = args.epochs * -(-len(data.y_train) // args.batch_size)  # ceil: the last batch
 
     training.seed_everything(args.seed)
-    batch = dropout_on_a_batch(data.x_train[:64], args.dropout, args.seed)
-    print(f"Dropout({args.dropout:g}) on 64 training images: in training it zeroed "
-          f"{batch['dropped_fraction']:.1%} of the inked pixels and scaled the others by "
-          f"{batch['kept_scale']:.4f} (1/(1-p) = {batch['expected_scale']:.4f}); at inference "
-          f"it returned its input unchanged: {batch['inference_equals_input']}")
+    batch = demonstrate(data.x_train, args.dropout, args.seed)
 
     trained = training.train_variants(
         build_model, train, evaluate, variants(args.dropout), data, args,

@@ -90,6 +90,11 @@ def test_show_output_trains_a_model_in_a_fresh_process(name, run_cli, tmp_path):
         assert set(scores) == {"train", "validation", "test"}, done.stdout[-2000:]
         assert float(scores["test"]) > chance + 0.5 * (1 - chance), (name, scores)
         return
+    if "Demonstration" in recipes.copy_cells(name):  # Dropout's, on real images first
+        batch = re.search(r"^Dropout\(0\.2\) on 64 training images: in training it zeroed "
+                          r"(\d+\.\d)% .* at inference it returned its input unchanged: "
+                          r"(True|False)$", done.stdout, flags=re.M)
+        assert batch and 15 < float(batch[1]) < 25 and batch[2] == "True", done.stdout[:2000]
     # The slide's comparison: every variant trained, each scored well above chance.
     table = pasted_variant_scores(done.stdout)
     assert list(table) == list(_pasted_variants(name)), done.stdout[-2000:]
@@ -315,3 +320,15 @@ def test_a_variants_cell_without_its_measure_is_a_one_line_error(monkeypatch):
     monkeypatch.setattr(recipes, "copy_cells", lambda name: without)
     with pytest.raises(UsageError, match="defines no 'def measure"):
         recipes.snippet("mnist_l2")
+
+
+def test_a_demonstration_cell_without_demonstrate_is_a_one_line_error(monkeypatch):
+    from common.errors import UsageError
+
+    cells = recipes.copy_cells("mnist_dropout")
+    assert "demonstrate(x_train)" in recipes.snippet("mnist_dropout")
+    without = {**cells, "Demonstration": cells["Demonstration"].replace("def demonstrate(",
+                                                                        "def shown(")}
+    monkeypatch.setattr(recipes, "copy_cells", lambda name: without)
+    with pytest.raises(UsageError, match="defines no 'def demonstrate"):
+        recipes.snippet("mnist_dropout")
