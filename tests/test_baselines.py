@@ -156,16 +156,20 @@ def test_check_exit_code_through_the_cli(run_cli, tmp_path):
 # full-size data, seed 0 of each entry against that seed's recorded accuracy: every seed
 # is deterministic, so a change in the training path moves seed 0 as well, at a third of
 # the cost (`python -m tools baselines check --dataset fashion_mnist` checks the means).
+# Seed 0 of each entry, against that seed's recorded accuracy: every seed reproduces its
+# recorded numbers exactly (diff +0.0000 in every row of a check), so a change in the
+# training path moves seed 0 as it moves the others; `python -m tools baselines check`
+# without --seeds checks every recorded mean, as a change to the training code must.
+CHECKED_SEEDS = [0]
 FAST_TIER = [(recipe, dataset) for recipe, dataset, _ in recipes.baseline_plan()["fast"]]
-FULL_SIZE_SEEDS = [0]
 FASHION_TIER = [(recipe, seed) for recipe, dataset, _ in recipes.baseline_plan()["full"]
-                if dataset == "fashion_mnist" for seed in FULL_SIZE_SEEDS]
+                if dataset == "fashion_mnist" for seed in CHECKED_SEEDS]
 
 
 @pytest.mark.baselines
 @pytest.mark.parametrize("recipe, dataset", FAST_TIER)
 def test_fast_tier_check(recipe, dataset):
-    assert baselines.check(only=[recipe], dataset=dataset) == 0
+    assert baselines.check(only=[recipe], dataset=dataset, seeds=CHECKED_SEEDS) == 0
 
 
 @pytest.mark.slow
