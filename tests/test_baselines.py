@@ -156,10 +156,10 @@ def test_check_exit_code_through_the_cli(run_cli, tmp_path):
 # full-size data, seed 0 of each entry against that seed's recorded accuracy: every seed
 # is deterministic, so a change in the training path moves seed 0 as well, at a third of
 # the cost (`python -m tools baselines check --dataset fashion_mnist` checks the means).
-# Seed 0 of each entry, against that seed's recorded accuracy: every seed reproduces its
-# recorded numbers exactly (diff +0.0000 in every row of a check), so a change in the
-# training path moves seed 0 as it moves the others; `python -m tools baselines check`
-# without --seeds checks every recorded mean, as a change to the training code must.
+# Seed 0 of each entry, against that seed's recorded accuracy: every seed is
+# deterministic (the same numbers run after run), so a change in the training path moves
+# seed 0 as it moves the others; `python -m tools baselines check` without --seeds
+# checks every recorded mean, as a change to the training code must.
 CHECKED_SEEDS = [0]
 FAST_TIER = [(recipe, dataset) for recipe, dataset, _ in recipes.baseline_plan()["fast"]]
 FASHION_TIER = [(recipe, seed) for recipe, dataset, _ in recipes.baseline_plan()["full"]
@@ -425,6 +425,29 @@ def test_each_student_gets_one_verdict_and_a_reference_run_hides_no_one(student_
            "(baseline 1.0000)" in printed
     assert printed.rstrip().endswith("1 of 3 student(s) passed, 2 did not")
     assert "ann/runs" not in printed
+
+
+def test_a_zipped_hand_in_is_listed_and_an_archives_leftovers_are_no_student(student_run,
+                                                                              tmp_path,
+                                                                              capsys):
+    """A student who uploaded leo.zip is a student with nothing checked yet (told to unpack
+    it), not passed over; mia.zip beside its unpacked mia/ is mia once; __MACOSX, left by
+    unzipping a Mac's archive, is nobody."""
+    students = tmp_path / "class"
+    write_results(students / "ann", student_run)
+    write_results(students / "mia", student_run)
+    (students / "mia.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    (students / "leo.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    (students / "__MACOSX" / "ann").mkdir(parents=True)
+    assert baselines.check_results([students]) == 1
+    printed = capsys.readouterr().out
+    verdicts = printed.split("student  verdict\n")[1].split("\n\n")[0].splitlines()
+    assert [line.split()[:2] for line in verdicts] == [
+        ["ann", "pass"], ["leo", "no"], ["mia", "pass"]], printed
+    assert f"an archive, not a folder: unpack it into a folder of its own " \
+           f"({students / 'leo'}) and check again" in printed
+    assert "__MACOSX" not in printed
+    assert printed.rstrip().endswith("2 of 3 student(s) passed, 1 did not")
 
 
 def test_an_edit_by_one_test_example_is_caught_and_nested_runs_are_named(student_run,

@@ -513,12 +513,31 @@ def student_files(paths) -> list[tuple[Path, str, str]]:
     return [(file, label, student) for file, (label, student) in found.items()]
 
 
+# What unpacking a macOS archive leaves beside the folders it holds: no student's.
+NOT_STUDENTS = frozenset({"__MACOSX", "__pycache__"})
+# A hand-in still packed: a student who is listed (and told to unpack), not passed over.
+ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".7z", ".rar")
+
+
 def _student_folders(path: Path) -> list[Path]:
-    """The folders directly in ``path`` that may be students' (not hidden, and not a
-    folder a run writes beside its results.json): none in a run's own folder."""
+    """The folders directly in ``path`` that may be students' (not hidden, not an
+    archive's leftovers, and not a folder a run writes beside its results.json): none in
+    a run's own folder."""
     own = RUN_SUBFOLDERS if (path / "results.json").is_file() else frozenset()
     return sorted(p for p in path.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and p.name not in own)
+                  if p.is_dir() and not p.name.startswith(".") and p.name not in own
+                  and p.name not in NOT_STUDENTS)
+
+
+def _archives(path: Path) -> list[Path]:
+    """The archives directly in a class folder (``leo.zip``): hand-ins not yet unpacked."""
+    return sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
+                  and p.name.lower().endswith(ARCHIVES))
+
+
+def _archive_stem(archive: Path) -> str:
+    name = archive.name
+    return name[:-len(next(s for s in ARCHIVES if name.lower().endswith(s)))]
 
 
 def _several_classes(paths) -> bool:
@@ -530,9 +549,10 @@ def _in_class(class_folder: Path, name: str, several: bool) -> str:
     return f"{class_folder.name or class_folder}/{name}" if several else name
 
 
-def folders_without_results(paths) -> list[tuple[Path, str]]:
-    """The student folders in a class folder (each folder directly in a directory given)
-    with no results.json anywhere below them: each is a student who handed in nothing
+def folders_without_results(paths) -> list[tuple[Path, str, str]]:
+    """(path, student, why) for each student in a class folder (each folder directly in a
+    directory given) with no results.json anywhere below it, and each archive there that
+    no folder of the same name unpacks (``leo.zip``): students who handed in nothing
     checkable, listed, not passed over. A results.json at the top of the directory (a
     reference run put beside the students', or a run's own folder checked alone) does
     not hide them; only the folders a run writes beside its results.json are skipped."""
@@ -542,9 +562,18 @@ def folders_without_results(paths) -> list[tuple[Path, str]]:
         try:
             if not path.is_dir():
                 continue
-            for folder in _student_folders(path):
+            folders = _student_folders(path)
+            for folder in folders:
                 if not any(p.is_file() for p in folder.rglob("results.json")):
-                    missing.append((folder, _in_class(path, folder.name, several)))
+                    missing.append((folder, _in_class(path, folder.name, several),
+                                    "no results.json in this folder: nothing to check"))
+            unpacked = {folder.name for folder in folders}
+            for archive in _archives(path):
+                stem = _archive_stem(archive)
+                if stem not in unpacked:
+                    missing.append((archive, _in_class(path, stem, several),
+                                    f"an archive, not a folder: unpack it into a folder of "
+                                    f"its own ({path / stem}) and check again"))
         except OSError as error:
             raise UsageError(f"--results {path}: {error.strerror or error}")
     return missing
@@ -882,9 +911,8 @@ def check_results(paths, path: Path = BASELINES_FILE, *, csv_file=None) -> int:
             if alone:
                 raise UsageError(f"{file}: {reason}")
             rows.append(_row(label, file, of=student, verdict="refused", reason=reason))
-    for folder, student in folders_without_results(paths):
-        rows.append(_row(student, folder, verdict="no results",
-                         reason="no results.json in this folder: nothing to check"))
+    for folder, student, why in folders_without_results(paths):
+        rows.append(_row(student, folder, verdict="no results", reason=why))
     # One class in name order, a student who handed in nothing among the others (each
     # student's runs keep their order); the teacher's own reference run last.
     rows.sort(key=lambda row: (row["of"] is None, row["of"] or ""))
