@@ -326,6 +326,18 @@ def test_results_without_their_model_cannot_be_verified(student_run, tmp_path, c
     assert "cannot be verified: no model.keras beside it" in capsys.readouterr().out
 
 
+def test_a_missing_model_leaves_the_runs_other_models_scored(student_run, tmp_path):
+    """A run of several variants handed in without one model file: that variant cannot be
+    verified, and says which file; the others are scored (before, one missing file made
+    every variant unverifiable, each row naming the missing file)."""
+    found = baselines.read_results(write_results(tmp_path / "a", student_run))
+    found["model_files"] = {"kept": "model.keras", "lost": "model_lost.keras"}
+    scores, problems, unverified = baselines.score_models(found, baselines._TestSplits(), [])
+    assert scores == {"kept": student_run["test_accuracy"]} and problems == []
+    assert list(unverified) == ["lost"]
+    assert unverified["lost"].startswith("no model_lost.keras beside it")
+
+
 def test_a_run_edited_to_claim_more_epochs_is_inconsistent(tmp_path, capsys):
     """The issue's case: a 5-epoch run whose file claims 100 epochs and accuracy 1.0."""
     from recipes import iris_softmax

@@ -743,11 +743,12 @@ def _check_student_recipe(recipe_file, recipe: str, dataset: str, args: list[str
         reason = _match(found, recorded, flags_cache)  # what the run itself trained with
         problems = [reason] if reason else consistency_problems(found)
         scores, model_problems, unverified = score_models(found, splits, notes) \
-            if not reason else ({}, [], None)
+            if not reason else ({}, [], {})
         problems += model_problems
         if unverified or problems:
             notes.append(f"{recipe_file} seed {found['seeds'][0]}: cannot be verified: "
-                         f"{unverified or '; '.join(problems)}")
+                         + ("; ".join(dict.fromkeys(unverified.values()))
+                            or "; ".join(problems)))
             return {}
         return scores
 
@@ -780,17 +781,23 @@ class _TestSplits:
 
 
 def score_models(found: dict, splits: _TestSplits,
-                 notes: list[str]) -> tuple[dict, list[str], str | None]:
+                 notes: list[str]) -> tuple[dict, list[str], dict[str, str]]:
     """Re-evaluate the models saved beside a run's results.json on the test split of the
     dataset it names: ({variant: test accuracy}, problems with the file or its models,
-    why it cannot be verified or None). The accuracy is computed here, never read."""
+    {variant: why it cannot be verified}). The accuracy is computed here, never read;
+    a variant whose model is missing or unreadable leaves the others scored."""
     import numpy as np
 
+    def every_variant(why):
+        return {variant: why for variant in found["variants"]}
+
     if found["recipe"] == "compare":
-        return {}, [], "a comparison saves no models: its numbers are the file's own"
+        return {}, [], every_variant("a comparison saves no models: its numbers are the "
+                                     "file's own")
     data = splits.get(found["dataset"])
     if isinstance(data, DatasetUnavailable):
-        return {}, [], f"its test split cannot be loaded here: {str(data)[:160]}"
+        return {}, [], every_variant(f"its test split cannot be loaded here: "
+                                     f"{str(data)[:160]}")
     import keras
 
     scores, problems = {}, []
@@ -803,17 +810,20 @@ def score_models(found: dict, splits: _TestSplits,
         problems.append(f"n_test: the file says {found['n_test']}, the test split of "
                         f"{found['dataset']} has {len(data.y_test)}")
     x_test, y_test = data.test
+    unverified = {}
     for variant, file_name in found["model_files"].items():
         model_path = found["file"].parent / file_name
         if not model_path.is_file():
-            return {}, problems, (f"no {file_name} beside it (a run saves its trained model "
-                                  "there; without it the accuracy is only the file's word)")
+            unverified[variant] = (f"no {file_name} beside it (a run saves its trained model "
+                                   "there; without it the accuracy is only the file's word)")
+            continue
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 model = keras.saving.load_model(model_path, safe_mode=True)
         except Exception as error:  # not a Keras file, a crafted one, a custom layer
-            return {}, problems, (f"{file_name} cannot be loaded ({type(error).__name__}: "
-                                  f"{str(error)[:120]})")
+            unverified[variant] = (f"{file_name} cannot be loaded ({type(error).__name__}: "
+                                   f"{str(error)[:120]})")
+            continue
         shape = model_shape_problems(model, found["recipe"], found["dataset"])
         if shape:
             problems += [f"{file_name}: {problem}" for problem in shape]
@@ -822,7 +832,7 @@ def score_models(found: dict, splits: _TestSplits,
         scores[variant] = float(np.mean(np.argmax(probabilities, axis=-1) == y_test))
         problems += _trained_steps_problems(model, file_name, found,
                                             found["records"].get(variant, {}))
-    return scores, problems, None
+    return scores, problems, unverified
 
 
 def _trained_steps_problems(model, file_name: str, found: dict, record: dict) -> list[str]:
@@ -980,8 +990,9 @@ def _rows_of_file(file, label, recorded, flags_cache, splits, notes) -> list[dic
         got = scores.get(variant)
         if problems:
             row.update(verdict="inconsistent", reason="; ".join(problems), model_scores=got)
-        elif unverified or got is None:
-            row.update(verdict="cannot be verified", reason=unverified or "no model scored")
+        elif variant in unverified or got is None:
+            row.update(verdict="cannot be verified",
+                       reason=unverified.get(variant) or "no model scored")
         else:
             difference = round(got - expected, 6) + 0.0  # float32's last bits, no -0.0
             row.update(model_scores=got, difference=difference,
