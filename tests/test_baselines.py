@@ -152,14 +152,11 @@ def test_check_exit_code_through_the_cli(run_cli, tmp_path):
 
 
 # One check per recipe, so that pytest's workers share a tier evenly: as one check, the
-# Fashion-MNIST tier ran 18 minutes on one worker while the other sat idle. On the
-# full-size data, seed 0 of each entry against that seed's recorded accuracy: every seed
-# is deterministic, so a change in the training path moves seed 0 as well, at a third of
-# the cost (`python -m tools baselines check --dataset fashion_mnist` checks the means).
-# Seed 0 of each entry, against that seed's recorded accuracy: every seed is
+# Fashion-MNIST tier ran 18 minutes on one worker while the other sat idle. Each tier
+# checks seed 0 of each entry against that seed's recorded accuracy: every seed is
 # deterministic (the same numbers run after run), so a change in the training path moves
-# seed 0 as it moves the others; `python -m tools baselines check` without --seeds
-# checks every recorded mean, as a change to the training code must.
+# seed 0 as it moves the others, at a third of the cost; `python -m tools baselines
+# check` without --seeds checks every recorded mean, as a change to the training code must.
 CHECKED_SEEDS = [0]
 FAST_TIER = [(recipe, dataset) for recipe, dataset, _ in recipes.baseline_plan()["fast"]]
 FASHION_TIER = [(recipe, seed) for recipe, dataset, _ in recipes.baseline_plan()["full"]

@@ -31,4 +31,3 @@ def test_the_pasted_l1_l2_lesson_reproduces_the_recipes_numbers(run_cli, tmp_pat
     # L2 keeps the largest weight smaller than no penalty does.
     assert table["l1"]["near_zero"] > 2 * table["l2"]["near_zero"] + 0.1, table
     assert table["l2"]["max_abs_w"] < table["none"]["max_abs_w"], table
-

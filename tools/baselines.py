@@ -529,15 +529,15 @@ def _student_folders(path: Path) -> list[Path]:
                   and p.name not in NOT_STUDENTS)
 
 
-def _archives(path: Path) -> list[Path]:
-    """The archives directly in a class folder (``leo.zip``): hand-ins not yet unpacked."""
-    return sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
-                  and p.name.lower().endswith(ARCHIVES))
-
-
-def _archive_stem(archive: Path) -> str:
-    name = archive.name
-    return name[:-len(next(s for s in ARCHIVES if name.lower().endswith(s)))]
+def _archives(path: Path) -> dict[str, Path]:
+    """The archives directly in a class folder, by the name they would unpack to
+    (``leo`` for ``leo.zip``): hand-ins not yet unpacked."""
+    found = {}
+    for p in sorted(path.iterdir()):
+        suffix = next((s for s in ARCHIVES if p.name.lower().endswith(s)), None)
+        if suffix and p.is_file() and not p.name.startswith("."):
+            found[p.name[:-len(suffix)]] = p
+    return found
 
 
 def _several_classes(paths) -> bool:
@@ -568,8 +568,7 @@ def folders_without_results(paths) -> list[tuple[Path, str, str]]:
                     missing.append((folder, _in_class(path, folder.name, several),
                                     "no results.json in this folder: nothing to check"))
             unpacked = {folder.name for folder in folders}
-            for archive in _archives(path):
-                stem = _archive_stem(archive)
+            for stem, archive in _archives(path).items():
                 if stem not in unpacked:
                     missing.append((archive, _in_class(path, stem, several),
                                     f"an archive, not a folder: unpack it into a folder of "
