@@ -14,6 +14,7 @@ Each module has one job:
 - ``weights``    -- numbers about the kernels: what L1 and L2 do to weights
 - ``validate``   -- every file read back, checked against its JSON Schema
 - ``lesson_cells`` -- the data, compile, training and evaluation cells lessons share
+- ``lesson``     -- a recipe written as a lesson: its flags made from SETTINGS, its results
 
 It imports nothing from ``recipes``, ``exercises`` or ``tools``: the comparison and its
 report, the accuracy baselines and the grader, which use the recipes and the exercises,

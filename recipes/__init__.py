@@ -8,16 +8,19 @@ imported by a recipe that trains or computes something.
 from __future__ import annotations
 
 import difflib
+import importlib
 import re
+import runpy
 from pathlib import Path
 
+import common
 from common.cli import default_batch_size, header_fields, header_lines, runs_recipe
 from common.errors import UsageError
 
 RECIPES_DIR = Path(__file__).parent
 # The cells several lessons share, written once; a recipe's cell that imports from it
 # is printed (by `show`, in the notebooks) as the text of the cells it imports.
-LESSON_CELLS = RECIPES_DIR.parent / "common" / "lesson_cells.py"
+LESSON_CELLS = Path(common.__file__).parent / "lesson_cells.py"  # the library's, wherever it is
 _SHARED_IMPORT = re.compile(r"^from common\.lesson_cells import (\w+(?:, \w+)*)$", re.M)
 COPY_CELL = "(copy this cell)"  # the end of the title line of every cell a student copies
 END_TO_END_CELLS = ("Data", "Model", "Training", "Evaluation")  # a training recipe's
@@ -164,6 +167,37 @@ def recipe_path(name: str) -> Path:
     if name not in {p.stem for p in _recipe_files()}:
         raise UsageError(f"unknown recipe '{name}'; choose from: {', '.join(recipe_names())}")
     return RECIPES_DIR / f"{name}.py"
+
+
+def run(name: str, argv=()) -> dict:
+    """Run recipe ``name`` in this process with these flags, as ``python -m recipes.NAME
+    FLAGS`` does, and return its results (what it writes to results.json). An error is
+    raised for the caller to report (``common.cli.console_main`` makes it one line).
+
+    The one way code above the recipes runs one: tools, benchmarks and tests call this,
+    never a recipe module's own functions, so that a recipe's text is the lesson's alone."""
+    path = recipe_path(name)  # an unknown name fails here, in one line, before any import
+    argv = [str(arg) for arg in argv]
+    if is_lesson(name):  # cells at module level: it runs from its top, with these flags
+        return runpy.run_path(str(path), init_globals={"RECIPE_ARGV": argv},
+                              run_name="__main__")["results"]
+    return importlib.import_module(f"recipes.{name}").main(argv)
+
+
+def is_lesson(name: str) -> bool:
+    """Whether the recipe is written as a lesson (common/lesson.py: its cells run at module
+    level, from SETTINGS at its top) rather than around a ``main(argv)`` function."""
+    return re.search(r"^SETTINGS = \{", recipe_path(name).read_text(), re.M) is not None
+
+
+def cells(name: str) -> dict:
+    """What the recipe's cells to copy define (``build_model``, ``variants``, ``VARIANTS``,
+    ``measure``, ...), run from their text as a student pastes them (the shared cells
+    written out), and nothing else of the recipe: no training, no flags."""
+    text = "\n\n\n".join(copy_cells(name).values())
+    namespace = {"__name__": f"recipes.{name}:cells"}
+    exec(compile(text, f"recipes/{name}.py (its cells to copy)", "exec"), namespace)
+    return namespace
 
 
 def recipe_info(name: str) -> dict:

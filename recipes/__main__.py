@@ -15,7 +15,6 @@ grade ...`` (tools/__main__.py), ``python -m benchmarks.bench``.
 
 from __future__ import annotations
 
-import importlib
 import shlex
 import textwrap
 
@@ -95,7 +94,7 @@ def main(argv=None) -> None:
     if command == "show":
         print(recipes.snippet(name), end="")
     else:
-        importlib.import_module(f"recipes.{name}").main(rest[1:])
+        recipes.run(name, rest[1:])
 
 
 if __name__ == "__main__":

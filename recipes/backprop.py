@@ -25,12 +25,31 @@ Tests: tests/test_lecture_math.py
 # one by `fit`. Their weights agree to float32 rounding.
 
 # %% [markdown]
+# ## Settings
+# Change them here. The command line's flags start from them (`python -m recipes.backprop
+# --epochs 20`; `--help` lists them), and so does the notebook's parameters cell below.
+
+# %%
+SETTINGS = {
+    "epochs": 5,  # passes over the 96 training flowers
+    "batch_size": 16,  # flowers per gradient step
+    "learning_rate": 0.1,  # the SGD learning rate, > 0
+    "seed": 0,  # the first weights' (both copies start from them)
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] for the recipe's 5 epochs; e.g.
+# ["--epochs", "20"].
+NOTEBOOK_ARGS = []
+
+# %% [markdown]
 # ## Setup
+# The data: Iris, 96 flowers to train on (the same split as the Iris recipes'). This
+# lesson needs TensorFlow as its backend: its backward pass is `tf.GradientTape`.
 
 # %%
 import importlib.util
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +60,15 @@ if importlib.util.find_spec("common") is None:
     here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
     sys.path.append(str(here.resolve().parent))
 
-from common import cli, notebook, runs, training
+from common import cli, lesson, training
+
+run = lesson.start("backprop", globals(), datasets=("iris",), default_dataset="iris",
+                   types={"learning_rate": cli.positive_float})
+settings = run.settings
+cli.require_backend(run.args, "tensorflow", "its backward pass is tf.GradientTape; Keras 3 "
+                    "has no gradient call common to all backends")
+data = training.load_data(run.args)[1]  # Iris, as common.datasets loads it
+x, y = data.train
 
 # %% [markdown]
 # ## The cell to copy
@@ -100,59 +127,35 @@ def train_with_fit(model, x, y, epochs, batch_size, learning_rate=0.1, steps_per
 
 
 # %% [markdown]
-# ## Run
+# ## Two copies of one network: one trained by the loop, one by `fit`
 
 # %%
-def main(argv=None) -> dict:
-    parser = cli.recipe_parser("backprop", __doc__, datasets=("iris",), default_dataset="iris",
-                               epochs=5, batch_size=16)
-    parser.add_argument("--learning-rate", type=cli.positive_float, default=0.1,
-                        help="SGD learning rate")
-    args = parser.parse_args(argv)
-    cli.require_backend(args, "tensorflow", "its backward pass is tf.GradientTape; Keras 3 has "
-                        "no gradient call common to all backends")
-    args, data = training.load_data(args)
-    x, y = data.train
+by_hand = build_model(seed=settings["seed"])
+with_fit = build_model(seed=settings["seed"])
+start = [w.copy() for w in by_hand.get_weights()]
+if not all(np.array_equal(a, b) for a, b in zip(start, with_fit.get_weights())):
+    # The comparison below means something only if both models start equal.
+    raise RuntimeError("the two models start from different weights: build_model must "
+                       "seed its initializers")
+hand_losses = train_by_hand(by_hand, x, y, settings["epochs"], settings["batch_size"],
+                            settings["learning_rate"])
+fit_losses = train_with_fit(with_fit, x, y, settings["epochs"], settings["batch_size"],
+                            settings["learning_rate"], run.args.steps_per_execution)
 
-    by_hand, with_fit = build_model(seed=args.seed), build_model(seed=args.seed)
-    start = [w.copy() for w in by_hand.get_weights()]
-    if not all(np.array_equal(a, b) for a, b in zip(start, with_fit.get_weights())):
-        # The comparison below means something only if both models start equal.
-        raise RuntimeError("the two models start from different weights: build_model "
-                           "must seed its initializers")
-    hand_losses = train_by_hand(by_hand, x, y, args.epochs, args.batch_size, args.learning_rate)
-    fit_losses = train_with_fit(with_fit, x, y, args.epochs, args.batch_size,
-                                args.learning_rate, args.steps_per_execution)
+print(f"{'epoch':>5} {'loop loss':>10} {'fit loss':>10}")
+for epoch, (a, b) in enumerate(zip(hand_losses, fit_losses), start=1):
+    print(f"{epoch:>5} {a:>10.6f} {b:>10.6f}")
+moved = max(float(np.abs(a - b).max()) for a, b in zip(start, by_hand.get_weights()))
+difference = max(float(np.abs(a - b).max())
+                 for a, b in zip(by_hand.get_weights(), with_fit.get_weights()))
+print(f"weights moved by up to {moved:.4f}; loop vs fit differ by at most {difference:.1e}")
+accuracy = float(np.mean(np.asarray(by_hand(data.x_test)).argmax(axis=1) == data.y_test))
+print(f"test accuracy of the hand-trained model after {settings['epochs']} epochs: "
+      f"{accuracy:.3f}")
 
-    print(f"{'epoch':>5} {'loop loss':>10} {'fit loss':>10}")
-    for epoch, (a, b) in enumerate(zip(hand_losses, fit_losses), start=1):
-        print(f"{epoch:>5} {a:>10.6f} {b:>10.6f}")
-    moved = max(float(np.abs(a - b).max()) for a, b in zip(start, by_hand.get_weights()))
-    difference = max(float(np.abs(a - b).max())
-                     for a, b in zip(by_hand.get_weights(), with_fit.get_weights()))
-    print(f"weights moved by up to {moved:.4f}; loop vs fit differ by at most {difference:.1e}")
-    accuracy = float(np.mean(np.asarray(by_hand(data.x_test)).argmax(axis=1) == data.y_test))
-    print(f"test accuracy of the hand-trained model after {args.epochs} epochs: {accuracy:.3f}")
-
-    results = {"recipe": "backprop", "dataset": data.name, "data_source": data.source,
-               "seed": args.seed, "epochs": args.epochs, "batch_size": args.batch_size,
-               "learning_rate": args.learning_rate, "loop_losses": hand_losses,
-               "fit_losses": fit_losses, "max_weight_change": moved,
-               "max_weight_difference": difference, "test_accuracy": accuracy,
-               "seconds": round(time.perf_counter() - args.started, 2)}
-    runs.save_results("backprop", args.out, results)
-    return results
-
-
-# %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe.
-# From a terminal: `python -m recipes.backprop` with the same flags (`--help` lists them).
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] for the recipe's 5 epochs; e.g. ["--epochs", "20"].
-NOTEBOOK_ARGS = []
-
-# %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+results = run.finish({"dataset": data.name, "data_source": data.source,
+                      "seed": settings["seed"], "epochs": settings["epochs"],
+                      "batch_size": settings["batch_size"],
+                      "learning_rate": settings["learning_rate"], "loop_losses": hand_losses,
+                      "fit_losses": fit_losses, "max_weight_change": moved,
+                      "max_weight_difference": difference, "test_accuracy": accuracy})

@@ -19,7 +19,28 @@ Tests: tests/test_lecture_math.py
 # losses use the natural logarithm.
 
 # %% [markdown]
+# ## Settings
+# Change them here. The command line's flags start from them (`python -m
+# recipes.cross_entropy --probs "0.1,0.8,0.1" --label 1`; `--help` lists them), and so
+# does the notebook's parameters cell below.
+
+# %%
+SETTINGS = {
+    # the predicted probabilities, one row per example: comma-separated, rows separated by
+    # ';' (a softmax's outputs: each in [0, 1], each row summing to 1)
+    "probs": [[0.22, 0.7, 0.08], [0.7, 0.22, 0.08], [0.7, 0.08, 0.22]],
+    "label": 1,  # the index of the true class, from 0 (1: Setosa)
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] for the slide's example, or your
+# own, e.g. ["--probs", "0.1,0.8,0.1", "--label", "1"].
+NOTEBOOK_ARGS = []
+
+# %% [markdown]
 # ## Setup
+# What the run takes: the settings, checked (a row that is not a probability
+# distribution, or a label that is no class, is refused in one line).
 
 # %%
 import importlib.util
@@ -35,13 +56,35 @@ if importlib.util.find_spec("common") is None:
     here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
     sys.path.append(str(here.resolve().parent))
 
-from common import cli, notebook, runs
+from common import cli, lesson
 from common.errors import UsageError
 
+# The slide's example: the Iris classes in its order, Setosa true, three predictions and
+# the losses it prints (4 decimals).
 SLIDE_CLASSES = ("Versicolour", "Setosa", "Virginica")
-SLIDE_LABEL = 1  # Setosa
-SLIDE_PREDICTIONS = [(0.22, 0.7, 0.08), (0.7, 0.22, 0.08), (0.7, 0.08, 0.22)]
-SLIDE_LOSSES = (0.3567, 1.5141, 2.5257)  # as printed on the slide, 4 decimals
+SLIDE_PREDICTIONS = [[0.22, 0.7, 0.08], [0.7, 0.22, 0.08], [0.7, 0.08, 0.22]]
+SLIDE_LABEL = 1
+SLIDE_LOSSES = (0.3567, 1.5141, 2.5257)
+
+
+def check_probs(rows, label):
+    for row in rows:
+        if any(p < 0 or p > 1 for p in row):
+            raise UsageError(f"--probs: probabilities must be in [0, 1], got {row}")
+        if abs(sum(row) - 1) > 1e-3:
+            raise UsageError(f"--probs: probabilities must sum to 1, {row} sums to "
+                             f"{sum(row):.4g}; pass softmax outputs")
+        if not 0 <= label < len(row):
+            raise UsageError(f"--label: must be a class index from 0 to {len(row) - 1}, "
+                             f"got {label}")
+    if len({len(row) for row in rows}) > 1:
+        raise UsageError("--probs: every row needs the same number of classes")
+
+
+run = lesson.start("cross_entropy", globals(), types={"label": cli.non_negative_int})
+probs, label = [list(row) for row in run.settings["probs"]], run.settings["label"]
+check_probs(probs, label)
+slide = probs == SLIDE_PREDICTIONS and label == SLIDE_LABEL
 
 # %% [markdown]
 # ## The cell to copy
@@ -118,73 +161,32 @@ def zero_probability_losses():
 
 
 # %% [markdown]
-# ## Run
+# ## The slide's losses, by hand and by Keras
 
 # %%
-def check_probs(rows, label):
-    for row in rows:
-        if any(p < 0 or p > 1 for p in row):
-            raise UsageError(f"--probs: probabilities must be in [0, 1], got {row}")
-        if abs(sum(row) - 1) > 1e-3:
-            raise UsageError(f"--probs: probabilities must sum to 1, {row} sums to "
-                             f"{sum(row):.4g}; pass softmax outputs")
-        if not 0 <= label < len(row):
-            raise UsageError(f"--label: must be a class index from 0 to {len(row) - 1}, "
-                             f"got {label}")
-    if len({len(row) for row in rows}) > 1:
-        raise UsageError("--probs: every row needs the same number of classes")
+k = len(probs[0])
+one_hot = np.eye(k)[label]
+names = SLIDE_CLASSES if k == 3 else tuple(f"class {i}" for i in range(k))
 
+print(f"True class: {names[label]}, one-hot {one_hot.astype(int).tolist()}")
+losses = cross_entropy(one_hot, probs)
+for row, loss in zip(probs, losses):
+    shown = ", ".join(f"**{p}**" if i == label else f"{p}" for i, p in enumerate(row))
+    print(f"  [{shown}]  loss = -log({row[label]}) = {loss:.4f}")
+mean = mean_cross_entropy(one_hot, probs)
+print(f"Dataset of these {len(probs)} examples: mean loss L = {mean:.4f}")
+if slide:
+    print("The slide prints " + ", ".join(f"{v:.4f}" for v in SLIDE_LOSSES) + ": "
+          + ("the same" if tuple(np.round(losses, 4)) == SLIDE_LOSSES else "DIFFERENT"))
 
-def main(argv=None) -> dict:
-    parser = cli.recipe_parser("cross_entropy", __doc__)
-    parser.add_argument("--probs", type=cli.number_rows, default=None,
-                        help="your predicted probabilities, rows separated by ';' "
-                             "(default: the slide's three predictions)")
-    parser.add_argument("--label", type=cli.non_negative_int, default=None,
-                        help="index of the true class for --probs (default: 1, Setosa)")
-    args = parser.parse_args(argv)
-    slide = args.probs is None
-    probs = SLIDE_PREDICTIONS if slide else args.probs
-    label = SLIDE_LABEL if args.label is None else args.label
-    check_probs(probs, label)
-    k = len(probs[0])
-    one_hot = np.eye(k)[label]
-    names = SLIDE_CLASSES if k == 3 else tuple(f"class {i}" for i in range(k))
+in_keras = keras_losses(label, probs)
+print("Keras on the same batch (float32):")
+for name, value in in_keras.items():
+    print(f"  {name:<52} {value:.4f}")
+by_hand, clipped, cap = zero_probability_losses()
+print(f"Probability 0 for the true class: by hand {by_hand}, Keras {clipped:.4f} "
+      f"(clipped at -log(epsilon) = {cap:.4f})")
 
-    print(f"True class: {names[label]}, one-hot {one_hot.astype(int).tolist()}")
-    losses = cross_entropy(one_hot, probs)
-    for row, loss in zip(probs, losses):
-        shown = ", ".join(f"**{p}**" if i == label else f"{p}" for i, p in enumerate(row))
-        print(f"  [{shown}]  loss = -log({row[label]}) = {loss:.4f}")
-    mean = mean_cross_entropy(one_hot, probs)
-    print(f"Dataset of these {len(probs)} examples: mean loss L = {mean:.4f}")
-
-    in_keras = keras_losses(label, probs)
-    print("Keras on the same batch (float32):")
-    for name, value in in_keras.items():
-        print(f"  {name:<52} {value:.4f}")
-    by_hand, clipped, cap = zero_probability_losses()
-    print(f"Probability 0 for the true class: by hand {by_hand}, Keras {clipped:.4f} "
-          f"(clipped at -log(epsilon) = {cap:.4f})")
-
-    results = {"recipe": "cross_entropy", "source": "slide" if slide else "user",
-               "label": label, "probs": probs, "losses": losses.tolist(), "mean_loss": mean,
-               "keras": in_keras, "zero_probability": {"by_hand": "inf", "keras": clipped}}
-    runs.save_results("cross_entropy", args.out, results)
-    return results
-
-
-# %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe.
-# From a terminal: `python -m recipes.cross_entropy` with the same flags
-# (`--help` lists them).
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] for the slide's example, or your own, e.g.
-# ["--probs", "0.1,0.8,0.1", "--label", "1"].
-NOTEBOOK_ARGS = []
-
-# %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+results = run.finish({"source": "slide" if slide else "user", "label": label, "probs": probs,
+                      "losses": losses.tolist(), "mean_loss": mean, "keras": in_keras,
+                      "zero_probability": {"by_hand": "inf", "keras": clipped}})

@@ -12,10 +12,32 @@ Tests: tests/test_lecture_math.py
 # %% [markdown]
 # Each unit computes z = w . x + b (a dot product plus a bias) and outputs a = f(z) for
 # its activation f. A `Dense(n)` layer is n such units side by side, computed together
-# as one matrix product: `activation(x @ kernel + bias)`.
+# as one matrix product: `activation(x @ kernel + bias)`. This lesson computes one unit
+# by hand, then lets Keras compute the same unit, and compares.
+
+# %% [markdown]
+# ## Settings
+# Change them here. The command line's flags start from them (`python -m recipes.neuron
+# --inputs 1,2 --weights 0.5,-1 --bias 0`; `--help` lists them), and so does the
+# notebook's parameters cell below.
+
+# %%
+SETTINGS = {
+    "inputs": [0.5, -1.0, 2.0],  # the inputs x, comma-separated
+    "weights": [0.4, -0.3, 0.2],  # the weights w, one per input
+    "bias": 0.1,  # the bias b
+    "activation": "relu",  # the activation f: linear, relu, sigmoid, tanh or softplus
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] takes them as they are; e.g.
+# ["--inputs", "1,2", "--weights", "0.5,-1", "--bias", "0", "--activation", "sigmoid"].
+NOTEBOOK_ARGS = []
 
 # %% [markdown]
 # ## Setup
+# The activations by hand, and the run: `lesson.start` reads the flags over SETTINGS and
+# knows where the results go (a new folder under runs/, or `--out DIR`).
 
 # %%
 import importlib.util
@@ -30,7 +52,7 @@ if importlib.util.find_spec("common") is None:
     here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
     sys.path.append(str(here.resolve().parent))
 
-from common import cli, notebook, runs
+from common import lesson
 from common.errors import UsageError
 
 ACTIVATIONS = {
@@ -41,8 +63,27 @@ ACTIVATIONS = {
     "softplus": lambda z: np.log1p(np.exp(z)),
 }
 
+run = lesson.start("neuron", globals(), choices={"activation": ACTIVATIONS})
+settings = run.settings
+
 # %% [markdown]
-# ## The cell to copy
+# ## By hand
+# z = w . x + b, then a = f(z).
+
+# %%
+x, w, b = np.array(settings["inputs"]), np.array(settings["weights"]), settings["bias"]
+if len(x) != len(w):
+    raise UsageError(f"--weights: need one weight per input ({len(x)}), got {len(w)}")
+activation = settings["activation"]
+
+terms = " + ".join(f"({wi:g})({xi:g})" for wi, xi in zip(w, x))
+z = float(np.dot(w, x) + b)
+a = float(ACTIVATIONS[activation](z))
+print(f"z = w . x + b = {terms} + ({b:g}) = {z:.6g}")
+print(f"a = {activation}(z) = {a:.6g}")
+
+# %% [markdown]
+# ## The cell to copy: the same unit in Keras
 # It runs on its own: paste it into your own notebook, or print it with
 # `python -m recipes show neuron`.
 
@@ -63,51 +104,15 @@ def dense_unit(weights, bias, activation="relu"):
 
 
 # %% [markdown]
-# ## Run
+# ## By Keras, and the difference
+# Keras computes in float32, so the two agree to about 1e-7 of the value, not exactly.
 
 # %%
-def main(argv=None) -> dict:
-    parser = cli.recipe_parser("neuron", __doc__)
-    parser.add_argument("--inputs", type=cli.number_list, default=[0.5, -1.0, 2.0],
-                        help="the inputs x, comma-separated")
-    parser.add_argument("--weights", type=cli.number_list, default=[0.4, -0.3, 0.2],
-                        help="the weights w, one per input")
-    parser.add_argument("--bias", type=cli.finite_float, default=0.1, help="the bias b")
-    parser.add_argument("--activation", choices=list(ACTIVATIONS), default="relu",
-                        help="the activation f")
-    args = parser.parse_args(argv)
-    x, w = np.array(args.inputs), np.array(args.weights)
-    if len(x) != len(w):
-        raise UsageError(f"--weights: need one weight per input ({len(x)}), got {len(w)}")
+layer = dense_unit(w, b, activation)
+keras_a = float(np.asarray(layer(x.reshape(1, -1).astype("float32")))[0, 0])
+print(f"Keras Dense(1, activation='{activation}') gives {keras_a:.6g} "
+      f"(|difference| {abs(keras_a - a):.1e}, float32)")
 
-    terms = " + ".join(f"({wi:g})({xi:g})" for wi, xi in zip(w, x))
-    z = float(np.dot(w, x) + args.bias)
-    a = float(ACTIVATIONS[args.activation](z))
-    print(f"z = w . x + b = {terms} + ({args.bias:g}) = {z:.6g}")
-    print(f"a = {args.activation}(z) = {a:.6g}")
-
-    layer = dense_unit(w, args.bias, args.activation)
-    keras_a = float(np.asarray(layer(x.reshape(1, -1).astype("float32")))[0, 0])
-    print(f"Keras Dense(1, activation='{args.activation}') gives {keras_a:.6g} "
-          f"(|difference| {abs(keras_a - a):.1e}, float32)")
-
-    results = {"recipe": "neuron", "inputs": args.inputs, "weights": args.weights,
-               "bias": args.bias, "activation": args.activation, "z": z, "a": a,
-               "keras_a": keras_a}
-    runs.save_results("neuron", args.out, results)
-    return results
-
-
-# %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe.
-# From a terminal: `python -m recipes.neuron` with the same flags (`--help` lists them).
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] for the example numbers, or your own, e.g.
-# ["--inputs", "1,2", "--weights", "0.5,-1", "--bias", "0", "--activation", "sigmoid"].
-NOTEBOOK_ARGS = []
-
-# %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+results = run.finish({"inputs": settings["inputs"], "weights": settings["weights"],
+                      "bias": b, "activation": activation, "z": z, "a": a,
+                      "keras_a": keras_a})

@@ -27,6 +27,24 @@ Tests: tests/test_lecture_math.py
 # - the penalty is added once per batch, independent of the batch size.
 
 # %% [markdown]
+# ## Settings
+# Change them here. The command line's flags start from them (`python -m
+# recipes.norms_penalties --vector 1,-2,3 --alpha 0.1`; `--help` lists them), and so does
+# the notebook's parameters cell below.
+
+# %%
+SETTINGS = {
+    "vector": [3.0, -4.0, 0.0, 1.0],  # a vector whose norms to compute, comma-separated
+    "alpha": 0.01,  # the l1 penalty factor alpha, >= 0
+    "beta": 0.001,  # the l2 penalty factor beta, >= 0
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] for the example numbers, or your
+# own, e.g. ["--vector", "1,-2,3", "--alpha", "0.1", "--beta", "0.01"].
+NOTEBOOK_ARGS = []
+
+# %% [markdown]
 # ## Setup
 
 # %%
@@ -42,7 +60,11 @@ if importlib.util.find_spec("common") is None:
     here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
     sys.path.append(str(here.resolve().parent))
 
-from common import cli, notebook, runs
+from common import cli, lesson
+
+run = lesson.start("norms_penalties", globals(),
+                   types={"alpha": cli.non_negative_float, "beta": cli.non_negative_float})
+vector, alpha, beta = run.settings["vector"], run.settings["alpha"], run.settings["beta"]
 
 # %% [markdown]
 # ## The cell to copy
@@ -89,76 +111,56 @@ BIAS = np.array([0.3])
 
 
 # %% [markdown]
-# ## Run
+# ## The norms of a vector
 
 # %%
-def main(argv=None) -> dict:
-    parser = cli.recipe_parser("norms_penalties", __doc__)
-    parser.add_argument("--vector", type=cli.number_list, default=[3.0, -4.0, 0.0, 1.0],
-                        help="a vector whose norms to compute")
-    parser.add_argument("--alpha", type=cli.non_negative_float, default=0.01,
-                        help="l1 penalty factor alpha")
-    parser.add_argument("--beta", type=cli.non_negative_float, default=0.001,
-                        help="l2 penalty factor beta")
-    args = parser.parse_args(argv)
-
-    norms = {str(p): lp_norm(args.vector, p) for p in (1, 2, 3)}
-    norms["inf"] = lp_norm(args.vector, np.inf)
-    print(f"z = {args.vector}")
-    for p, value in norms.items():
-        check = np.linalg.norm(args.vector, ord=np.inf if p == "inf" else int(p))
-        print(f"  l{p:<3} norm = {value:.6g}   (numpy.linalg.norm: {check:.6g})")
-
-    data_loss = mae(X @ KERNEL + BIAS, Y)
-    w = KERNEL.ravel()
-    l1, l2, l2_squared = lp_norm(w, 1), lp_norm(w, 2), float(np.sum(w ** 2))
-    slide_total = data_loss + args.alpha * l1 + args.beta * l2
-    keras_total = data_loss + args.alpha * l1 + args.beta * l2_squared
-    print(f"\nKernel w = {w.tolist()}, bias b = {BIAS.tolist()} (not penalized)")
-    print(f"  MAE on the 4 examples             = {data_loss:.6f}")
-    print(f"  alpha*||w||_1 = {args.alpha:g} * {l1:g}   = {args.alpha * l1:.6f}")
-    print(f"  slide:  beta*||w||_2   = {args.beta:g} * {l2:.6g} = {args.beta * l2:.6f}"
-          f"  -> total {slide_total:.6f}")
-    print(f"  Keras:  beta*sum w^2   = {args.beta:g} * {l2_squared:g}  = "
-          f"{args.beta * l2_squared:.6f}  -> total {keras_total:.6f}")
-
-    import keras  # the Keras side of the comparison
-
-    model = penalized_model(KERNEL, BIAS, args.alpha, args.beta)
-    x32, y32 = X.astype("float32"), Y.astype("float32")
-    penalty = float(sum(np.asarray(loss) for loss in model.losses))
-    reported = float(model.evaluate(x32, y32, verbose=0, return_dict=True)["loss"])
-    print(f"  model.losses (the penalty)        = {penalty:.6f}")
-    print(f"  loss Keras reports (evaluate)     = {reported:.6f}  (= MAE + penalty)")
-    with_bias = keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L1L2(
-        l1=args.alpha, l2=args.beta), bias_regularizer=keras.regularizers.L1(args.alpha))
-    with_bias.build((None, 2))
-    with_bias.set_weights([KERNEL.astype("float32"), BIAS.astype("float32")])
-    bias_penalty = float(sum(np.asarray(loss) for loss in with_bias.losses)) - penalty
-    print(f"  with bias_regularizer=L1(alpha) the bias adds {bias_penalty:.6f} "
-          f"(= alpha*|b| = {args.alpha * abs(BIAS[0]):.6f})")
-
-    results = {"recipe": "norms_penalties", "vector": args.vector, "norms": norms,
-               "alpha": args.alpha, "beta": args.beta, "mae": data_loss,
-               "kernel": w.tolist(), "l1": l1, "l2": l2, "l2_squared": l2_squared,
-               "slide_total": slide_total, "keras_total_by_hand": keras_total,
-               "keras_penalty": penalty, "keras_reported_loss": reported,
-               "bias_penalty_when_asked": bias_penalty}
-    runs.save_results("norms_penalties", args.out, results)
-    return results
-
+norms = {str(p): lp_norm(vector, p) for p in (1, 2, 3)}
+norms["inf"] = lp_norm(vector, np.inf)
+print(f"z = {vector}")
+for p, value in norms.items():
+    check = np.linalg.norm(vector, ord=np.inf if p == "inf" else int(p))
+    print(f"  l{p:<3} norm = {value:.6g}   (numpy.linalg.norm: {check:.6g})")
 
 # %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe.
-# From a terminal: `python -m recipes.norms_penalties` with the same flags
-# (`--help` lists them).
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] for the example numbers, or your own, e.g.
-# ["--vector", "1,-2,3", "--alpha", "0.1", "--beta", "0.01"].
-NOTEBOOK_ARGS = []
+# ## The slide's penalized loss, and Keras'
 
 # %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+data_loss = mae(X @ KERNEL + BIAS, Y)
+w = KERNEL.ravel()
+l1, l2, l2_squared = lp_norm(w, 1), lp_norm(w, 2), float(np.sum(w ** 2))
+slide_total = data_loss + alpha * l1 + beta * l2
+keras_total = data_loss + alpha * l1 + beta * l2_squared
+print(f"\nKernel w = {w.tolist()}, bias b = {BIAS.tolist()} (not penalized)")
+print(f"  MAE on the 4 examples             = {data_loss:.6f}")
+print(f"  alpha*||w||_1 = {alpha:g} * {l1:g}   = {alpha * l1:.6f}")
+print(f"  slide:  beta*||w||_2   = {beta:g} * {l2:.6g} = {beta * l2:.6f}"
+      f"  -> total {slide_total:.6f}")
+print(f"  Keras:  beta*sum w^2   = {beta:g} * {l2_squared:g}  = "
+      f"{beta * l2_squared:.6f}  -> total {keras_total:.6f}")
+
+# %% [markdown]
+# ## What Keras adds: `model.losses`, and what `evaluate` reports
+
+# %%
+import keras  # the Keras side of the comparison
+
+model = penalized_model(KERNEL, BIAS, alpha, beta)
+x32, y32 = X.astype("float32"), Y.astype("float32")
+penalty = float(sum(np.asarray(loss) for loss in model.losses))
+reported = float(model.evaluate(x32, y32, verbose=0, return_dict=True)["loss"])
+print(f"  model.losses (the penalty)        = {penalty:.6f}")
+print(f"  loss Keras reports (evaluate)     = {reported:.6f}  (= MAE + penalty)")
+with_bias = keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L1L2(
+    l1=alpha, l2=beta), bias_regularizer=keras.regularizers.L1(alpha))
+with_bias.build((None, 2))
+with_bias.set_weights([KERNEL.astype("float32"), BIAS.astype("float32")])
+bias_penalty = float(sum(np.asarray(loss) for loss in with_bias.losses)) - penalty
+print(f"  with bias_regularizer=L1(alpha) the bias adds {bias_penalty:.6f} "
+      f"(= alpha*|b| = {alpha * abs(BIAS[0]):.6f})")
+
+
+results = run.finish({"vector": vector, "norms": norms, "alpha": alpha, "beta": beta,
+                      "mae": data_loss, "kernel": w.tolist(), "l1": l1, "l2": l2,
+                      "l2_squared": l2_squared, "slide_total": slide_total,
+                      "keras_total_by_hand": keras_total, "keras_penalty": penalty,
+                      "keras_reported_loss": reported, "bias_penalty_when_asked": bias_penalty})

@@ -30,12 +30,30 @@ Tests: tests/test_lecture_math.py
 # row (which digit).
 
 # %% [markdown]
+# ## Settings
+# Change them here. The command line's flags start from them (`python -m
+# recipes.output_layers --epochs 20`; `--help` lists them), and so does the notebook's
+# parameters cell below. The Iris rows train IRIS_EPOCHS epochs (2 with `--quick`).
+
+# %%
+SETTINGS = {
+    "dataset": "mnist-5k",  # the digits of the multi-label and multi-class rows
+    "epochs": 10,  # epochs of the digit rows
+    "batch_size": 32,  # examples per gradient step
+    "seed": 0,  # the first weights' and the batches'
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] trains every row as the recipe does
+# (tens of seconds); ["--quick"] trains each for 2 epochs.
+NOTEBOOK_ARGS = []
+
+# %% [markdown]
 # ## Setup
 
 # %%
 import importlib.util
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +64,15 @@ if importlib.util.find_spec("common") is None:
     here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
     sys.path.append(str(here.resolve().parent))
 
-from common import cli, notebook, runs, training
+from common import lesson, training
 from common.datasets import load_dataset
+
+IRIS_TASKS = ("regression", "positive regression", "bounded regression", "binary")
+IRIS_EPOCHS = 100  # 96 training flowers: many short epochs
+IRIS_VALIDATION_FREQ = 10  # validating every epoch would cost more than the training
+
+run = lesson.start("output_layers", globals(), datasets=("mnist-5k", "auto", "mnist"))
+settings = run.settings
 
 # %% [markdown]
 # ## The cell to copy
@@ -145,60 +170,38 @@ def test_scores(task, model, test, to_units):
 
 
 # %% [markdown]
-# ## Run
+# ## Each row of the tables, trained once
 
 # %%
-IRIS_TASKS = ("regression", "positive regression", "bounded regression", "binary")
-IRIS_EPOCHS = 100  # 96 training flowers: many short epochs
-IRIS_VALIDATION_FREQ = 10  # validating every epoch would cost more than the training
+import keras
 
+iris = load_dataset("iris", offline=run.args.offline or None, verbose=run.args.verbose)
+digits = training.load_data(run.args)[1]
+keras.utils.set_random_seed(settings["seed"])
+example = [0, 2, 5, 9]
+print(f"multi-label targets of the digits {example} ({', '.join(DIGIT_LABELS)}): "
+      f"{digit_attributes(example).astype(int).tolist()}")
 
-def main(argv=None) -> dict:
-    parser = cli.recipe_parser("output_layers", __doc__, datasets=("mnist-5k", "auto", "mnist"),
-                               default_dataset="mnist-5k", epochs=10,
-                               batch_size=32)
-    args = parser.parse_args(argv)
-    iris = load_dataset("iris", offline=args.offline or None, verbose=args.verbose)
-    args, digits = training.load_data(args)
-    training.seed_everything(args.seed)
+rows = {}
+print(f"{'task':<20} {'outputs':>7}  {'activation':<10} {'loss':<30} {'metric':<26} test")
+for task, (activation, loss, metric) in OUTPUT_LAYERS.items():
+    splits, outputs, to_units = task_splits(task, iris, digits)
+    on_iris = task in IRIS_TASKS
+    epochs = (2 if run.args.quick else IRIS_EPOCHS) if on_iris else settings["epochs"]
+    model = build_model(task, splits[0][0].shape[1:], outputs)
+    model.steps_per_execution = run.args.steps_per_execution  # speed only, same numbers
+    model.fit(*splits[0], validation_data=splits[1], epochs=epochs,
+              validation_freq=IRIS_VALIDATION_FREQ if on_iris else 1,
+              batch_size=settings["batch_size"], verbose=1 if run.args.verbose else 0)
+    scores = test_scores(task, model, splits[2], to_units)
+    rows[task] = {"dataset": iris.source if on_iris else digits.source, "outputs": outputs,
+                  "activation": activation or "none", "loss": loss, "metric": metric,
+                  "epochs": epochs, **scores}
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
+    print(f"{task:<20} {outputs:>7}  {activation or 'none':<10} {loss:<30} {metric:<26} {shown}")
 
-    rows = {}
-    print(f"{'task':<20} {'outputs':>7}  {'activation':<10} {'loss':<30} {'metric':<26} test")
-    for task, (activation, loss, metric) in OUTPUT_LAYERS.items():
-        splits, outputs, to_units = task_splits(task, iris, digits)
-        on_iris = task in IRIS_TASKS
-        epochs = (2 if args.quick else IRIS_EPOCHS) if on_iris else args.epochs
-        model = build_model(task, splits[0][0].shape[1:], outputs)
-        model.steps_per_execution = args.steps_per_execution  # speed only, same numbers
-        model.fit(*splits[0], validation_data=splits[1], epochs=epochs,
-                  validation_freq=IRIS_VALIDATION_FREQ if on_iris else 1,
-                  batch_size=args.batch_size, verbose=1 if args.verbose else 0)
-        scores = test_scores(task, model, splits[2], to_units)
-        rows[task] = {"dataset": iris.source if on_iris else digits.source, "outputs": outputs,
-                      "activation": activation or "none", "loss": loss, "metric": metric,
-                      "epochs": epochs, **scores}
-        shown = ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
-        print(f"{task:<20} {outputs:>7}  {activation or 'none':<10} {loss:<30} {metric:<26} {shown}")
-
-    results = {"recipe": "output_layers", "dataset": digits.name,
-               "data_source": {"iris": iris.source, "images": digits.source},
-               "seed": args.seed, "quick": args.quick, "tasks": rows,
-               "seconds": round(time.perf_counter() - args.started, 2)}
-    runs.save_results("output_layers", args.out, results)
-    return results
-
-
-# %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe.
-# From a terminal: `python -m recipes.output_layers` with the same flags
-# (`--help` lists them).
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] trains every row as the recipe does (tens of
-# seconds); ["--quick"] trains each for 2 epochs.
-NOTEBOOK_ARGS = []
-
-# %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+results = run.finish({"dataset": digits.name,
+                      "data_source": {"iris": iris.source, "images": digits.source},
+                      "seed": settings["seed"], "tasks": rows,
+                      "multi_label_example": {"digits": example, "labels": list(DIGIT_LABELS),
+                                              "targets": digit_attributes(example).tolist()}})

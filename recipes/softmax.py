@@ -19,6 +19,23 @@ Tests: tests/test_lecture_math.py
 # 0.02 + 0.98 + 0.01 = 1.01: rounding each entry does not preserve the sum.
 
 # %% [markdown]
+# ## Settings
+# Change them here. The command line's flags start from them (`python -m recipes.softmax
+# --logits "1,2,3; 10,0,-10"`; `--help` lists them), and so does the notebook's
+# parameters cell below.
+
+# %%
+SETTINGS = {
+    # the logits z, one row per example: comma-separated, rows separated by ';'
+    "logits": [[1.47, -0.39, 0.22], [5.0, 6.0, 4.0], [0.9, 0.8, 1.1], [-2.0, 2.0, -3.0]],
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] for the slide's table, or your own
+# logits, e.g. ["--logits", "1,2,3; 10,0,-10"].
+NOTEBOOK_ARGS = []
+
+# %% [markdown]
 # ## Setup
 
 # %%
@@ -34,17 +51,21 @@ if importlib.util.find_spec("common") is None:
     here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
     sys.path.append(str(here.resolve().parent))
 
-from common import cli, notebook, runs
+from common import lesson
 from common.errors import UsageError
 
-# The slide's table: logits z1..z3 and the probabilities as printed (2 decimals).
-SLIDE_TABLE = [
-    ((1.47, -0.39, 0.22), (0.69, 0.11, 0.20)),
-    ((5.00, 6.00, 4.00), (0.24, 0.67, 0.09)),
-    ((0.90, 0.80, 1.10), (0.32, 0.29, 0.39)),
-    ((-2.00, 2.00, -3.00), (0.02, 0.98, 0.01)),
-]
+# The slide's table: its logits z1..z3 (SETTINGS' default) and the probabilities as it
+# prints them (2 decimals).
+SLIDE_LOGITS = [[1.47, -0.39, 0.22], [5.0, 6.0, 4.0], [0.9, 0.8, 1.1], [-2.0, 2.0, -3.0]]
+SLIDE_PROBABILITIES = [(0.69, 0.11, 0.20), (0.24, 0.67, 0.09), (0.32, 0.29, 0.39),
+                       (0.02, 0.98, 0.01)]
 OVERFLOW_LOGITS = (1000.0, 1001.0, 1002.0)
+
+run = lesson.start("softmax", globals())
+logits = [list(z) for z in run.settings["logits"]]
+if len({len(z) for z in logits}) > 1:
+    raise UsageError("--logits: every row needs the same number of values")
+slide = logits == SLIDE_LOGITS
 
 # %% [markdown]
 # ## The cell to copy
@@ -111,68 +132,46 @@ def print_table(rows, slide_values=None):
         print(f"{z}  |  {r}  {row['sum_rounded']:5.2f}  | {e} | {row['sum_exact']:.6f}{flag}")
 
 
-# %% [markdown]
-# ## Run
-
 # %%
-def main(argv=None) -> dict:
-    parser = cli.recipe_parser("softmax", __doc__)
-    parser.add_argument("--logits", type=cli.number_rows, default=None,
-                        help="your own logits: comma-separated, rows separated by ';' "
-                             "(default: the slide's table)")
-    args = parser.parse_args(argv)
-    slide = args.logits is None
-    logits = [z for z, _ in SLIDE_TABLE] if slide else args.logits
-    if len({len(z) for z in logits}) > 1:
-        raise UsageError("--logits: every row needs the same number of values")
-
-    rows = table(logits)
-    print("The slide's table" if slide else "Your logits", "(2 decimals, then exact):")
-    print_table(rows, [p for _, p in SLIDE_TABLE] if slide else None)
-
-    with np.errstate(over="ignore", invalid="ignore"):
-        naive = softmax_naive(OVERFLOW_LOGITS)
-    stable = softmax_stable(OVERFLOW_LOGITS)
-    print(f"\nLarge logits {OVERFLOW_LOGITS}:")
-    print(f"  naive  exp(z)/sum exp(z):        {naive}   (exp(1000) overflows to inf)")
-    print(f"  stable exp(z-max)/sum exp(z-max): {np.round(stable, 6)}")
-
-    differences = {}
-    for z in logits + [list(OVERFLOW_LOGITS)]:
-        with np.errstate(over="ignore", invalid="ignore"):  # reported below, not warned
-            act, ops = keras_softmax(z)
-            for name, value in (("keras.activations.softmax", act),
-                                ("keras.ops.softmax", ops)):
-                differences.setdefault(name, []).append(
-                    np.abs(value - softmax_stable(z)).max())
-    # np.max, unlike max(), keeps a NaN: a Keras result that failed must show as failed.
-    agreement = {name: float(np.max(diffs)) for name, diffs in differences.items()}
-    for name, diff in agreement.items():
-        note = "" if np.isfinite(diff) else (
-            "  <- Keras returned NaN: it computes in float32, where logits beyond "
-            "+-3.4e38 overflow to infinity")
-        print(f"{name:<26} max |difference| from the stable form: {diff:.1e}{note}")
-
-    results = {"recipe": "softmax", "source": "slide" if slide else "user", "rows": rows,
-               # NaN is not JSON: the naive result is recorded as null where it failed.
-               "overflow": {"logits": OVERFLOW_LOGITS,
-                            "naive": [v if np.isfinite(v) else None for v in naive.tolist()],
-                            "stable": stable.tolist()},
-               "keras_max_abs_difference": agreement}
-    runs.save_results("softmax", args.out, results)
-    return results
-
+rows = table(logits)
+print("The slide's table" if slide else "Your logits", "(2 decimals, then exact):")
+print_table(rows, SLIDE_PROBABILITIES if slide else None)
 
 # %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe.
-# From a terminal: `python -m recipes.softmax` with the same flags (`--help` lists them).
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] for the slide's table, or your own logits, e.g.
-# ["--logits", "1,2,3; 10,0,-10"].
-NOTEBOOK_ARGS = []
+# ## Large logits
+# exp(1000) overflows float64 to inf: the naive form returns NaN, the stable one the
+# right probabilities.
 
 # %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+with np.errstate(over="ignore", invalid="ignore"):
+    naive = softmax_naive(OVERFLOW_LOGITS)
+stable = softmax_stable(OVERFLOW_LOGITS)
+print(f"\nLarge logits {OVERFLOW_LOGITS}:")
+print(f"  naive  exp(z)/sum exp(z):        {naive}   (exp(1000) overflows to inf)")
+print(f"  stable exp(z-max)/sum exp(z-max): {np.round(stable, 6)}")
+
+# %% [markdown]
+# ## Keras agrees with the stable form
+
+# %%
+differences = {}
+for z in logits + [list(OVERFLOW_LOGITS)]:
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, not warned
+        act, ops = keras_softmax(z)
+        for name, value in (("keras.activations.softmax", act), ("keras.ops.softmax", ops)):
+            differences.setdefault(name, []).append(np.abs(value - softmax_stable(z)).max())
+# np.max, unlike max(), keeps a NaN: a Keras result that failed must show as failed.
+agreement = {name: float(np.max(diffs)) for name, diffs in differences.items()}
+for name, diff in agreement.items():
+    note = "" if np.isfinite(diff) else (
+        "  <- Keras returned NaN: it computes in float32, where logits beyond "
+        "+-3.4e38 overflow to infinity")
+    print(f"{name:<26} max |difference| from the stable form: {diff:.1e}{note}")
+
+results = run.finish({
+    "source": "slide" if slide else "user", "rows": rows,
+    # NaN is not JSON: the naive result is recorded as null where it failed.
+    "overflow": {"logits": OVERFLOW_LOGITS,
+                 "naive": [v if np.isfinite(v) else None for v in naive.tolist()],
+                 "stable": stable.tolist()},
+    "keras_max_abs_difference": agreement})

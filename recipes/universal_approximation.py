@@ -18,12 +18,30 @@ Tests: tests/test_lecture_math.py
 # 1,000 points it never saw.
 
 # %% [markdown]
+# ## Settings
+# Change them here. The command line's flags start from them (`python -m
+# recipes.universal_approximation --widths 1,4,64 --epochs 400`; `--help` lists them), and
+# so does the notebook's parameters cell below.
+
+# %%
+SETTINGS = {
+    "widths": [1, 2, 4, 8, 16, 64],  # hidden layer widths to try, comma-separated
+    "epochs": 1000,  # passes over the 256 training points, per width
+    "batch_size": 32,  # points per gradient step
+    "seed": 0,  # the training points' and the first weights'
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] trains 1,000 epochs per width (half
+# a minute), which the saved outputs show; ["--quick"] trains 100 (seconds), a looser fit.
+NOTEBOOK_ARGS = []
+
+# %% [markdown]
 # ## Setup
 
 # %%
 import importlib.util
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +52,15 @@ if importlib.util.find_spec("common") is None:
     here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
     sys.path.append(str(here.resolve().parent))
 
-from common import cli, notebook, plots, runs, training
+from common import lesson, plots
 
 TRAIN_POINTS = 256
 GRID_POINTS = 1000
 PASSES_PER_FIT_EPOCH = 25
+
+# --quick: 100 epochs, since 2 fit no curve at all
+run = lesson.start("universal_approximation", globals(), quick_epochs=100)
+settings = run.settings
 
 # %% [markdown]
 # ## The cell to copy
@@ -100,67 +122,41 @@ def plot_fits(fits, grid, path):
 
 
 # %% [markdown]
-# ## Run
+# ## Each width, trained and scored on the grid
 
 # %%
-def main(argv=None) -> dict:
-    # --quick: 100 epochs, since 2 fit no curve at all
-    parser = cli.recipe_parser("universal_approximation", __doc__, epochs=1000, batch_size=32,
-                               quick_epochs=100)
-    parser.add_argument("--widths", type=cli.int_list, default=(1, 2, 4, 8, 16, 64),
-                        help="hidden layer widths to try, comma-separated")
-    args = parser.parse_args(argv)
-    train, grid = sine_data(args.seed)
-    training.seed_everything(args.seed)
+import keras
 
-    fits = {}
-    print(f"{'width':>6} {'parameters':>11} {'grid MSE':>10} {'max |error|':>12}")
-    for width in args.widths:
-        steps = args.epochs * -(-TRAIN_POINTS // args.batch_size)
-        model = build_model(width, steps)
-        model.steps_per_execution = args.steps_per_execution  # speed only, same numbers
-        # Keras spends ~50 ms per epoch outside the maths, more than 8 batches of 32
-        # points cost, so each fit epoch makes PASSES_PER_FIT_EPOCH passes over the data
-        # (and one more fit makes the passes left over: --epochs 110 trains 110 passes).
-        fit_epochs, left_over = divmod(args.epochs, PASSES_PER_FIT_EPOCH)
-        for passes, epochs in ((PASSES_PER_FIT_EPOCH, fit_epochs), (left_over, 1)):
-            if passes and epochs:
-                model.fit(*(np.tile(a, (passes, 1)) for a in train), epochs=epochs,
-                          batch_size=args.batch_size, verbose=1 if args.verbose else 0)
-        prediction = np.asarray(model(grid[0], training=False))
-        error = prediction - grid[1]
-        fits[width] = {"params": model.count_params(),
-                       "steps": int(model.optimizer.iterations.numpy()),
-                       "grid_mse": float(np.mean(error ** 2)),
-                       "max_abs_error": float(np.abs(error).max()),
-                       "prediction": prediction.ravel()}
-        print(f"{width:>6} {fits[width]['params']:>11} {fits[width]['grid_mse']:>10.2e} "
-              f"{fits[width]['max_abs_error']:>12.4f}")
+train, grid = sine_data(settings["seed"])
+keras.utils.set_random_seed(settings["seed"])
 
-    results = {"recipe": "universal_approximation", "function": "sin(x) on [-pi, pi]",
-               "train_points": TRAIN_POINTS, "grid_points": GRID_POINTS, "seed": args.seed,
-               "hyperparameters": {k: v for k, v in vars(args).items()
-                                   if k not in ("out", "started", "verbose", "recipe",
-                                                "argv", "run_dir")},
-               "widths": {str(w): {k: v for k, v in fit.items() if k != "prediction"}
-                          for w, fit in fits.items()},
-               "seconds": round(time.perf_counter() - args.started, 2)}
-    runs.save_results("universal_approximation", args.out, results,
-                      figures={"fits.png": lambda path: plot_fits(fits, grid, path)})
-    return results
+fits = {}
+print(f"{'width':>6} {'parameters':>11} {'grid MSE':>10} {'max |error|':>12}")
+for width in settings["widths"]:
+    steps = settings["epochs"] * -(-TRAIN_POINTS // settings["batch_size"])
+    model = build_model(width, steps)
+    model.steps_per_execution = run.args.steps_per_execution  # speed only, same numbers
+    # Keras spends ~50 ms per epoch outside the maths, more than 8 batches of 32 points
+    # cost, so each fit epoch makes PASSES_PER_FIT_EPOCH passes over the data (and one
+    # more fit makes the passes left over: --epochs 110 trains 110 passes).
+    fit_epochs, left_over = divmod(settings["epochs"], PASSES_PER_FIT_EPOCH)
+    for passes, epochs in ((PASSES_PER_FIT_EPOCH, fit_epochs), (left_over, 1)):
+        if passes and epochs:
+            model.fit(*(np.tile(a, (passes, 1)) for a in train), epochs=epochs,
+                      batch_size=settings["batch_size"], verbose=1 if run.args.verbose else 0)
+    prediction = np.asarray(model(grid[0], training=False))
+    error = prediction - grid[1]
+    fits[width] = {"params": model.count_params(),
+                   "steps": int(model.optimizer.iterations.numpy()),
+                   "grid_mse": float(np.mean(error ** 2)),
+                   "max_abs_error": float(np.abs(error).max()),
+                   "prediction": prediction.ravel()}
+    print(f"{width:>6} {fits[width]['params']:>11} {fits[width]['grid_mse']:>10.2e} "
+          f"{fits[width]['max_abs_error']:>12.4f}")
 
-
-# %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe and shows its figures.
-# From a terminal: `python -m recipes.universal_approximation` with the same flags
-# (`--help` lists them).
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] trains the recipe's 1,000 epochs per width (half a
-# minute), which the saved outputs show; ["--quick"] trains 100 (seconds), a looser fit.
-NOTEBOOK_ARGS = []
-
-# %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+results = run.finish(
+    {"function": "sin(x) on [-pi, pi]", "train_points": TRAIN_POINTS,
+     "grid_points": GRID_POINTS, "seed": settings["seed"],
+     "widths": {str(w): {k: v for k, v in fit.items() if k != "prediction"}
+                for w, fit in fits.items()}},
+    figures={"fits.png": lambda path: plot_fits(fits, grid, path)})

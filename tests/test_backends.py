@@ -205,7 +205,8 @@ def test_resume_state_is_written_and_read_on_jax(tmp_path):
         "import numpy as np, keras\n"
         "from pathlib import Path\n"
         "from common import checkpoint\n"
-        "from recipes.iris_softmax import build_model\n"
+        "import recipes\n"
+        "build_model = recipes.cells('iris_softmax')['build_model']\n"
         "keras.utils.set_random_seed(0)\n"
         "x = np.random.rand(64, 4).astype('float32'); y = np.random.randint(0, 3, 64)\n"
         "m = build_model()\n"
@@ -254,13 +255,12 @@ def test_the_training_cell_reshuffles_every_epoch_and_repeats_by_seed():
     backend), and the same seed gives the same orders again."""
     import keras
 
-    from recipes import mnist_mlp
-
-    orders = _epoch_orders(mnist_mlp.train, seed=0)
+    train = recipes.cells("mnist_mlp")["train"]
+    orders = _epoch_orders(train, seed=0)
     assert len(orders) == 3 and len({tuple(o) for o in orders}) == 3, orders
     assert all(sorted(o) == list(range(12)) for o in orders)
-    assert _epoch_orders(mnist_mlp.train, seed=0) == orders
-    assert _epoch_orders(mnist_mlp.train, seed=1) != orders
+    assert _epoch_orders(train, seed=0) == orders
+    assert _epoch_orders(train, seed=1) != orders
     if keras.backend.backend() == "tensorflow":
         def plain_fit(model, x, y, x_val, y_val, seed, **options):
             return model.fit(x, y, validation_data=(x_val, y_val), shuffle=True, **options)

@@ -218,10 +218,9 @@ def test_expected_is_the_recorded_mean_over_the_same_seeds():
 @pytest.fixture(scope="module")
 def student_run(tmp_path_factory):
     """A real run of iris_softmax with the recorded (default) flags, seed 0."""
-    from recipes import iris_softmax
 
     out = tmp_path_factory.mktemp("student") / "alice"
-    iris_softmax.main(["--seed", "0", "--out", str(out)])
+    recipes.run("iris_softmax", ["--seed", "0", "--out", str(out)])
     results = json.loads((out / "results.json").read_text())
     results["out_dir"] = str(out)
     return results
@@ -337,9 +336,8 @@ def test_a_missing_model_leaves_the_runs_other_models_scored(student_run, tmp_pa
 
 def test_a_run_edited_to_claim_more_epochs_is_inconsistent(tmp_path, capsys):
     """The issue's case: a 5-epoch run whose file claims 100 epochs and accuracy 1.0."""
-    from recipes import iris_softmax
 
-    iris_softmax.main(["--seed", "0", "--epochs", "5", "--out", str(tmp_path / "run")])
+    recipes.run("iris_softmax", ["--seed", "0", "--epochs", "5", "--out", str(tmp_path / "run")])
     path = tmp_path / "run" / "results.json"
     data = json.loads(path.read_text())
     data["hyperparameters"]["epochs"] = 100
@@ -604,9 +602,8 @@ def test_a_bad_results_file_is_one_line(run_cli, tmp_path, text, expected):
 
 
 def test_a_one_seed_compare_lesson_is_not_taken_for_the_comparison(run_cli, tmp_path):
-    from recipes import compare as lesson
 
-    lesson.main(["--quick", "--dataset", "mnist-5k", "--variants", "baseline", "--out",
+    recipes.run("compare", ["--quick", "--dataset", "mnist-5k", "--variants", "baseline", "--out",
                  str(tmp_path / "l")])
     line = one_line_error(run_cli("-m", "tools", "baselines", "check", "--results",
                                   str(tmp_path / "l" / "results.json")))

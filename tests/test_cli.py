@@ -335,14 +335,13 @@ def test_editing_the_model_cell_changes_the_run(tmp_path):
 def test_flags_only_stops_a_recipe_at_its_parser_and_ends_with_its_block(tmp_path):
     """How the baselines read a recipe's flags without running it: no patching of the
     parser, and nothing left behind once the block ends."""
-    from recipes import iris_softmax
 
     out = tmp_path / "never"
     with pytest.raises(cli.FlagsParsed) as parsed, cli.flags_only():
-        iris_softmax.main(["--quick", "--epochs", "7", "--out", str(out)])
+        recipes.run("iris_softmax", ["--quick", "--epochs", "7", "--out", str(out)])
     assert parsed.value.namespace.epochs == 2 and parsed.value.namespace.quick
     assert not out.exists()
-    results = iris_softmax.main(["--quick", "--out", str(out)])  # after the block: a run
+    results = recipes.run("iris_softmax", ["--quick", "--out", str(out)])  # after the block: a run
     assert out.exists() and results
 
 

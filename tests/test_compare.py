@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+import recipes
 from common import cli, runs
 from tools import claims, report, stats, tuning
 from conftest import one_line_error, start_cli
@@ -450,7 +451,7 @@ def test_the_lesson_trains_each_variant_once_with_its_regularizer(tmp_path, caps
     variant trains what it names (a penalty in model.losses, Dropout layers, the stopper)."""
     import keras
 
-    results = lesson.main(["--quick", "--dataset", "mnist-5k", "--variants",
+    results = recipes.run("compare", ["--quick", "--dataset", "mnist-5k", "--variants",
                            "baseline,l2,dropout,early_stopping", "--out", str(tmp_path / "l")])
     assert list(results["variants"]) == ["baseline", "l2", "dropout", "early_stopping"]
     assert results["recipe"] == "compare" and results["seed"] == 0
@@ -467,7 +468,7 @@ def test_the_lesson_is_the_comparisons_run_of_its_seed(tmp_path):
     seed gives each variant the test accuracy the comparison's run of that seed gives."""
     flags = ["--quick", "--dataset", "mnist-5k", "--seed", "1", "--variants",
              "baseline,l1,dropout,early_stopping"]
-    one_seed = lesson.main([*flags, "--out", str(tmp_path / "lesson")])
+    one_seed = recipes.run("compare", [*flags, "--out", str(tmp_path / "lesson")])
     compared = compare.main([*flags, "--seeds", "1", "--no-tune", "--workers", "0",
                              "--out", str(tmp_path / "tool")])
     by_variant = {row["variant"]: row["test_accuracy"] for row in compared["rows"]}

@@ -15,11 +15,11 @@ import time
 
 import pytest
 
+import recipes
 from common import checkpoint, cli, runs
 from tools import baselines
 from common.errors import UsageError
 from conftest import ROOT, one_line_error
-from recipes import softmax
 from tools import compare
 
 QUICK_CONFIG = {
@@ -58,7 +58,7 @@ def test_a_directory_with_any_file_is_refused_before_any_work(run_cli, tmp_path,
 
 def test_an_empty_directory_is_accepted(tmp_path):
     (tmp_path / "empty").mkdir()
-    softmax.main(["--out", str(tmp_path / "empty")])
+    recipes.run("softmax", ["--out", str(tmp_path / "empty")])
     assert (tmp_path / "empty" / "results.json").exists()
 
 
@@ -114,7 +114,7 @@ def test_a_held_folder_deleted_by_hand_is_claimed_anew(tmp_path):
             path.unlink()
         out.rmdir()
         assert runs.claim(out) == out and (out / runs.LOCK_FILE).is_file()
-        softmax.main(["--out", str(out)])  # claims it again and writes its results there
+        recipes.run("softmax", ["--out", str(out)])  # claims it again and writes its results there
         assert (out / "results.json").is_file()
     finally:
         runs.release(out)
@@ -154,13 +154,12 @@ def test_two_runs_on_one_out_at_once_one_wins_one_is_refused(tmp_path):
 
 
 def test_resume_refuses_a_directory_of_another_recipe(tmp_path):
-    from recipes import mnist_mlp
 
     (tmp_path / "args.json").write_text(json.dumps(
         {"recipe": "mnist_dropout", "argv": ["--quick"]}))
     with pytest.raises(UsageError, match="holds a run of mnist_dropout, not mnist_mlp; "
                                          "resume it with python -m recipes run mnist_dropout"):
-        mnist_mlp.main(["--resume", str(tmp_path)])
+        recipes.run("mnist_mlp", ["--resume", str(tmp_path)])
 
 
 def test_a_finished_run_removes_only_the_state_files_it_wrote(tmp_path):
@@ -517,6 +516,6 @@ def test_verdicts_are_withheld_when_every_run_diverged(tmp_path):
 def test_keras_nan_is_shown_not_hidden(tmp_path, capsys):
     import math
 
-    results = softmax.main(["--logits=1e308,-1e308,0", "--out", str(tmp_path / "s")])
+    results = recipes.run("softmax", ["--logits=1e308,-1e308,0", "--out", str(tmp_path / "s")])
     assert all(math.isnan(v) for v in results["keras_max_abs_difference"].values())
     assert capsys.readouterr().out.count("Keras returned NaN") == 2

@@ -17,7 +17,7 @@ RESULT_KEYS = {
 def test_model_is_the_slides_network_with_flatten():
     import keras
 
-    model = mnist_mlp.build_model()
+    model = recipes.cells("mnist_mlp")["build_model"]()
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["Flatten", "Dense", "Dense", "Dense"]
     assert [layer.units for layer in model.layers[1:]] == [300, 100, 10]
@@ -41,7 +41,7 @@ def test_snippet_runs_alone_in_an_empty_namespace():
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("quick") / "run"
-    return mnist_mlp.main(["--quick", "--dataset", "mnist-5k", "--seed", "1",
+    return recipes.run("mnist_mlp", ["--quick", "--dataset", "mnist-5k", "--seed", "1",
                            "--out", str(out)]), out
 
 
@@ -66,9 +66,9 @@ def test_quick_run_learns(quick_run):
 
 def test_same_seed_same_numbers_other_seed_other_numbers(quick_run, tmp_path):
     first, _ = quick_run
-    again = mnist_mlp.main(["--quick", "--dataset", "mnist-5k", "--seed", "1",
+    again = recipes.run("mnist_mlp", ["--quick", "--dataset", "mnist-5k", "--seed", "1",
                             "--out", str(tmp_path / "a")])
-    other = mnist_mlp.main(["--quick", "--dataset", "mnist-5k", "--seed", "2",
+    other = recipes.run("mnist_mlp", ["--quick", "--dataset", "mnist-5k", "--seed", "2",
                             "--out", str(tmp_path / "b")])
     for key in ("train_accuracy", "val_accuracy", "test_accuracy", "test_loss", "history"):
         assert again[key] == first[key], key
@@ -76,7 +76,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(quick_run, tmp_path):
 
 
 def test_full_recipe_on_mnist_5k_reaches_its_floor(tmp_path):
-    results = mnist_mlp.main(["--dataset", "mnist-5k", "--out", str(tmp_path / "r")])
+    results = recipes.run("mnist_mlp", ["--dataset", "mnist-5k", "--out", str(tmp_path / "r")])
     assert results["epochs_run"] == 10
     assert results["test_accuracy"] >= 0.92, results["test_accuracy"]
 

@@ -11,14 +11,13 @@ def test_the_pasted_l1_l2_lesson_reproduces_the_recipes_numbers(run_cli, tmp_pat
     """What a student pastes is what the recipe measured: on Iris (the same arrays from
     scikit-learn) the pasted comparison gives each variant the recipe's test accuracy and
     its share of near-zero weights, the numbers the slide's claim about L1 rests on."""
-    import importlib
 
     pasted = tmp_path / "pasted.py"
     pasted.write_text(recipes.snippet("iris_l1_l2"))
     done = run_cli(str(pasted), timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     table = pasted_variant_scores(done.stdout)
-    results = importlib.import_module("recipes.iris_l1_l2").main(
+    results = recipes.run("iris_l1_l2", 
         ["--out", str(tmp_path / "run")])
     recorded = {name: {"test": record["test_accuracy"],
                        "near_zero": record["weights"]["near_zero_fraction"]}

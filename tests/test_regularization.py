@@ -1,14 +1,12 @@
 """The regularization recipes: structure, snippets, determinism and what they measure."""
 
-import importlib
 import json
 
 import pytest
 
 import recipes
 from conftest import one_line_error
-from recipes import (iris_l1_l2, iris_softmax, mnist_dropout, mnist_early_stopping,
-                     mnist_l2)
+from recipes import mnist_early_stopping
 
 
 def out(tmp_path, name="run"):
@@ -22,12 +20,12 @@ def dense_layers(model):
 # --- structure ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [iris_softmax, iris_l1_l2, mnist_l2, mnist_dropout,
-                                    mnist_early_stopping])
-def test_softmax_output_and_cross_entropy(module):
-    model = module.build_model()
+@pytest.mark.parametrize("name", ["iris_softmax", "iris_l1_l2", "mnist_l2", "mnist_dropout",
+                                  "mnist_early_stopping"])
+def test_softmax_output_and_cross_entropy(name):
+    model = recipes.cells(name)["build_model"]()
     assert dense_layers(model)[-1].get_config()["activation"] == "softmax"
-    expected_classes = 3 if module.__name__.startswith("recipes.iris") else 10
+    expected_classes = 3 if name.startswith("iris") else 10
     assert model.output_shape == (None, expected_classes)
     assert type(model.loss).__name__ == "SparseCategoricalCrossentropy"
 
@@ -38,44 +36,45 @@ def test_softmax_output_and_cross_entropy(module):
     (0.01, 0.02, "L1L2", {"l1": 0.01, "l2": 0.02}),
 ])
 def test_iris_regularizer_classes_and_factors(l1, l2, kind, config):
-    model = iris_l1_l2.build_model(l1=l1, l2=l2)
+    model = recipes.cells("iris_l1_l2")["build_model"](l1=l1, l2=l2)
     for layer in dense_layers(model):
         assert type(layer.kernel_regularizer).__name__ == kind
         assert layer.kernel_regularizer.get_config() == pytest.approx(config)
         assert layer.bias_regularizer is None
     assert all(layer.kernel_regularizer is None
-               for layer in dense_layers(iris_l1_l2.build_model(l1=0.0, l2=0.0)))
+               for layer in dense_layers(recipes.cells("iris_l1_l2")["build_model"](l1=0.0, l2=0.0)))
     # Its defaults are the lesson's: both penalties, as the pasted cells train.
     assert all(type(layer.kernel_regularizer).__name__ == "L1L2"
-               for layer in dense_layers(iris_l1_l2.build_model()))
+               for layer in dense_layers(recipes.cells("iris_l1_l2")["build_model"]()))
 
 
 def test_mnist_l2_is_the_slides_layer():
-    model = mnist_l2.build_model()
+    model = recipes.cells("mnist_l2")["build_model"]()
     hidden = dense_layers(model)[0]
     assert hidden.units == 50
     assert type(hidden.kernel_regularizer).__name__ == "L2"
     assert hidden.kernel_regularizer.get_config() == pytest.approx({"l2": 0.001})
     assert all(layer.kernel_regularizer is None
-               for layer in dense_layers(mnist_l2.build_model(l2=0.0)))
+               for layer in dense_layers(recipes.cells("mnist_l2")["build_model"](l2=0.0)))
 
 
 def test_dropout_layers_follow_each_hidden_layer():
-    model = mnist_dropout.build_model(rate=0.3)
+    model = recipes.cells("mnist_dropout")["build_model"](rate=0.3)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
     assert [layer.rate for layer in model.layers
             if type(layer).__name__ == "Dropout"] == [0.3, 0.3]
     assert "Dropout" not in [type(layer).__name__ for layer in
-                             mnist_dropout.build_model(rate=0.0).layers]
+                             recipes.cells("mnist_dropout")["build_model"](rate=0.0).layers]
 
 
 def test_early_stopping_callback_settings():
-    callback = mnist_early_stopping.early_stopping("val_accuracy", patience=7, min_delta=0.001)
+    early_stopping = recipes.cells("mnist_early_stopping")["early_stopping"]
+    callback = early_stopping("val_accuracy", patience=7, min_delta=0.001)
     assert callback.monitor == "val_accuracy" and callback.patience == 7
     assert callback.min_delta == 0.001 and callback.restore_best_weights is True
     assert callback.mode == "max"
-    assert mnist_early_stopping.early_stopping("val_loss").mode == "min"
+    assert early_stopping("val_loss").mode == "min"
 
 
 def test_penalty_switches_the_monitor_to_the_unpenalized_metric():
@@ -124,8 +123,7 @@ QUICK = {
 
 @pytest.mark.parametrize("name", list(QUICK))
 def test_quick_run_writes_results_and_figures(tmp_path, name):
-    module = importlib.import_module(f"recipes.{name}")
-    results = module.main([*QUICK[name], *out(tmp_path)])
+    results = recipes.run(name, [*QUICK[name], *out(tmp_path)])
     on_disk = json.loads((tmp_path / "run" / "results.json").read_text())
     assert on_disk["recipe"] == name and on_disk["test_accuracy"] == results["test_accuracy"]
     for figure in on_disk["figures"]:
@@ -135,7 +133,7 @@ def test_quick_run_writes_results_and_figures(tmp_path, name):
 def test_same_seed_same_results_in_another_process(run_cli, tmp_path):
     # Another process, as a baseline check is: the CPU kernels must give the same
     # numbers without TensorFlow's op-determinism switch (which would cost 2x here).
-    first = mnist_dropout.main(["--quick", "--dataset", "mnist-5k", *out(tmp_path, "a")])
+    first = recipes.run("mnist_dropout", ["--quick", "--dataset", "mnist-5k", *out(tmp_path, "a")])
     done = run_cli("-m", "recipes", "run", "mnist_dropout", "--quick", "--dataset",
                    "mnist-5k", "--out", "b")
     assert done.returncode == 0, done.stderr
@@ -165,14 +163,14 @@ def test_bad_hyperparameters_one_line_exit_2(run_cli, args, expected):
 
 
 def test_iris_softmax_accuracy_floor(tmp_path):
-    results = iris_softmax.main(out(tmp_path))
+    results = recipes.run("iris_softmax", out(tmp_path))
     assert results["data_source"] == "sklearn:iris"
     assert results["test_accuracy"] >= 0.9
 
 
 @pytest.fixture(scope="module")
 def iris_penalties(tmp_path_factory):
-    return iris_l1_l2.main(["--out", str(tmp_path_factory.mktemp("l1l2") / "run")])
+    return recipes.run("iris_l1_l2", ["--out", str(tmp_path_factory.mktemp("l1l2") / "run")])
 
 
 def test_l1_makes_weights_sparse_and_selects_features(iris_penalties):
@@ -198,7 +196,7 @@ def test_iris_penalties_keep_accuracy(iris_penalties):
 
 
 def test_mnist_l2_shrinks_weights_and_narrows_the_gap(tmp_path):
-    results = mnist_l2.main(["--dataset", "mnist-5k", "--epochs", "25", *out(tmp_path)])
+    results = recipes.run("mnist_l2", ["--dataset", "mnist-5k", "--epochs", "25", *out(tmp_path)])
     none, l2 = results["variants"]["none"], results["variants"]["l2"]
     assert l2["weights"]["l2"] < 0.75 * none["weights"]["l2"]
     assert (l2["train_accuracy"] - l2["val_accuracy"]
@@ -210,21 +208,21 @@ def test_dropout_in_training_and_at_inference(tmp_path):
     from common.datasets import load_dataset
 
     images = load_dataset("mnist-5k").x_train[:256]
-    batch = mnist_dropout.dropout_on_a_batch(images, 0.3)
+    batch = recipes.cells("mnist_dropout")["dropout_on_a_batch"](images, 0.3)
     assert batch["inference_equals_input"] is True
     assert batch["dropped_fraction"] == pytest.approx(0.3, abs=0.03)
     assert batch["kept_scale"] == pytest.approx(1 / 0.7, rel=1e-5)
 
 
 def test_mnist_dropout_accuracy_floor(tmp_path):
-    results = mnist_dropout.main(["--dataset", "mnist-5k", "--epochs", "15", *out(tmp_path)])
+    results = recipes.run("mnist_dropout", ["--dataset", "mnist-5k", "--epochs", "15", *out(tmp_path)])
     assert results["variant"] == "dropout"
     assert results["test_accuracy"] >= 0.92
     assert results["variants"]["none"]["test_accuracy"] >= 0.92
 
 
 def test_early_stopping_restores_the_best_epoch(tmp_path, capsys):
-    results = mnist_early_stopping.main(["--dataset", "mnist-5k", *out(tmp_path)])
+    results = recipes.run("mnist_early_stopping", ["--dataset", "mnist-5k", *out(tmp_path)])
     # The summary says why the run trained fewer epochs than asked (and only then).
     assert "(fewer than asked where early stopping halted)" in capsys.readouterr().out
     early = results["early_stopping"]
@@ -236,7 +234,7 @@ def test_early_stopping_restores_the_best_epoch(tmp_path, capsys):
 
 
 def test_early_stopping_with_penalty_watches_cross_entropy(tmp_path):
-    results = mnist_early_stopping.main(["--quick", "--dataset", "mnist-5k", "--l2", "0.001",
+    results = recipes.run("mnist_early_stopping", ["--quick", "--dataset", "mnist-5k", "--l2", "0.001",
                                          *out(tmp_path)])
     assert results["early_stopping"]["monitor"] == "val_cross_entropy"
     assert "val_cross_entropy" in results["history"]

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+import recipes
 from common import cli
 from tools import sweep
 from conftest import ROOT, one_line_error
@@ -396,11 +397,10 @@ def test_resume_with_new_settings_is_refused_naming_them(run_cli, tmp_path, comm
 
 def test_resume_may_change_where_and_how_loudly(tmp_path):
     from common.errors import UsageError
-    from recipes import iris_softmax
 
     # Refused for the missing run, not for --verbose or --offline.
     with pytest.raises(UsageError, match="no such directory"):
-        iris_softmax.main(["--resume", str(tmp_path / "none"), "--verbose", "--offline"])
+        recipes.run("iris_softmax", ["--resume", str(tmp_path / "none"), "--verbose", "--offline"])
 
 
 def test_a_scheduler_address_that_is_not_dasks_is_one_line(run_cli):

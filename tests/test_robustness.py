@@ -9,15 +9,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+import recipes
 from common import checkpoint, cli, runs, training
 from common.errors import UsageError
 from conftest import start_cli
-from recipes import iris_softmax, mnist_mlp
 from tools import compare
 
 
 def test_diverging_run_stops_at_once_and_says_so(tmp_path, capsys):
-    results = mnist_mlp.main(["--quick", "--dataset", "mnist-5k", "--learning-rate", "1e9",
+    results = recipes.run("mnist_mlp", ["--quick", "--dataset", "mnist-5k", "--learning-rate", "1e9",
                               "--out", str(tmp_path / "r")])
     assert results["diverged"] is True
     assert results["epochs_run"] == 1  # of 2: TerminateOnNaN stopped it
@@ -30,12 +30,12 @@ def test_diverging_run_stops_at_once_and_says_so(tmp_path, capsys):
 def test_a_finite_loss_far_above_guessing_is_called_unstable(tmp_path, capsys):
     """A learning rate of 1e6 on Iris keeps the loss finite (no NaN to stop on) but far
     worse than guessing; a sane run is not marked."""
-    iris_softmax.main(["--learning-rate", "1e6", "--epochs", "5", "--out",
+    recipes.run("iris_softmax", ["--learning-rate", "1e6", "--epochs", "5", "--out",
                        str(tmp_path / "big")])
     printed = capsys.readouterr()
     assert "UNSTABLE from epoch" in printed.err and "lower the learning rate" in printed.err
     assert "UNSTABLE" in printed.out.split("best/run\n")[1].splitlines()[0]
-    iris_softmax.main(["--epochs", "5", "--out", str(tmp_path / "sane")])
+    recipes.run("iris_softmax", ["--epochs", "5", "--out", str(tmp_path / "sane")])
     sane = capsys.readouterr()
     assert "UNSTABLE" not in sane.out + sane.err
     assert "early stopping" not in sane.out  # none here: the summary does not speak of it
@@ -129,20 +129,20 @@ def test_interrupted_single_run_exits_130_and_resumes(tmp_path, sig):
     saved = checkpoint.read_state(out / "backup" / "model")
     assert saved["epoch"] >= 2 and len(saved["history"]["loss"]) == saved["epoch"]
 
-    results = mnist_mlp.main(["--resume", str(out)])
+    results = recipes.run("mnist_mlp", ["--resume", str(out)])
     assert results["epochs_run"] == 8 and len(results["history"]["loss"]) == 8
     assert results["hyperparameters"]["epochs"] == 8
     assert (out / "results.json").exists() and not (out / "backup").exists()
     with pytest.raises(UsageError, match="that run has finished"):
-        mnist_mlp.main(["--resume", str(out)])
+        recipes.run("mnist_mlp", ["--resume", str(out)])
 
 
 def test_resume_refuses_a_directory_without_a_run(tmp_path):
     with pytest.raises(UsageError, match="no args.json there"):
-        mnist_mlp.main(["--resume", str(tmp_path)])
+        recipes.run("mnist_mlp", ["--resume", str(tmp_path)])
     (tmp_path / "args.json").write_text('{"argv": 3}')
     with pytest.raises(UsageError, match="args.json: top level: 'recipe' is a required"):
-        mnist_mlp.main(["--resume", str(tmp_path)])
+        recipes.run("mnist_mlp", ["--resume", str(tmp_path)])
 
 
 # --- the saved training state -------------------------------------------------------------
@@ -170,7 +170,7 @@ def small_model(hidden=8, learning_rate=0.001):
 def fit_small(model, iris, run_dir, epochs=5, callbacks=()):
     # A resumable run's flags: fit claims run_dir and keeps the state in it.
     args = SimpleNamespace(run_dir=run_dir, recipe="iris_softmax", argv=[])
-    return training.fit(iris_softmax.train, model, iris, args, list(callbacks),
+    return training.fit(recipes.cells("iris_softmax")["train"], model, iris, args, list(callbacks),
                         epochs=epochs, batch_size=32, seed=0, verbose=0)
 
 

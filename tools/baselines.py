@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import recipes
 from common import cli, runs, validate
 from tools import sweep, tuning
 from common.datasets import ALL_DATASETS
@@ -80,9 +81,7 @@ def load(path: Path = BASELINES_FILE) -> dict:
         return {}
     fix = "restore it (git checkout) or record again"
     data = validate.load_json(path, validate.BASELINES_SCHEMA, fix=fix)
-    from recipes import recipe_names
-
-    known_recipes = set(recipe_names())
+    known_recipes = set(recipes.recipe_names())
     for name, entry in data.items():
         problem = None
         if entry["recipe"] not in known_recipes:
@@ -129,7 +128,7 @@ def _run_seed(recipe: str, argv: list[str], _shared, seed: int) -> dict:
     """One seed of a recipe, in this process or in a Dask worker (``tools.sweep``):
     what ``run_entry`` needs of its results. The run's files go to a scratch directory
     of the process that runs it."""
-    main = importlib.import_module(f"recipes.{recipe}").main
+    main = functools.partial(recipes.run, recipe)
     with tempfile.TemporaryDirectory() as scratch, sweep.private_python_random(seed):
         results = _quiet(main, [*argv, "--seed", str(seed), "--out", f"{scratch}/r"])
     variants = results.get("variants") or {recipe: results}
@@ -143,7 +142,7 @@ def main_of(recipe: str):
     comparison (tools/compare.py) of the compare lesson's variants, over its seeds."""
     if recipe == "compare":
         return importlib.import_module("tools.compare").main
-    return importlib.import_module(f"recipes.{recipe}").main
+    return functools.partial(recipes.run, recipe)
 
 
 def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS, main=None,
@@ -674,7 +673,7 @@ def classes_of(dataset: str) -> int:
 def reference_params(recipe: str) -> int:
     """The parameter count of the project's model for ``recipe``, at its model cell's
     defaults (the architecture every baseline was recorded with)."""
-    build_model = importlib.import_module(f"recipes.{recipe}").build_model
+    build_model = recipes.cells(recipe)["build_model"]
     with contextlib.redirect_stdout(io.StringIO()):
         return build_model(**cli.model_defaults(build_model)).count_params()
 
@@ -709,7 +708,7 @@ def _check_student_recipe(recipe_file, recipe: str, dataset: str, args: list[str
     from tools import recipe_check
 
     recorded, flags_cache, splits = load(path), {}, _TestSplits()
-    reference = importlib.import_module(f"recipes.{recipe}").build_model
+    reference = recipes.cells(recipe)["build_model"]
     name = key(recipe, dataset, running_backend())
 
     def inspect_flags(flags: dict) -> None:  # before anything trains or imports Keras here
@@ -1156,9 +1155,8 @@ def record(only=None, dataset=None, tiers=("fast", "full", "online"),
            path: Path = BASELINES_FILE, workers=None, scheduler=None) -> int:
     """Run the plan and write each entry as it finishes, showing what changed."""
     load(path)  # a malformed file is refused before any training
-    from recipes import baseline_plan  # each recipe's header says what it records
 
-    plan = baseline_plan()
+    plan = recipes.baseline_plan()  # each recipe's header says what it records
     items = [item for tier in tiers for item in plan[tier]]
     for recipe, data_name, args in select(items, only, dataset):
         print(f"recording {key(recipe, data_name)} {' '.join(args)}", flush=True)
@@ -1277,7 +1275,6 @@ def _seed_list(text):
 
 def main(argv=None) -> None:
     """``python -m tools baselines ACTION [flags]``: the command line of this module."""
-    import recipes
     from common.cli import Parser, add_backend_flag
 
     parser = Parser(prog="python -m tools baselines",

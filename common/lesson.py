@@ -1,0 +1,162 @@
+"""A recipe written as a lesson: its cells run top to bottom, as a script and as a notebook.
+
+The settings a student changes are one plain dict at the lesson's top, ``SETTINGS``; its
+flags are made from it (``--inputs 1,2`` for ``"inputs": [...]``), with the comment on
+each entry's line as the flag's help. ``start`` is the one line of plumbing a student
+does not copy: it returns the settings this run takes, the flags over ``SETTINGS``,
+
+- in a terminal (``python -m recipes.NAME FLAGS``): the command line's, the lesson run
+  again under ``common.cli.console_main``, so that every error is one line and exit 2;
+- in a Jupyter kernel: the notebook's parameters cell's, ``NOTEBOOK_ARGS``;
+- under ``recipes.run(NAME, argv)`` (tools, tests): ``argv``.
+
+Imported as a module, a lesson would run: ``start`` refuses that in one line, naming
+``recipes.run`` and ``recipes.cells`` (what its cells to copy define).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import runpy
+import sys
+import time
+from pathlib import Path
+from types import MappingProxyType
+
+from common import cli, notebook, runs
+from common.errors import UsageError
+
+# The name under which ``recipes.run`` hands a lesson its flags, in the lesson's globals.
+ARGV = "RECIPE_ARGV"
+
+
+class Lesson:
+    """One run of a lesson: its ``settings`` (read-only), the run options it was given
+    (``args``: ``--out``, ``--verbose``, ...) and where its results go."""
+
+    def __init__(self, name: str, args, keys):
+        self.name, self.args = name, args
+        values = {key: getattr(args, key) for key in keys}
+        self.settings = MappingProxyType(  # as SETTINGS writes them: lists, not tuples
+            {key: list(value) if isinstance(value, tuple) else value
+             for key, value in values.items()})
+
+    def finish(self, results: dict, figures: dict | None = None) -> dict:
+        """Draw ``figures`` (file name -> a function that draws at the path it is given)
+        and write ``results``, with the settings it ran with and its time, as
+        results.json in the run's directory, once; in a notebook, show the figures.
+        Returns the results."""
+        results = {"recipe": self.name, **results, "settings": dict(self.settings),
+                   **({"quick": True} if getattr(self.args, "quick", False) else {}),
+                   "seconds": round(time.perf_counter() - self.args.started, 2)}
+        folder = runs.save_results(self.name, self.args.out, results, figures=figures)
+        if notebook.in_kernel():
+            notebook.show_figures([folder])
+        return results
+
+
+def _is_numbers(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+
+
+def _flag_type(name: str, default):
+    """The flag's type, from its setting's value: whole numbers, numbers, text, a list of
+    numbers ("1,2,3"), rows of numbers ("1,2; 3,4"); True/False is a switch (None)."""
+    if isinstance(default, bool):
+        return None  # a switch: --name / --no-name
+    if isinstance(default, int):
+        return int
+    if isinstance(default, float):
+        return cli.finite_float
+    if isinstance(default, str):
+        return str
+    if _is_numbers(default) and default and all(isinstance(v, int) for v in default):
+        return cli.int_list
+    if _is_numbers(default) and default:
+        return cli.number_list
+    if isinstance(default, (list, tuple)) and default and all(map(_is_numbers, default)):
+        return cli.number_rows
+    raise TypeError(f"SETTINGS['{name}'] = {default!r}: a setting is a number, a string, "
+                    "True/False, a list of numbers or a list of such lists; or give start() "
+                    "its type")
+
+
+def _shown(default, kind) -> str:
+    if kind is cli.number_rows:
+        return "; ".join(",".join(f"{v:g}" for v in row) for row in default)
+    if kind in (cli.number_list, cli.int_list):
+        return ",".join(f"{v:g}" for v in default)
+    return str(default)
+
+
+def _help_comments(source: str) -> dict[str, str]:
+    """Each SETTINGS entry's comment: at the end of its ``"name": value,`` line, or on the
+    comment lines just above it."""
+    block = re.search(r"^SETTINGS = \{\n(.*?)^\}", source, re.M | re.S)
+    helps, above = {}, []
+    for line in block[1].splitlines() if block else []:
+        entry = re.match(r'\s+"(\w+)": .*?(?:#\s*(.+))?$', line)
+        if entry:
+            helps[entry[1]] = entry[2] or " ".join(above)
+            above = []
+        elif line.strip().startswith("#"):
+            above.append(line.strip().lstrip("#").strip())
+    return {key: text for key, text in helps.items() if text}
+
+
+def parser(name: str, namespace: dict, *, types: dict | None = None,
+           choices: dict | None = None, **shared) -> cli.RecipeParser:
+    """The lesson's flags: one per SETTINGS entry, in its order, then the flags every
+    recipe shares (``shared``: ``cli.recipe_parser``'s, e.g. ``datasets=``, ``epochs=``;
+    a setting it already has, such as ``epochs``, only gives it its default)."""
+    settings = namespace["SETTINGS"]
+    file = namespace.get("__file__")
+    helps = _help_comments(Path(file).read_text()) if file else {}
+    for key in ("epochs", "batch_size"):  # a lesson that trains: the shared flags take them
+        if key in settings:
+            shared.setdefault(key, settings[key])
+    made = cli.recipe_parser(name, namespace.get("__doc__") or "", **shared)
+    shared_flags = {action.dest: action for action in made._actions}
+    for key, default in settings.items():
+        if key in shared_flags:  # --epochs, --seed, ...: the setting's value and comment
+            made.set_defaults(**{key: default})
+            shared_flags[key].help = helps.get(key, shared_flags[key].help)
+            continue
+        flag, text = "--" + key.replace("_", "-"), helps.get(key, key.replace("_", " "))
+        kind = (types or {}).get(key) or _flag_type(key, default)
+        if kind is None:
+            made.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
+                              help=text)
+            continue
+        made.add_argument(flag, type=kind, default=default, dest=key,
+                          choices=list((choices or {}).get(key, [])) or None,
+                          help=f"{text} (default: {_shown(default, kind)})")
+    return made
+
+
+def start(name: str, namespace: dict, *, types: dict | None = None,
+          choices: dict | None = None, **shared) -> Lesson:
+    """The settings this run of lesson ``name`` takes (``namespace``: its ``globals()``),
+    and where its results go. ``types`` gives a setting's flag type where its value does
+    not (e.g. ``cli.non_negative_float``); ``choices`` limits a string setting to the keys
+    it gives; ``shared`` goes to ``cli.recipe_parser``."""
+    argv = namespace.get(ARGV)
+    if argv is None and notebook.in_kernel():
+        argv = namespace.get("NOTEBOOK_ARGS", [])
+    elif argv is None and namespace.get("__name__") == "__main__":
+        path = namespace["__file__"]
+
+        def again(flags):  # the whole lesson, from its top, with the flags given
+            flags = sys.argv[1:] if flags is None else flags
+            runpy.run_path(path, init_globals={ARGV: list(flags)}, run_name="__main__")
+
+        raise SystemExit(cli.console_main(again))
+    elif argv is None:
+        raise UsageError(f"recipes.{name} is a lesson, which runs when it is imported: run it "
+                         f"with recipes.run('{name}', flags), or take what its cells to copy "
+                         f"define with recipes.cells('{name}')")
+    made = parser(name, namespace, types=types, choices=choices, **shared)
+    args = made.parse_args([str(arg) for arg in argv])
+    return Lesson(name, args, namespace["SETTINGS"])

@@ -1,0 +1,88 @@
+"""A recipe written as a lesson (common/lesson.py): cells at module level, SETTINGS at the
+top, one plumbing call. recipes/neuron.py is written so."""
+
+import json
+import sys
+
+import pytest
+
+import recipes
+from common import lesson, notebook
+from common.errors import UsageError
+from conftest import ROOT, one_line_error
+
+LESSONS = [name for name in recipes.recipe_names() if recipes.is_lesson(name)]
+
+
+def test_neuron_is_a_lesson_and_runs_at_module_level():
+    assert "neuron" in LESSONS
+    text = recipes.recipe_path("neuron").read_text()
+    assert "def main(" not in text and "\nresults = run.finish(" in text
+    assert text.index("SETTINGS = {") < text.index("lesson.start(")
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--weights", "1,2"], "--weights: need one weight per input (3), got 2"),
+    (["--activation", "gelu"], "invalid choice: 'gelu'"),
+    (["--bias", "nan"], "--bias"),
+])
+def test_a_lessons_bad_flag_is_one_line_and_writes_nothing(run_cli, tmp_path, argv,
+                                                            expected):
+    line = one_line_error(run_cli("-m", "recipes.neuron", *argv, "--out",
+                                  str(tmp_path / "run")))
+    assert expected in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_lesson_run_from_the_terminal_writes_its_results(run_cli, tmp_path):
+    done = run_cli(str(ROOT / "recipes" / "neuron.py"), "--inputs", "1,2", "--weights",
+                   "0.5,-1", "--bias", "0.5", "--activation", "linear", "--out",
+                   str(tmp_path / "run"))
+    assert done.returncode == 0, done.stderr
+    assert "a = linear(z) = -1" in done.stdout
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["recipe"] == "neuron" and results["a"] == pytest.approx(-1.0)
+    assert results["settings"] == {"inputs": [1.0, 2.0], "weights": [0.5, -1.0],
+                                   "bias": 0.5, "activation": "linear"}
+
+
+def test_importing_a_lesson_is_refused_naming_what_to_call():
+    import importlib
+
+    sys.modules.pop("recipes.neuron", None)
+    with pytest.raises(UsageError, match=r"recipes\.run\('neuron', flags\).*recipes\.cells"):
+        importlib.import_module("recipes.neuron")
+    assert "dense_unit" in recipes.cells("neuron")  # its cells to copy, without a run
+
+
+def test_the_flags_are_made_from_settings_with_their_comments(run_cli, tmp_path):
+    """Edit SETTINGS and the run, --help and its defaults follow; no other line to change."""
+    source = recipes.recipe_path("neuron").read_text()
+    edited = source.replace('"bias": 0.1,  # the bias b', '"bias": 0.75,  # b, the offset')
+    assert edited != source
+    copy = tmp_path / "neuron.py"
+    copy.write_text(edited)
+    shown = run_cli(str(copy), "--help")
+    assert shown.returncode == 0, shown.stderr
+    assert "--bias BIAS" in shown.stdout and "b, the offset (default: 0.75)" in shown.stdout
+    assert "the inputs x, comma-separated (default: 0.5,-1,2)" in shown.stdout
+    done = run_cli(str(copy), "--out", str(tmp_path / "run"))
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["z"] == pytest.approx(0.4 * 0.5 + 0.3 + 0.4 + 0.75)
+
+
+def test_in_a_notebook_the_parameters_cell_overrides_settings(monkeypatch):
+    monkeypatch.setattr(notebook, "in_kernel", lambda: True)
+    namespace = {"__name__": "__main__", "SETTINGS": {"bias": 0.1, "activation": "relu"},
+                 "NOTEBOOK_ARGS": ["--bias", "2"]}
+    run = lesson.start("neuron", namespace)
+    assert dict(run.settings) == {"bias": 2.0, "activation": "relu"}
+    with pytest.raises(TypeError):
+        run.settings["bias"] = 3  # a run's settings are read once, then fixed
+
+
+def test_a_setting_of_another_kind_is_refused_by_name():
+    namespace = {"__name__": "__main__", lesson.ARGV: [], "SETTINGS": {"layers": {"a": 1}}}
+    with pytest.raises(TypeError, match=r"SETTINGS\['layers'\]"):
+        lesson.start("neuron", namespace)
