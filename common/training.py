@@ -42,9 +42,19 @@ def seed_everything(seed: int) -> None:
         # recipes use already give identical numbers run after run (tested); forcing
         # determinism there only swaps in slower kernels, about 2x per epoch here.
         tf.config.experimental.enable_op_determinism()
-    # Building one model after another makes TensorFlow warn about "retracing"; that is
-    # expected here, and the warning would bury the recipe's own output.
-    tf.get_logger().setLevel("ERROR")
+    quiet_retracing()
+
+
+def quiet_retracing() -> None:
+    """Building or loading one model after another makes TensorFlow warn about
+    "retracing"; that is expected here, and the warning would bury the output that
+    matters (a recipe's lines, a class check's table). Its errors still show."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
 
 
 def _deterministic_xla_on_gpus() -> None:

@@ -395,6 +395,8 @@ def test_a_class_gets_one_row_per_student_and_a_csv(run_cli, student_run, tmp_pa
         ("s1", "pass"), ("s3", "does not match its model"), ("s7", "refused"),
         ("s9", "no results")]
     assert rows[1]["file_says"] == "0.9000" and rows[1]["model_scores"] == "1.0000"
+    assert [r["student_verdict"] for r in rows] == [  # the grade for each student's rows
+        "pass", "does not match its model", "refused", "no results"]
     assert "epochs 5, recorded 100" in rows[2]["reason"]
     # The grade book it wrote is replaced by the next check (a file it did not write is not).
     again = run_cli("-m", "tools", "baselines", "check", "--results", str(students / "s1"),
@@ -419,8 +421,8 @@ def test_each_student_gets_one_verdict_and_a_reference_run_hides_no_one(student_
     assert baselines.check_results([students]) == 1
     printed = capsys.readouterr().out
     assert printed.startswith("4 results file(s) from 2 student(s) and 1 at the top of a "
-                              "class folder (yours: not counted), and 1 student folder(s) "
-                              "with none;")
+                              "class folder (yours: not counted), and 1 student(s) with "
+                              "none;")
     verdicts = printed.split("student  verdict\n")[1].split("\n\n")[0].splitlines()
     assert [line.split()[:2] for line in verdicts] == [
         ["ann", "pass"], ["hal", "does"], ["zoe", "no"], ["(not", "a"]]
@@ -455,6 +457,48 @@ def test_a_zipped_hand_in_is_listed_and_an_archives_leftovers_are_no_student(stu
            f"({students / 'leo'}) and check again" in printed
     assert "__MACOSX" not in printed
     assert printed.rstrip().endswith("2 of 3 student(s) passed, 1 did not")
+    assert ", and 1 student(s) with none (1 of them an archive to unpack);" in printed
+    assert "expected: the recorded test accuracy of the file's seed (the seed column) " \
+           "where that seed was recorded, else the recorded mean" in printed
+
+
+def test_a_large_class_is_checked_without_tensorflows_retracing_warnings(run_cli,
+                                                                         student_run,
+                                                                         tmp_path):
+    """Eight saved models, each loaded and predicting once: on TensorFlow the fifth
+    predict() used to print a "retracing" warning above the table."""
+    for number in range(8):
+        write_results(tmp_path / "class" / f"s{number}", student_run)
+    done = run_cli("-m", "tools", "baselines", "check", "--results", str(tmp_path / "class"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "8 of 8 student(s) passed" in done.stdout
+    assert "retracing" not in done.stdout + done.stderr
+
+
+def test_a_class_of_archives_only_is_told_to_unpack_them(run_cli, tmp_path):
+    students = tmp_path / "class"
+    students.mkdir()
+    for name in ("leo", "ann"):
+        (students / f"{name}.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    line = one_line_error(run_cli("-m", "tools", "baselines", "check", "--results",
+                                  str(students)))
+    assert line.endswith(f"no results.json in that directory or below it; 2 archive(s) there "
+                         f"(ann.zip, leo.zip): unpack each into a folder of its own "
+                         f"({students / 'ann'} for ann.zip) and check again")
+
+
+def test_a_grade_book_marks_the_reference_run_and_replaces_an_older_one(student_run,
+                                                                         tmp_path):
+    students = tmp_path / "class"
+    write_results(students, student_run)  # the teacher's reference, at the top
+    write_results(students / "ann", student_run)
+    book = tmp_path / "grades.csv"
+    book.write_text(",".join(baselines.CSV_FIELDS[:-1]) + "\n")  # an older grade book
+    assert baselines.check_results([students], csv_file=book) == 0
+    with open(book, newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [(r["student"], r["student_verdict"]) for r in rows] == [
+        ("ann", "pass"), ("class", "reference run: not graded")]
 
 
 def test_an_edit_by_one_test_example_is_caught_and_nested_runs_are_named(student_run,

@@ -292,6 +292,9 @@ def test_a_handout_has_no_solutions_and_grades(run_cli, tmp_path):
     assert made.returncode == 0, made.stderr
     assert not (handout / "exercises" / "solutions").exists()
     assert not (handout / "tests").exists()
+    note = (handout / "HANDOUT.md").read_text()  # the copied pages speak of both
+    assert "exercises/solutions/" in note and "python3 -m pytest" in note
+    assert "python3 -m tools grade NAME exercises/FILE.py" in note
     assert (handout / "exercises" / "checks.py").is_file()
     env = {"PYTHONPATH": str(handout)}
     path = student_file(tmp_path, f"""\

@@ -493,7 +493,7 @@ def student_files(paths) -> list[tuple[Path, str, str]]:
                 inside = sorted(p for p in path.rglob("results.json") if p.is_file())
                 if not inside:
                     raise UsageError(f"--results {path}: no results.json in that directory "
-                                     "or below it")
+                                     f"or below it{_unpack_first(path)}")
                 for p in inside:
                     folder = p.parent.relative_to(path)
                     if not folder.parts:  # a class folder's own file is no student's
@@ -537,6 +537,18 @@ def _archives(path: Path) -> dict[str, Path]:
         if suffix and p.is_file() and not p.name.startswith("."):
             found[p.name[:-len(suffix)]] = p
     return found
+
+
+def _unpack_first(path: Path) -> str:
+    """What to do where a class folder holds hand-ins still packed ('' where none)."""
+    packed = _archives(path)
+    if not packed:
+        return ""
+    names = ", ".join(archive.name for archive in list(packed.values())[:3])
+    stem = next(iter(packed))
+    return (f"; {len(packed)} archive(s) there ({names}{', ...' if len(packed) > 3 else ''}): "
+            f"unpack each into a folder of its own ({path / stem} for {packed[stem].name}) "
+            "and check again")
 
 
 def _several_classes(paths) -> bool:
@@ -798,6 +810,9 @@ def score_models(found: dict, splits: _TestSplits,
                                      f"{str(data)[:160]}")
     import keras
 
+    from common import training
+
+    training.quiet_retracing()  # one model loaded after another, each predicting once
     scores, problems = {}, []
     if data.source != found["data_source"]:
         # The same dataset from another source (tfds here, keras.datasets there) is the
@@ -884,15 +899,19 @@ def consistency_problems(found: dict) -> list[str]:
 
 PASSING = ("pass", "improved")
 CSV_FIELDS = ("student", "file", "entry", "seed", "variant", "file_says", "model_scores",
-              "expected", "difference", "tolerance", "verdict", "reason")
+              "expected", "difference", "tolerance", "verdict", "reason", "student_verdict")
+# A grade book written before the student's verdict had a column: still ours to replace.
+OLDER_CSV_HEADERS = (",".join(CSV_FIELDS[:-1]),)
+# The student_verdict of a results.json at the top of a class folder: the teacher's.
+REFERENCE_RUN = "reference run: not graded"
 
 
 def check_results(paths, path: Path = BASELINES_FILE, *, csv_file=None) -> int:
     """Check students' results.json files (or every one under a directory) without
     training: each file's saved model is scored on the test split, and that accuracy,
     never the number in the file, is compared with the recorded baseline of the same
-    recipe, dataset and flags (the recorded mean over the file's seed where recorded).
-    Each file gets its own row and verdict; a file that cannot be used is a row with the
+    recipe, dataset and flags (the recorded accuracy of the file's seed where that seed
+    was recorded). Each file gets its own row and verdict; a file that cannot be used is a row with the
     reason, except when it is the only file named (then it is one usage error). 0 when
     every file passes, 1 otherwise; ``csv_file``: the rows for a grade book."""
     recorded = _recorded_or_say_where(path)
@@ -925,8 +944,10 @@ def check_results(paths, path: Path = BASELINES_FILE, *, csv_file=None) -> int:
     # student's runs keep their order); the teacher's own reference run last.
     rows.sort(key=lambda row: (row["of"] is None, row["of"] or ""))
     _print_class(rows, notes, files)
-    if csv_path is not None:
-        _write_csv(csv_path, rows)
+    if csv_path is not None:  # each row with its student's verdict (their worst run's)
+        by_student = verdicts_by_student(rows)
+        _write_csv(csv_path, [{**row, "student_verdict": REFERENCE_RUN if row["of"] is None
+                               else by_student[row["of"]][0]} for row in rows])
     # The teacher's own reference run is shown, not graded.
     return 0 if all(row["verdict"] in PASSING for row in rows if row["of"] is not None) else 1
 
@@ -1031,12 +1052,14 @@ def _print_class(rows, notes, files) -> None:
     worst file's) and the count of students."""
     width = max([7, *(len(r["student"]) for r in rows)])
     with_files = {student for _, _, student in files if student is not None}
-    without = [r["of"] for r in rows if r["verdict"] == "no results"]
+    without = [r for r in rows if r["verdict"] == "no results"]
+    packed = sum(Path(r["file"]).is_file() for r in without)  # an archive, not unpacked
     reference = len(files) - sum(student is not None for _, _, student in files)
     print(f"{len(files)} results file(s) from {len(with_files)} student(s)"
           + (f" and {reference} at the top of a class folder (yours: not counted)"
              if reference else "")
-          + (f", and {len(without)} student folder(s) with none" if without else "")
+          + (f", and {len(without)} student(s) with none" if without else "")
+          + (f" ({packed} of them an archive to unpack)" if packed else "")
           + "; the accuracy compared is the saved model's, scored on the test split here\n")
     print(f"{'student':<{width}} {'entry':<28} {'seed':>4} {'variant':<15} {'file says':>9} "
           f"{'model':>7} {'expected':>8} {'diff':>8} {'tol':>7}  verdict")
@@ -1052,10 +1075,11 @@ def _print_class(rows, notes, files) -> None:
             print(f"  {r['student']} ({r['file']}): {r['verdict']}: {r['reason']}")
     rules = {r["entry"]: r["rule"] for r in rows if r["rule"]}
     if rules:
-        print("\nexpected: the recorded mean test accuracy over the file's seed; model: the "
-              "saved model's accuracy on the test split; a file regresses when model < "
-              "expected - tol.\ntol = max(2 x recorded std over seeds, 1/n_test, 0.005) "
-              "(<- the term that decides):")
+        print("\nexpected: the recorded test accuracy of the file's seed (the seed column) "
+              "where that seed was recorded, else the recorded mean over the recorded seeds; "
+              "model: the saved model's accuracy on the test split; a file regresses when "
+              "model < expected - tol.\ntol = max(2 x recorded std over seeds, 1/n_test, "
+              "0.005) (<- the term that decides):")
         for r in rows:
             if r["rule"]:
                 print(f"  {r['student']} {r['variant']}: tol {r['rule']}")
@@ -1115,7 +1139,7 @@ def _csv_destination(csv_file, results_paths=()) -> Path | None:
         if path.exists() or path.is_symlink():
             with open(path, newline="", errors="replace") as file:
                 first_line = file.readline(1000).strip()
-            if first_line != ",".join(CSV_FIELDS):
+            if first_line not in (",".join(CSV_FIELDS), *OLDER_CSV_HEADERS):
                 raise UsageError(f"--csv {path} already exists and is not a grade book this "
                                  "command wrote; give a new file name (it is never "
                                  "overwritten)")

@@ -50,6 +50,21 @@ HANDOUT_PARTS = ("common", "tools", "exercises", "recipes", "benchmarks", "basel
                  "requirements-dev.txt", "requirements-jax.txt")
 
 
+# What a handout says about itself, at its top: README.md and docs/ are the project's.
+HANDOUT_NOTE = """\
+# This is a class handout
+
+A copy of the project for a class: the recipes, notebooks, exercises and tools, without
+the reference solutions (`exercises/solutions/`) and without the test suite (`tests/`).
+README.md and docs/ describe the whole project, so here:
+
+- `python3 -m pytest` finds no tests to run: there are none in a handout.
+- Pages that point to `exercises/solutions/` point to what is not here.
+- Each exercise is graded with `python3 -m tools grade NAME exercises/FILE.py`
+  (`python3 -m tools grade list` names them); the recipes run as the README says.
+"""
+
+
 # ---------------------------------------------------------------------------------------
 # Talking to the child: requests out, replies in, every reply checked
 
@@ -377,6 +392,8 @@ def build_handout(destination: Path) -> None:
             shutil.copytree(source, destination / part, ignore=ignore_solutions)
         elif source.is_file():
             shutil.copy2(source, destination / part)
+    # The pages it copies speak of the whole project: say what this copy leaves out.
+    (destination / "HANDOUT.md").write_text(HANDOUT_NOTE)
     print(f"handout written to {destination}: the project without exercises/solutions/ "
           f"and tests/; students grade there with python -m tools grade NAME FILE")
 
