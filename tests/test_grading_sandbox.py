@@ -406,3 +406,26 @@ def test_the_folder_goes_when_the_thread_that_started_the_sandbox_ends_first(tmp
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_class_folder_is_graded_one_line_per_student(run_cli, tmp_path):
+    """A teacher grades every student's file at once: one line each, a file that cannot
+    be graded is that student's line (not the end of the run), exit 1 unless all pass."""
+    stub = ROOT / "exercises" / "05_softmax.py"
+    solution = ROOT / "exercises" / "solutions" / "05_softmax.py"
+    for student, text in (("ann", solution.read_text()), ("bob", stub.read_text()),
+                          ("cal", "def softmax(z):\n    return (\n")):
+        (tmp_path / "class" / student).mkdir(parents=True)
+        (tmp_path / "class" / student / "05_softmax.py").write_text(text)
+    done = grade(run_cli, "softmax", str(tmp_path / "class"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["ann/05_softmax.py", "7", "passed,", "0", "failed"]
+    assert lines[1].split() == ["bob/05_softmax.py", "0", "passed,", "7", "failed"]
+    assert lines[2].startswith("cal/05_softmax.py  cannot be graded: ") and "line 2" in lines[2]
+    assert lines[3].startswith("softmax: 1 of 3 file(s) passed every check")
+    only_ann = tmp_path / "class" / "ann"
+    assert grade(run_cli, "softmax", str(only_ann)).returncode == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "no 05_softmax.py in it" in one_line_error(grade(run_cli, "softmax", str(empty)))

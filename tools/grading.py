@@ -61,7 +61,8 @@ README.md and docs/ describe the whole project, so here:
 - `python3 -m pytest` finds no tests to run: there are none in a handout.
 - Pages that point to `exercises/solutions/` point to what is not here.
 - Each exercise is graded with `python3 -m tools grade NAME exercises/FILE.py`
-  (`python3 -m tools grade list` names them); the recipes run as the README says.
+  (`python3 -m tools grade list` names them), a folder of the class's files with
+  `python3 -m tools grade NAME FOLDER`; the recipes run as the README says.
 """
 
 
@@ -271,6 +272,47 @@ def _refuse_backend() -> None:
 def grade(exercise: str, path: Path, timeout: float = DEFAULT_TIMEOUT) -> int:
     """Print one line per check and a summary; return 0 (all passed) or 1 (some failed).
     A file that cannot be graded raises UsageError (one line, exit code 2)."""
+    passed, failed = run_checks(exercise, path, timeout,
+                                report=lambda line: print(line, flush=True))
+    print(f"{exercise}: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def class_files(exercise: str, folder: Path) -> list[Path]:
+    """A class's solutions to ``exercise`` in ``folder``: every file named as the
+    exercise's stub (``05_softmax.py``) at any depth (one folder per student), else every
+    .py file directly in it (one file per student)."""
+    named = sorted(p for p in folder.rglob(exercises.stub_path(exercise).name) if p.is_file())
+    return named or sorted(p for p in folder.glob("*.py") if p.is_file())
+
+
+def grade_class(exercise: str, folder: Path, timeout: float = DEFAULT_TIMEOUT) -> int:
+    """Grade every solution in a class folder, each in its own child process as alone:
+    one line per file (checks passed, or why it cannot be graded), then the count. 0 when
+    every file passes every check, 1 otherwise."""
+    files = class_files(exercise, folder)
+    if not files:
+        raise UsageError(f"{folder}: no {exercises.stub_path(exercise).name} in it or below "
+                         "it, and no .py file in it; give the folder of your students' files")
+    width = max(len(str(p.relative_to(folder))) for p in files)
+    passing = 0
+    for path in files:
+        try:
+            passed, failed = run_checks(exercise, path, timeout, report=lambda line: None)
+            verdict = f"{passed} passed, {failed} failed"
+            passing += not failed
+        except UsageError as error:
+            verdict = f"cannot be graded: {error}"
+        print(f"{str(path.relative_to(folder)):<{width}}  {verdict}", flush=True)
+    print(f"{exercise}: {passing} of {len(files)} file(s) passed every check "
+          f"(python -m tools grade {exercise} FILE shows one file's checks)")
+    return 0 if passing == len(files) else 1
+
+
+def run_checks(exercise: str, path: Path, timeout: float = DEFAULT_TIMEOUT,
+               report=print) -> tuple[int, int]:
+    """Run the exercise's checks on ``path`` in a supervised child, ``report``ing one
+    line per check; (passed, failed). A file that cannot be graded raises UsageError."""
     _refuse_backend()
     if not path.is_file():
         raise UsageError(f"no file {path}; pass the path of your solution, e.g. "
@@ -304,8 +346,8 @@ def grade(exercise: str, path: Path, timeout: float = DEFAULT_TIMEOUT) -> int:
                     passed, detail = checks.run_check(check, student)
                     running = None
                     results.append((check.name, passed, detail))
-                    print(f"PASS {check.name}" if passed else
-                          f"FAIL {check.name}: {printable(detail)}", flush=True)
+                    report(f"PASS {check.name}" if passed else
+                           f"FAIL {check.name}: {printable(detail)}")
             except ChildGone as error:
                 gone = None if refused else error
                 if error.kind == "ended":
@@ -329,8 +371,7 @@ def grade(exercise: str, path: Path, timeout: float = DEFAULT_TIMEOUT) -> int:
     if gone is not None:
         _report_gone(gone, path, timeout, running, stage, returncode, output)
     failed = sum(not passed for _, passed, _ in results)
-    print(f"{exercise}: {len(results) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return len(results) - failed, failed
 
 
 def _loaded(channel: Channel, path: Path, functions) -> list[str] | UsageError:
@@ -460,7 +501,7 @@ def main(argv=None) -> None:
     parser.add_argument("file", nargs="?", default=None,
                         help="your solution (default: ./NN_name.py in this folder, else, "
                              "in a clone, the exercise's own file in exercises/, edited in "
-                             "place)")
+                             "place); a folder: a class's solutions, one line each")
     parser.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT,
                         help="seconds your code may run, all checks together")
     parser.add_argument("--handout", metavar="DIR", type=Path, default=None,
@@ -480,7 +521,7 @@ def main(argv=None) -> None:
         return
     name = exercises.resolve(args.exercise)
     path = Path(args.file) if args.file else default_file(name)
-    code = grade(name, path, args.timeout)
+    code = (grade_class if path.is_dir() else grade)(name, path, args.timeout)
     if code:
         raise SystemExit(code)
 
