@@ -14,6 +14,7 @@ import errno
 import importlib.util
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -134,7 +135,9 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         if "expected one argument" in message:
-            message += " (a value that starts with '-' needs '=', as in --logits=-2,2,-3)"
+            flag = re.search(r"argument (--[\w-]+)", message)
+            example = f"{flag[1]}=-2,2,-3" if flag else "--logits=-2,2,-3"
+            message += f" (a value that starts with '-' needs '=', as in {example})"
         raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
@@ -356,7 +359,7 @@ class RecipeParser(Parser):
         check_hidden(getattr(args, "hidden", None))
         if getattr(args, "quick", False):
             args.epochs = min(args.epochs, self.quick_epochs)
-        if getattr(args, "epochs", 0) > SENSIBLE_EPOCHS:
+        if getattr(args, "epochs", 0) > SENSIBLE_EPOCHS and hasattr(args, "dataset"):
             print(f"warning: {args.epochs} epochs is far more than these datasets need; "
                   "early stopping or fewer epochs will give the same accuracy sooner",
                   file=sys.stderr)
@@ -390,7 +393,7 @@ class RecipeParser(Parser):
             # The flags as given: --quick's own change to --epochs is not a second flag.
             self.refuse_new_settings(Parser.parse_args(self, argv))
         if getattr(parsed, "resume", None) is None:
-            parsed.out = runs.check_out_dir(getattr(parsed, "out", None))
+            parsed.out = runs.check_out_dir(getattr(parsed, "out", None), self.resumable)
         elif self.resumable:
             run_dir = Path(parsed.resume)
             argv = runs.saved_argv(run_dir, recipe)
@@ -524,7 +527,10 @@ def number_rows(text: str) -> list[list[float]]:
 
 def number_list(text: str) -> list[float]:
     """'3,-4,0,1' -> [3.0, -4.0, 0.0, 1.0]."""
-    rows = number_rows(text) if ";" not in text else []
+    try:
+        rows = number_rows(text) if ";" not in text else []
+    except argparse.ArgumentTypeError:
+        rows = []
     if len(rows) != 1:
         raise argparse.ArgumentTypeError(
             f"must be comma-separated numbers such as '3,-4,0,1', got '{text}'")

@@ -31,7 +31,7 @@ def _os_error(flag: str, out, error: OSError) -> UsageError:
     return UsageError(f"{flag} {out}: {reason}; choose another directory")
 
 
-def check_out_dir(out: str | None) -> Path | None:
+def check_out_dir(out: str | None, resumable: bool = True) -> Path | None:
     """Validate ``--out`` before any work: a new or empty directory that can be written.
 
     A directory that holds anything is refused (an earlier run, or the user's own files):
@@ -59,7 +59,8 @@ def check_out_dir(out: str | None) -> Path | None:
             if entries:
                 shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
                 raise UsageError(f"--out {out} is not empty ({shown}); give a new or empty "
-                                 "directory, or --resume DIR to continue an interrupted run")
+                                 "directory" + (", or --resume DIR to continue an interrupted "
+                                                "run" if resumable else ""))
         parent = path if path.exists() else _nearest_existing_parent(path)
         if not parent.is_dir():
             raise UsageError(f"--out {out}: {parent} is a file, not a directory; "

@@ -34,7 +34,7 @@ SETTINGS = {
     "epochs": 5,  # passes over the 96 training flowers
     "batch_size": 16,  # flowers per gradient step
     "learning_rate": 0.1,  # the SGD learning rate, > 0
-    "seed": 0,  # the first weights' (both copies start from them)
+    "seed": 0,  # the random seed of the first weights (both copies start from them)
 }
 
 # %% tags=["parameters"]

@@ -69,6 +69,9 @@ SLIDE_LOSSES = (0.3567, 1.5141, 2.5257)
 
 def check_probs(rows, label):
     for row in rows:
+        if len(row) < 2:
+            raise UsageError(f"--probs: a row needs a probability for each of at least 2 "
+                             f"classes, got {row}")
         if any(p < 0 or p > 1 for p in row):
             raise UsageError(f"--probs: probabilities must be in [0, 1], got {row}")
         if abs(sum(row) - 1) > 1e-3:
@@ -82,7 +85,8 @@ def check_probs(rows, label):
 
 
 run = lesson.start("cross_entropy", globals(), types={"label": cli.non_negative_int})
-probs, label = [list(row) for row in run.settings["probs"]], run.settings["label"]
+probs, label = run.settings["probs"], run.settings["label"]
+probs = [list(row) for row in (probs if isinstance(probs[0], list) else [probs])]  # rows
 check_probs(probs, label)
 slide = probs == SLIDE_PREDICTIONS and label == SLIDE_LABEL
 
@@ -124,7 +128,9 @@ def keras_losses(label, probs) -> dict:
     n, k = probs.shape
     one_hot = np.eye(k, dtype=np.float32)[[label] * n]
     labels = np.full(n, label)
-    logits = np.log(probs)  # any logits whose softmax is probs
+    # Any logits whose softmax is probs; a probability of 0 would need -inf, so it is
+    # taken as 1e-7, Keras' own clipping (see below).
+    logits = np.log(np.clip(probs, 1e-7, 1.0))
 
     def as_float(value):
         return float(np.asarray(value))
@@ -166,7 +172,7 @@ def zero_probability_losses():
 # %%
 k = len(probs[0])
 one_hot = np.eye(k)[label]
-names = SLIDE_CLASSES if k == 3 else tuple(f"class {i}" for i in range(k))
+names = SLIDE_CLASSES if slide else tuple(f"class {i}" for i in range(k))
 
 print(f"True class: {names[label]}, one-hot {one_hot.astype(int).tolist()}")
 losses = cross_entropy(one_hot, probs)
@@ -174,7 +180,7 @@ for row, loss in zip(probs, losses):
     shown = ", ".join(f"**{p}**" if i == label else f"{p}" for i, p in enumerate(row))
     print(f"  [{shown}]  loss = -log({row[label]}) = {loss:.4f}")
 mean = mean_cross_entropy(one_hot, probs)
-print(f"Dataset of these {len(probs)} examples: mean loss L = {mean:.4f}")
+print(f"Dataset of these {len(probs)} example(s): mean loss L = {mean:.4f}")
 if slide:
     print("The slide prints " + ", ".join(f"{v:.4f}" for v in SLIDE_LOSSES) + ": "
           + ("the same" if tuple(np.round(losses, 4)) == SLIDE_LOSSES else "DIFFERENT"))

@@ -55,12 +55,14 @@ if importlib.util.find_spec("common") is None:
 from common import lesson
 from common.errors import UsageError
 
+# Written as log(1 + exp(z)), softplus overflows for z above about 710; logaddexp(0, z)
+# is the same number, computed without overflow (and sigmoid(z) = exp(-softplus(-z))).
 ACTIVATIONS = {
     "linear": lambda z: z,
     "relu": lambda z: np.maximum(z, 0.0),
-    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "sigmoid": lambda z: np.exp(-np.logaddexp(0.0, -z)),
     "tanh": np.tanh,
-    "softplus": lambda z: np.log1p(np.exp(z)),
+    "softplus": lambda z: np.logaddexp(0.0, z),
 }
 
 run = lesson.start("neuron", globals(), choices={"activation": ACTIVATIONS})

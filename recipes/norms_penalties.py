@@ -35,8 +35,8 @@ Tests: tests/test_lecture_math.py
 # %%
 SETTINGS = {
     "vector": [3.0, -4.0, 0.0, 1.0],  # a vector whose norms to compute, comma-separated
-    "alpha": 0.01,  # the l1 penalty factor alpha, >= 0
-    "beta": 0.001,  # the l2 penalty factor beta, >= 0
+    "alpha": 0.01,  # the l1 penalty factor alpha, from 0 to 1e6
+    "beta": 0.001,  # the l2 penalty factor beta, from 0 to 1e6
 }
 
 # %% tags=["parameters"]
@@ -61,10 +61,15 @@ if importlib.util.find_spec("common") is None:
     sys.path.append(str(here.resolve().parent))
 
 from common import cli, lesson
+from common.errors import UsageError
 
 run = lesson.start("norms_penalties", globals(),
                    types={"alpha": cli.non_negative_float, "beta": cli.non_negative_float})
 vector, alpha, beta = run.settings["vector"], run.settings["alpha"], run.settings["beta"]
+for name, factor in (("alpha", alpha), ("beta", beta)):
+    if factor > 1e6:  # Keras computes the penalty in float32, which ends near 3.4e38
+        raise UsageError(f"--{name}: at most 1e6, got {factor:g} (a factor that large only "
+                         "drowns the loss; the slide's are 0.01 and 0.001)")
 
 # %% [markdown]
 # ## The cell to copy
@@ -123,6 +128,8 @@ for p, value in norms.items():
 
 # %% [markdown]
 # ## The slide's penalized loss, and Keras'
+# On a small regression problem with a fixed kernel w = [0.5, -2] (not `--vector`), so
+# that every number can be checked by hand.
 
 # %%
 data_loss = mae(X @ KERNEL + BIAS, Y)

@@ -40,7 +40,7 @@ SETTINGS = {
     "dataset": "mnist-5k",  # the digits of the multi-label and multi-class rows
     "epochs": 10,  # epochs of the digit rows
     "batch_size": 32,  # examples per gradient step
-    "seed": 0,  # the first weights' and the batches'
+    "seed": 0,  # the random seed of the first weights and the batches
 }
 
 # %% tags=["parameters"]

@@ -62,7 +62,8 @@ SLIDE_PROBABILITIES = [(0.69, 0.11, 0.20), (0.24, 0.67, 0.09), (0.32, 0.29, 0.39
 OVERFLOW_LOGITS = (1000.0, 1001.0, 1002.0)
 
 run = lesson.start("softmax", globals())
-logits = [list(z) for z in run.settings["logits"]]
+logits = run.settings["logits"]
+logits = [list(z) for z in (logits if isinstance(logits[0], list) else [logits])]  # rows
 if len({len(z) for z in logits}) > 1:
     raise UsageError("--logits: every row needs the same number of values")
 slide = logits == SLIDE_LOGITS

@@ -28,7 +28,7 @@ SETTINGS = {
     "widths": [1, 2, 4, 8, 16, 64],  # hidden layer widths to try, comma-separated
     "epochs": 1000,  # passes over the 256 training points, per width
     "batch_size": 32,  # points per gradient step
-    "seed": 0,  # the training points' and the first weights'
+    "seed": 0,  # the random seed of the training points and the first weights
 }
 
 # %% tags=["parameters"]
@@ -69,8 +69,6 @@ settings = run.settings
 
 # %% Model (copy this cell)
 # One hidden layer of `width` tanh units and one linear output: the network of the theorem.
-
-
 # The learning rate decays to zero over the run (cosine schedule), so the last steps
 # polish the fit instead of bouncing around it.
 

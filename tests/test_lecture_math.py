@@ -25,6 +25,15 @@ def test_neuron_by_hand_equals_dense(tmp_path):
     assert results["keras_a"] == pytest.approx(results["a"], abs=1e-6)
 
 
+@pytest.mark.parametrize("activation, bias", [("softplus", 1000.0), ("sigmoid", -1000.0)])
+def test_neuron_by_hand_does_not_overflow_where_keras_does_not(tmp_path, activation, bias):
+    with np.errstate(over="raise", invalid="raise"):  # an overflow by hand raises here
+        results = recipes.run("neuron", ["--activation", activation, "--bias", bias,
+                                         *out(tmp_path)])
+    assert math.isfinite(results["a"])
+    assert results["keras_a"] == pytest.approx(results["a"], rel=1e-6, abs=1e-6)
+
+
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "softplus", "linear"])
 def test_neuron_activations_match_keras(tmp_path, activation):
     results = recipes.run("neuron", ["--inputs=-1.5,2", "--weights", "0.7,0.2", "--bias=-0.3",
@@ -96,6 +105,14 @@ def test_cross_entropy_keras_agreement(tmp_path):
 def test_zero_probability_is_clipped_by_keras(tmp_path):
     results = recipes.run("cross_entropy", out(tmp_path))
     assert results["zero_probability"]["keras"] == pytest.approx(-math.log(1e-7), rel=1e-4)
+
+
+def test_a_probability_of_zero_gives_keras_a_finite_from_logits_loss(tmp_path):
+    results = recipes.run("cross_entropy", ["--probs", "1,0,0", "--label", "2",
+                                            *out(tmp_path)])
+    assert results["losses"] == [math.inf]  # by hand: -log(0)
+    on_logits = results["keras"]["CategoricalCrossentropy(from_logits=True) on logits"]
+    assert on_logits == pytest.approx(-math.log(1e-7), rel=1e-3)
 
 
 def test_cross_entropy_user_numbers(tmp_path):

@@ -21,17 +21,44 @@ def test_neuron_is_a_lesson_and_runs_at_module_level():
     assert text.index("SETTINGS = {") < text.index("lesson.start(")
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--weights", "1,2"], "--weights: need one weight per input (3), got 2"),
-    (["--activation", "gelu"], "invalid choice: 'gelu'"),
-    (["--bias", "nan"], "--bias"),
+@pytest.mark.parametrize("recipe, argv, expected", [
+    ("neuron", ["--weights", "1,2"], "--weights: need one weight per input (3), got 2"),
+    ("neuron", ["--activation", "gelu"], "invalid choice: 'gelu'"),
+    ("neuron", ["--bias", "nan"], "--bias"),
+    ("neuron", ["--inputs", "abc"], "--inputs: must be comma-separated numbers such as "
+                                    "'3,-4,0,1', got 'abc'"),
+    ("cross_entropy", ["--probs", "-0.1,1.1"], "needs '=', as in --probs=-2,2,-3"),
+    ("cross_entropy", ["--probs", "1", "--label", "0"], "at least 2 classes"),
+    ("norms_penalties", ["--alpha", "1e39"], "--alpha: at most 1e6, got 1e+39"),
 ])
-def test_a_lessons_bad_flag_is_one_line_and_writes_nothing(run_cli, tmp_path, argv,
+def test_a_lessons_bad_flag_is_one_line_and_writes_nothing(run_cli, tmp_path, recipe, argv,
                                                             expected):
-    line = one_line_error(run_cli("-m", "recipes.neuron", *argv, "--out",
+    line = one_line_error(run_cli("-m", f"recipes.{recipe}", *argv, "--out",
                                   str(tmp_path / "run")))
     assert expected in line
     assert not (tmp_path / "run").exists()
+
+
+def test_a_full_out_folder_is_refused_without_offering_a_resume_it_has_not(run_cli,
+                                                                          tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("mine")
+    line = one_line_error(run_cli("-m", "recipes.softmax", "--out", str(tmp_path / "full")))
+    assert line.endswith("is not empty (notes.txt); give a new or empty directory")
+
+
+def test_a_setting_edited_to_one_row_still_runs(run_cli, tmp_path):
+    source = recipes.recipe_path("softmax").read_text()
+    edited = source.replace(
+        '"logits": [[1.47, -0.39, 0.22], [5.0, 6.0, 4.0], [0.9, 0.8, 1.1], [-2.0, 2.0, -3.0]],',
+        '"logits": [2.0, 1.0, 0.1],')
+    assert edited != source
+    copy = tmp_path / "softmax.py"
+    copy.write_text(edited)
+    done = run_cli(str(copy), "--out", str(tmp_path / "run"))
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["source"] == "user" and results["rows"][0]["z"] == [2.0, 1.0, 0.1]
 
 
 def test_a_lesson_run_from_the_terminal_writes_its_results(run_cli, tmp_path):
