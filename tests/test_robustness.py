@@ -96,10 +96,14 @@ def test_damaged_tfds_directory_is_named_and_skipped(tmp_path, monkeypatch, caps
     assert data.name == "mnist-5k"
 
 
-def test_too_many_epochs_warns(capsys):
-    parser = cli.recipe_parser("x", "", epochs=10)
+def test_too_many_epochs_warns_where_there_is_data_to_train_on(capsys):
+    parser = cli.recipe_parser("x", "", datasets=("iris",), default_dataset="iris", epochs=10)
     parser.parse_args(["--epochs", "1000"])
-    assert "1000 epochs is far more" in capsys.readouterr().err
+    assert "1000 epochs is far more than these datasets need" in capsys.readouterr().err
+    # No dataset, no early stopping to offer (universal_approximation's generated points:
+    # 1000 passes by default): no warning about them.
+    cli.recipe_parser("y", "", epochs=1000).parse_args([])
+    assert capsys.readouterr().err == ""
 
 
 def test_usage_error_is_not_a_traceback(capsys):
