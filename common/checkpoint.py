@@ -162,8 +162,8 @@ def restore(model, backup_dir: Path) -> tuple[int, dict, list]:
 def callback(backup_dir: Path | None = None, history: dict | None = None,
              interruption=None, callbacks=(), stoppers=()):
     """A Keras callback that, given ``backup_dir``, keeps the state of the last finished
-    epoch there (see above) and, given ``interruption`` (what ``cli.interruption_after``
-    yields), stops at the next batch on Ctrl-C or SIGTERM. Put it after ``callbacks``,
+    epoch there (see above) and, given ``interruption`` (``requested``,
+    ``raise_if_requested()``), stops at the next batch on Ctrl-C or SIGTERM. Put it after ``callbacks``,
     the run's other callbacks: it saves their early-stopping callbacks' state with the
     model's.
 
@@ -217,6 +217,13 @@ def callback(backup_dir: Path | None = None, history: dict | None = None,
 
         def on_train_end(self, logs=None):
             self._write()
+            if backup_dir is not None:  # fit returns the whole run's history
+                whole = keras.callbacks.History()
+                whole.set_model(self.model)
+                whole.params = self.params
+                whole.epoch = list(range(len(self.history.get("loss", []))))
+                whole.history = {key: list(values) for key, values in self.history.items()}
+                self.model.history = whole
 
         def _write(self):
             if backup_dir is None or self._snapshot is None:

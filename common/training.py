@@ -114,16 +114,100 @@ def claimed_run_dir(args) -> Path:
     return run_dir
 
 
+class FitCallbacks(list):
+    """What ``fit_callbacks`` returns: the callbacks to hand ``model.fit``, and the epoch
+    to start from (``initial_epoch``: 0, or where a ``--resume``d run stopped)."""
+
+    initial_epoch = 0
+
+
+def fit_callbacks(model, args, callbacks=(), *, epochs=None, name="model",
+                  quiet_progress=None) -> FitCallbacks:
+    """The run's plumbing for ``model.fit``, as Keras callbacks around the recipe's own
+    (``callbacks``: early stopping, ...): stop at once on a NaN loss; Ctrl-C stops at the
+    next batch and keeps every finished epoch; a resumable run (``args.run_dir``) keeps
+    its state after each epoch, and a ``--resume``d one starts again from it (loaded into
+    ``model`` here: train from ``initial_epoch``); on hundreds of epochs, a line every few
+    epochs (``quiet_progress``: whether ``fit`` itself prints nothing; by default, unless
+    ``--verbose``). ``model.fit`` then returns the whole run's history, the epochs before
+    an interruption included. Also sets ``--steps-per-execution`` on the model (a speed
+    setting, the same numbers: batches per call into the backend)."""
+    import keras
+
+    epochs = epochs if epochs is not None else args.epochs
+    steps_per_execution = getattr(args, "steps_per_execution", None)
+    if steps_per_execution:
+        model.steps_per_execution = steps_per_execution
+    callbacks = list(callbacks)
+    if quiet_progress is None:
+        quiet_progress = not getattr(args, "verbose", False)
+    if quiet_progress:
+        callbacks.append(progress_lines(progress_interval(epochs)))
+    backup, done, history_so_far, stoppers = None, 0, {}, []
+    if getattr(args, "run_dir", None) is not None:
+        # A resumable run keeps its state here; --resume goes on from its last epoch.
+        backup = claimed_run_dir(args) / "backup" / name
+        done, history_so_far, stoppers = checkpoint.restore(model, backup)
+    deferral = _InterruptionDeferral()
+    guard = checkpoint.callback(backup, history_so_far, deferral, callbacks, stoppers)
+    if backup is not None:
+        deferral.on_interrupt = lambda: _say_how_to_resume(
+            args, backup.parent.parent, name, len(guard.history.get("loss", [])))
+    # The NaN stop, the recipe's callbacks, the state (which saves theirs too), and last
+    # the deferral: a Ctrl-C that lands after the last epoch is raised once it is saved.
+    made = FitCallbacks([keras.callbacks.TerminateOnNaN(), *callbacks, guard, deferral])
+    stopped = any(stopper["stopped_epoch"] for stopper in stoppers)
+    # Early stopping had ended it: train no further (the best weights are restored).
+    made.initial_epoch = max(done, epochs) if stopped else done
+    return made
+
+
+def _InterruptionDeferral():
+    """A Keras callback: while ``fit`` runs, Ctrl-C and SIGTERM wait for the batch to end
+    (``cli.interruption_after``); the state callback asks ``requested`` and calls
+    ``raise_if_requested`` once the last finished epoch is safe."""
+    import keras
+
+    class InterruptionDeferral(keras.callbacks.Callback):
+        on_interrupt = None
+
+        def __init__(self):
+            super().__init__()
+            self._block = self._interruption = None
+
+        @property
+        def requested(self) -> bool:
+            return self._interruption is not None and self._interruption.requested
+
+        def on_train_begin(self, logs=None):
+            self._block = cli.interruption_after()
+            self._interruption = self._block.__enter__()
+
+        def raise_if_requested(self):
+            if self.requested:
+                self.on_train_end()
+
+        def on_train_end(self, logs=None):
+            block, self._block, self._interruption = self._block, None, None
+            if block is None:
+                return
+            try:
+                block.__exit__(None, None, None)  # raises KeyboardInterrupt if requested
+            except KeyboardInterrupt:
+                if self.on_interrupt is not None:
+                    self.on_interrupt()
+                raise
+
+    return InterruptionDeferral()
+
+
 def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
         batch_size=None, seed=None, steps_per_execution=None, verbose=None, name="model"):
     """Train ``model`` with the recipe's own training cell, ``train(model, x_train,
     y_train, x_val, y_val, epochs=, batch_size=, callbacks=, seed=, **fit_options)``,
-    which calls ``model.fit``; this adds what a recipe's reader need not see: stopping on NaN
-    and cleanly on Ctrl-C, the state ``--resume`` goes on from (``initial_epoch``), and a
-    line every few epochs on long runs, and ``steps_per_execution`` (a speed setting,
-    the same numbers: batches per call into the backend), which the copied cells leave
-    at Keras' default. Where TensorFlow is not installed (JAX alone), the cell's tf.data
-    pipeline cannot be made, and ``fit`` shuffles the arrays instead.
+    which calls ``model.fit``, with the run's callbacks (``fit_callbacks``). Where
+    TensorFlow is not installed (JAX alone), the cell's tf.data pipeline cannot be made,
+    and ``fit`` shuffles the arrays instead.
 
     Settings come from the parsed flags ``args`` unless given as keywords; ``verbose``
     is Keras' (0 silent, 1 progress bar, 2 one line per epoch).
@@ -131,47 +215,22 @@ def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
     epochs = epochs if epochs is not None else args.epochs
     batch_size = batch_size if batch_size is not None else args.batch_size
     seed = seed if seed is not None else args.seed  # the shuffling's, on TensorFlow
-    steps_per_execution = steps_per_execution or getattr(args, "steps_per_execution", None)
     if steps_per_execution:
         model.steps_per_execution = steps_per_execution
-    import keras
-
-    every = progress_interval(epochs)
-    if verbose is None and not args.verbose and every > 1:
-        # Hundreds of epochs: a line every few epochs, not one each.
-        verbose, callbacks = 0, [*callbacks, progress_lines(every)]
-    verbose = verbose if verbose is not None else (1 if args.verbose else 2)
-
-    backup, done, history_so_far, stoppers = None, 0, {}, []
-    if getattr(args, "run_dir", None) is not None:
-        # A resumable run keeps its state here; --resume goes on from its last epoch.
-        backup = claimed_run_dir(args) / "backup" / name
-        done, history_so_far, stoppers = checkpoint.restore(model, backup)
-        if any(stopper["stopped_epoch"] for stopper in stoppers):
-            epochs = done  # early stopping had ended it: train no further, restore the best
-    guard = None
-    try:
-        with cli.interruption_after() as interruption:  # Ctrl-C stops at the next batch
-            guard = checkpoint.callback(backup, history_so_far, interruption, callbacks,
-                                        stoppers)
-            # A learning rate that blows up gives NaN: stop at once, not train on it.
-            callbacks = [keras.callbacks.TerminateOnNaN(), *callbacks, guard]
-            if importlib.util.find_spec("tensorflow") is None:
-                train = _fit_without_tf_data  # JAX alone: the cell's tf.data is not there
-            history = train(model, *data.train, *data.val, epochs=epochs,
-                            batch_size=batch_size, callbacks=callbacks, seed=seed,
-                            initial_epoch=done, verbose=verbose)
-    except KeyboardInterrupt:
-        if backup is not None:
-            finished = len((guard.history if guard else history_so_far).get("loss", []))
-            _say_how_to_resume(args, backup.parent.parent, name, finished)
-        raise
-    if backup is not None:  # the whole history, including epochs before an interruption
-        history.history = guard.history
-    return history
+    # Hundreds of epochs: a line every few epochs, not one each.
+    quiet = verbose is None and not args.verbose and progress_interval(epochs) > 1
+    made = fit_callbacks(model, args, callbacks, epochs=epochs, name=name,
+                         quiet_progress=quiet)
+    if verbose is None:
+        verbose = 0 if quiet else (1 if args.verbose else 2)
+    if importlib.util.find_spec("tensorflow") is None:
+        train = fit_without_tf_data  # JAX alone: the cell's tf.data is not there
+    return train(model, *data.train, *data.val, epochs=epochs, batch_size=batch_size,
+                 callbacks=made, seed=seed, initial_epoch=made.initial_epoch,
+                 verbose=verbose)
 
 
-def _fit_without_tf_data(model, x_train, y_train, x_val, y_val, epochs, batch_size,
+def fit_without_tf_data(model, x_train, y_train, x_val, y_val, epochs, batch_size,
                          callbacks=(), seed=0, **fit_options):
     """The training cell where TensorFlow is not installed (a JAX machine may have none):
     ``fit`` shuffles the arrays itself. JAX draws a new order every epoch, so the pitfall
@@ -206,7 +265,8 @@ def progress_lines(every: int):
         def on_train_begin(self, logs=None):
             self.started = time.perf_counter()
             self.last_printed, self.last = None, None
-            print(f"(a line every {every} epochs, and the last)", flush=True)
+            if every > 1:
+                print(f"(a line every {every} epochs, and the last)", flush=True)
 
         def on_epoch_begin(self, epoch, logs=None):
             self.batches = 0
