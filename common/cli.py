@@ -1,7 +1,7 @@
 """The flags every recipe shares, their validation, and the process wrapper.
 
-Argument errors raise UsageError, so a recipe's ``main(argv)`` can be called from tests
-and other code; ``console_main`` turns them into one line on stderr and exit code 2.
+Argument errors raise UsageError, so a recipe can be run from tests and other code
+(``recipes.run(NAME, argv)``); ``console_main`` turns them into one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -267,8 +267,8 @@ def default_batch_size(n_train: int) -> int:
 
 
 class FlagsParsed(Exception):
-    """Raised by ``RecipeParser.parse_args`` inside ``flags_only()``: the flags a recipe's
-    ``main`` would run with, before it checks a folder or loads data."""
+    """Raised by ``RecipeParser.parse_args`` inside ``flags_only()``: the flags a recipe
+    would run with, before it checks a folder or loads data."""
 
     def __init__(self, namespace: argparse.Namespace):
         super().__init__("flags parsed")
@@ -280,7 +280,7 @@ _FLAGS_ONLY = contextvars.ContextVar("flags_only", default=False)
 
 @contextlib.contextmanager
 def flags_only():
-    """Inside the block, a recipe's ``main(argv)`` stops at its parser and raises
+    """Inside the block, a recipe's run (``recipes.run``) stops at its parser and raises
     ``FlagsParsed`` with the parsed flags: how the baselines read a recipe's flags (the
     project's, or a student's copy) without running it."""
     token = _FLAGS_ONLY.set(True)
@@ -422,9 +422,8 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
     if run and not runs_recipe(run, name):
         # A recipe copied to start a new one, with the old name left in its code: its
         # runs would be recorded, and checked, as the other recipe's.
-        raise UsageError(f"recipe_parser('{name}', ...) in a recipe whose header says "
-                         f"'Run: {run[:50]}': give the parser the name of the recipe's "
-                         "own file")
+        raise UsageError(f"lesson.start('{name}', ...) in a recipe whose header says "
+                         f"'Run: {run[:50]}': give it the name of the recipe's own file")
     parser = RecipeParser(
         prog=f"python -m recipes.{name}", resumable=resumable, quick_epochs=quick_epochs,
         description=f"{header.get('title', name)}. {header.get('description', '')}",
@@ -701,8 +700,9 @@ def console_main(main, argv=None) -> int:
         # this module need not import TensorFlow): both mean the same to the user.
         if type(error).__name__ not in ("MemoryError", "ResourceExhaustedError"):
             raise
-        print("error: out of memory; lower --batch-size or --hidden, or use a smaller "
-              "--dataset", file=sys.stderr)
+        print("error: out of memory; lower --batch-size or the network's size (--hidden, "
+              "--widths: --help lists its flags), or use a smaller --dataset",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: outputs already written were kept", file=sys.stderr)

@@ -37,10 +37,71 @@ class Lesson:
 
     def __init__(self, name: str, args, keys):
         self.name, self.args = name, args
+        self._trained = []
         values = {key: getattr(args, key) for key in keys}
-        self.settings = MappingProxyType(  # as SETTINGS writes them: lists, not tuples
-            {key: list(value) if isinstance(value, tuple) else value
-             for key, value in values.items()})
+        self._values = {  # as SETTINGS writes them: lists, not tuples
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in values.items()}
+        self.settings = MappingProxyType(self._values)  # read-only, and kept current
+
+    # A lesson that trains: its data, the run's callbacks, each model's record, and the
+    # results with the learning curves (``finish_training``).
+
+    def load_data(self, *, train_size: int | None = None):
+        """The data this run trains on (``--dataset``, ``--quick``), named by its source:
+        a ``common.datasets.Dataset`` (``.train``, ``.val``, ``.test``: ``(x, y)`` pairs).
+        A batch size the settings leave to the data (None) is decided here and joins them.
+        The backend is also made to repeat its numbers on a GPU."""
+        from common import training
+
+        self.args, self.data = training.load_data(self.args, train_size=train_size)
+        training.repeatable_backend()  # after: a missing dataset fails before Keras loads
+        if "batch_size" in self._values:
+            self._values["batch_size"] = self.args.batch_size
+        return self.data
+
+    @property
+    def verbose(self) -> int:
+        """``fit``'s: 1 (a progress bar) with ``--verbose``, else 0 (the run's callbacks
+        print a line per epoch, or every few epochs on long runs)."""
+        return 1 if self.args.verbose else 0
+
+    def callbacks(self, model, name: str = "model", extra=()) -> tuple[list, int]:
+        """``(callbacks, initial_epoch)`` for ``model.fit``: the lesson's own callbacks
+        (``extra``: early stopping, ...) and the run's (stop on a NaN loss, Ctrl-C and
+        ``--resume``, progress lines), and the epoch ``fit`` starts from: 0, or where a
+        resumed run stopped (its state is loaded into ``model`` here). ``name``: the
+        model's, one per model the lesson trains."""
+        from common import training
+
+        return training.fit_callbacks(model, self.args, extra, name=name,
+                                      epochs=self.settings["epochs"])
+
+    def record(self, model, history, scores: dict, *, monitor: str = "val_loss",
+               variant: dict | None = None) -> dict:
+        """One trained model's record for results.json, from ``fit``'s history and the
+        evaluation cell's scores; ``variant``: the settings it was built with (its
+        kernel weights' sizes are recorded too)."""
+        from common import training, weights
+
+        made = training.record(model, self.data, history, scores, monitor=monitor)
+        self._trained.append(model)  # held, so that finish_training saves every model
+        if variant is not None:
+            made["settings"] = variant
+            made["weights"] = weights.kernel_stats(model)
+        return made
+
+    def finish_training(self, records: dict, **options) -> dict:
+        """Write results.json (each model's record, the data's source, the settings)
+        and the learning curves, print the summary table; in a notebook, show the
+        figures. ``options``: ``training.finish``'s (``main``, ``extra``, ``marks``,
+        ``figures``). Returns the results."""
+        from common import training
+
+        results = training.finish(self.data, self.args, records, **options)
+        if notebook.in_kernel():
+            notebook.show_figures([results["out_dir"]])
+        return results
 
     def finish(self, results: dict, figures: dict | None = None) -> dict:
         """Draw ``figures`` (file name -> a function that draws at the path it is given)
@@ -84,6 +145,8 @@ def _flag_type(name: str, default):
 
 
 def _shown(default, kind) -> str:
+    if isinstance(default, (list, tuple)) and all(isinstance(v, str) for v in default):
+        return ",".join(default)
     if kind is cli.number_rows:
         return "; ".join(",".join(f"{v:g}" for v in row) for row in default)
     if kind in (cli.number_list, cli.int_list):
@@ -157,6 +220,8 @@ def start(name: str, namespace: dict, *, types: dict | None = None,
         raise UsageError(f"recipes.{name} is a lesson, which runs when it is imported: run it "
                          f"with recipes.run('{name}', flags), or take what its cells to copy "
                          f"define with recipes.cells('{name}')")
+    if notebook.in_kernel():
+        notebook.let_go_of_runs_when_a_cell_fails()
     made = parser(name, namespace, types=types, choices=choices, **shared)
     args = made.parse_args([str(arg) for arg in argv])
     return Lesson(name, args, namespace["SETTINGS"])

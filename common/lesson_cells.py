@@ -117,3 +117,13 @@ def kernel_measures(model, near_zero=1e-3):
     w = np.abs(np.concatenate([keras.ops.convert_to_numpy(layer.kernel).ravel()
                                for layer in model.layers if hasattr(layer, "kernel")]))
     return {"near_zero": np.mean(w < near_zero), "mean_abs_w": w.mean(), "max_abs_w": w.max()}
+
+
+# %% Where TensorFlow is not installed
+# Not a cell to copy. A JAX machine may have no TensorFlow, and then the Training cell's
+# tf.data pipeline cannot be made: a lesson's `train` is then `fit` on the arrays, which
+# JAX reshuffles every epoch itself (the pitfall above is TensorFlow's alone).
+import importlib.util  # noqa: E402  (after the cells, which import what they need)
+
+if importlib.util.find_spec("tensorflow") is None:
+    from common.training import fit_without_tf_data as train  # noqa: F811

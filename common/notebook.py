@@ -1,10 +1,11 @@
-"""A recipe run inside a notebook: its flags come from a cell, its figures show inline.
+"""A lesson run inside a notebook: its figures show inline, and a stopped run lets go of
+its folder.
 
 From the command line a recipe parses ``sys.argv`` and writes its figures to PNG files.
 In a Jupyter kernel ``sys.argv`` is the kernel's own (``-f kernel-....json``), so there
-the recipe runs with the flags set in the notebook's parameters cell instead; the figures
-are still written to files, and also shown below the cell. ``run_recipe`` is the recipe's
-last cell: one call for both.
+the lesson runs with the flags set in the notebook's parameters cell instead
+(``common.lesson``); the figures are still written to files, and also shown below the
+cell.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from common import cli, runs
+from common import runs
 
 
 def in_kernel() -> bool:
@@ -20,40 +21,24 @@ def in_kernel() -> bool:
     return "ipykernel" in sys.modules
 
 
-def _flag_value(argv: list[str], flag: str) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg == flag and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith(flag + "="):
-            return arg.split("=", 1)[1]
-    return None
+def let_go_of_runs_when_a_cell_fails() -> None:
+    """In a Jupyter kernel: when a cell ends with an error (a lesson stopped by the
+    kernel's interrupt, or by a bad value), let go of the run folders claimed so far, as
+    a process does by ending, so that a terminal can ``--resume`` the run (or a new run
+    use its folder) while the kernel lives on. Registered once per kernel."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None and release_claims_after_a_failed_cell not in \
+            shell.events.callbacks["post_run_cell"]:
+        shell.events.register("post_run_cell", release_claims_after_a_failed_cell)
 
 
-def _run_dirs() -> set[Path]:
-    return set(runs.RUNS_DIR.iterdir()) if runs.RUNS_DIR.is_dir() else set()
-
-
-def run_recipe(main, notebook_args=()) -> dict:
-    """In a notebook, ``run(main, notebook_args)``; from a terminal, ``main`` with the
-    command line's flags, exiting with its code (one-line errors, exit 2; see ``cli``)."""
-    if in_kernel():
-        return run(main, notebook_args)
-    raise SystemExit(cli.console_main(main))
-
-
-def run(main, argv=()) -> dict:
-    """``main(argv)``, then show every figure the run wrote, in file-name order."""
-    argv = [str(arg) for arg in argv]
-    before = _run_dirs()
-    # A run that stopped (an error, the kernel's interrupt) lets go of its folder, as a
-    # process does by ending: --resume from a terminal, or deleting the folder and running
-    # again, works without restarting the kernel.
-    with runs.claims_released():
-        results = main(argv)
-    given = _flag_value(argv, "--out") or _flag_value(argv, "--resume")
-    folders = [Path(given)] if given else sorted(_run_dirs() - before)
-    show_figures(folders)
-    return results
+def release_claims_after_a_failed_cell(result) -> None:
+    """IPython's ``post_run_cell`` event: ``result.success`` is False after an error."""
+    if not result.success:
+        for path in runs.held():
+            runs.release(path)
 
 
 def show_figures(folders) -> None:

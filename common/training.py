@@ -30,9 +30,18 @@ def seed_everything(seed: int) -> None:
     GPU deterministic kernels (TensorFlow's op determinism; XLA's on JAX)."""
     import keras
 
+    repeatable_backend()
+    keras.utils.set_random_seed(seed)
+
+
+def repeatable_backend() -> None:
+    """On a GPU, kernels that give the same numbers run after run (TensorFlow's op
+    determinism; XLA's on JAX); and no TensorFlow "retracing" warnings. A lesson asks
+    for this once, before its first model (``lesson.Lesson.load_data``)."""
+    import keras
+
     if keras.backend.backend() == "jax":
         _deterministic_xla_on_gpus()
-    keras.utils.set_random_seed(seed)
     if keras.backend.backend() != "tensorflow":
         return  # JAX: every random number comes from Keras' seeded generator
     import tensorflow as tf
@@ -114,21 +123,15 @@ def claimed_run_dir(args) -> Path:
     return run_dir
 
 
-class FitCallbacks(list):
-    """What ``fit_callbacks`` returns: the callbacks to hand ``model.fit``, and the epoch
-    to start from (``initial_epoch``: 0, or where a ``--resume``d run stopped)."""
-
-    initial_epoch = 0
-
-
 def fit_callbacks(model, args, callbacks=(), *, epochs=None, name="model",
-                  quiet_progress=None) -> FitCallbacks:
-    """The run's plumbing for ``model.fit``, as Keras callbacks around the recipe's own
-    (``callbacks``: early stopping, ...): stop at once on a NaN loss; Ctrl-C stops at the
-    next batch and keeps every finished epoch; a resumable run (``args.run_dir``) keeps
-    its state after each epoch, and a ``--resume``d one starts again from it (loaded into
-    ``model`` here: train from ``initial_epoch``); on hundreds of epochs, a line every few
-    epochs (``quiet_progress``: whether ``fit`` itself prints nothing; by default, unless
+                  quiet_progress=None) -> tuple[list, int]:
+    """``(callbacks, initial_epoch)`` for ``model.fit``: the run's plumbing, as Keras
+    callbacks around the recipe's own (``callbacks``: early stopping, ...). Stop at once
+    on a NaN loss; Ctrl-C stops at the next batch and keeps every finished epoch; a
+    resumable run (``args.run_dir``) keeps its state after each epoch, and a
+    ``--resume``d one starts again from it (loaded into ``model`` here: ``fit`` starts
+    from ``initial_epoch``, 0 for a new run); on hundreds of epochs, a line every few
+    (``quiet_progress``: whether ``fit`` itself prints nothing; by default, unless
     ``--verbose``). ``model.fit`` then returns the whole run's history, the epochs before
     an interruption included. Also sets ``--steps-per-execution`` on the model (a speed
     setting, the same numbers: batches per call into the backend)."""
@@ -155,11 +158,10 @@ def fit_callbacks(model, args, callbacks=(), *, epochs=None, name="model",
             args, backup.parent.parent, name, len(guard.history.get("loss", [])))
     # The NaN stop, the recipe's callbacks, the state (which saves theirs too), and last
     # the deferral: a Ctrl-C that lands after the last epoch is raised once it is saved.
-    made = FitCallbacks([keras.callbacks.TerminateOnNaN(), *callbacks, guard, deferral])
+    made = [keras.callbacks.TerminateOnNaN(), *callbacks, guard, deferral]
     stopped = any(stopper["stopped_epoch"] for stopper in stoppers)
     # Early stopping had ended it: train no further (the best weights are restored).
-    made.initial_epoch = max(done, epochs) if stopped else done
-    return made
+    return made, (max(done, epochs) if stopped else done)
 
 
 def _InterruptionDeferral():
@@ -219,14 +221,14 @@ def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
         model.steps_per_execution = steps_per_execution
     # Hundreds of epochs: a line every few epochs, not one each.
     quiet = verbose is None and not args.verbose and progress_interval(epochs) > 1
-    made = fit_callbacks(model, args, callbacks, epochs=epochs, name=name,
-                         quiet_progress=quiet)
+    made, initial_epoch = fit_callbacks(model, args, callbacks, epochs=epochs, name=name,
+                                        quiet_progress=quiet)
     if verbose is None:
         verbose = 0 if quiet else (1 if args.verbose else 2)
     if importlib.util.find_spec("tensorflow") is None:
         train = fit_without_tf_data  # JAX alone: the cell's tf.data is not there
     return train(model, *data.train, *data.val, epochs=epochs, batch_size=batch_size,
-                 callbacks=made, seed=seed, initial_epoch=made.initial_epoch,
+                 callbacks=made, seed=seed, initial_epoch=initial_epoch,
                  verbose=verbose)
 
 
@@ -339,6 +341,14 @@ def evaluate_model(evaluate, model, data: Dataset, history, *, monitor: str = "v
         splits["test"] = data.test
     with cli.interruption_after():
         scores = evaluate(model, splits)
+    return record(model, data, history, scores, monitor=monitor)
+
+
+def record(model, data: Dataset, history, scores: dict, *,
+           monitor: str = "val_loss") -> TrainedRecord:
+    """One trained model's record, from what ``fit`` returned and the evaluation cell's
+    scores (``{"train": {...}, "validation": {...}, "test": {...}}``, the test's left
+    out for a candidate not chosen); says so where the loss diverged or overshot."""
     train_metrics, val_metrics = scores["train"], scores["validation"]
     test_metrics = scores.get("test", {"accuracy": None, "loss": None})
     curves = {key: [float(v) for v in values] for key, values in history.history.items()}

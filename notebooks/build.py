@@ -160,7 +160,9 @@ def library_cell(recipe_source: str) -> str:
         'LECTURE_LIBRARY = """',
         *lines,
         '"""',
-        "if importlib.util.find_spec('common') is None and not Path('../common/cli.py').is_file():",
+        "if importlib.util.find_spec('common') is None and Path('../common/cli.py').is_file():",
+        "    sys.path.append(str(Path('..').resolve()))  # in a clone: the project, one folder up",
+        "elif importlib.util.find_spec('common') is None:  # alone: the copy this cell carries",
         f"    unpack_lecture_library(LECTURE_LIBRARY, {stamp!r}, Path({LIBRARY_FOLDER!r}).resolve())",
         f"    sys.path.insert(0, str(Path({LIBRARY_FOLDER!r}).resolve()))",
     ]) + "\n"

@@ -8,7 +8,6 @@ imported by a recipe that trains or computes something.
 from __future__ import annotations
 
 import difflib
-import importlib
 import re
 import runpy
 from pathlib import Path
@@ -177,26 +176,43 @@ def run(name: str, argv=()) -> dict:
     The one way code above the recipes runs one: tools, benchmarks and tests call this,
     never a recipe module's own functions, so that a recipe's text is the lesson's alone."""
     path = recipe_path(name)  # an unknown name fails here, in one line, before any import
-    argv = [str(arg) for arg in argv]
-    if is_lesson(name):  # cells at module level: it runs from its top, with these flags
-        return runpy.run_path(str(path), init_globals={"RECIPE_ARGV": argv},
-                              run_name="__main__")["results"]
-    return importlib.import_module(f"recipes.{name}").main(argv)
+    return run_file(path, argv)  # a lesson: it runs from its top, with these flags
 
 
 def is_lesson(name: str) -> bool:
     """Whether the recipe is written as a lesson (common/lesson.py: its cells run at module
     level, from SETTINGS at its top) rather than around a ``main(argv)`` function."""
-    return re.search(r"^SETTINGS = \{", recipe_path(name).read_text(), re.M) is not None
+    return is_lesson_text(recipe_path(name).read_text())
+
+
+def is_lesson_text(text: str) -> bool:
+    """Whether a recipe's text (the project's, or a student's copy) is a lesson."""
+    return re.search(r"^SETTINGS = \{", text, re.M) is not None
+
+
+def run_file(path, argv=()) -> dict:
+    """``run`` for a lesson's file wherever it is (a student's copy of a recipe): it runs
+    from its top with these flags; returns its results."""
+    return runpy.run_path(str(path), init_globals={"RECIPE_ARGV": [str(a) for a in argv]},
+                          run_name="__main__")["results"]
 
 
 def cells(name: str) -> dict:
     """What the recipe's cells to copy define (``build_model``, ``variants``, ``VARIANTS``,
     ``measure``, ...), run from their text as a student pastes them (the shared cells
     written out), and nothing else of the recipe: no training, no flags."""
-    text = "\n\n\n".join(copy_cells(name).values())
+    return _run_cells(copy_cells(name), f"recipes/{name}.py", name)
+
+
+def cells_of_text(text: str, where: str) -> dict:
+    """``cells`` for a recipe's text (a student's copy's; ``where`` names it in errors)."""
+    return _run_cells(_cells_to_copy(inline_shared(text)), where, "copy")
+
+
+def _run_cells(found: dict[str, str], where: str, name: str) -> dict:
     namespace = {"__name__": f"recipes.{name}:cells"}
-    exec(compile(text, f"recipes/{name}.py (its cells to copy)", "exec"), namespace)
+    exec(compile("\n\n\n".join(found.values()), f"{where} (its cells to copy)", "exec"),
+         namespace)
     return namespace
 
 
@@ -274,15 +290,17 @@ def copy_cells(name: str) -> dict[str, str]:
 # A training recipe's settings, read from its text (`show` imports nothing): constants
 # at the top, e.g. "EPOCHS = 30". BATCH_SIZE = None lets the run pick by the data's size:
 # the shown cells load the 55,000 training images of full MNIST, or TRAIN_SIZE of them.
-_SETTING = re.compile(r"^(EPOCHS|BATCH_SIZE|TRAIN_SIZE) = (\w+)", re.M)
+# A lesson's are entries of its SETTINGS dict: '    "epochs": 30,'.
+_SETTING = re.compile(
+    r'^(?:(EPOCHS|BATCH_SIZE|TRAIN_SIZE) = |    "(epochs|batch_size|train_size)": )(\w+)', re.M)
 MNIST_TRAIN_EXAMPLES = 55_000  # the shown Data cell's: 60,000 less 5,000 for validation
 
 
 def settings(name: str) -> dict[str, int | None]:
     """The recipe's EPOCHS, BATCH_SIZE and TRAIN_SIZE constants that it has, by
     lower-case name."""
-    return {key.lower(): None if value == "None" else int(value)
-            for key, value in _SETTING.findall(recipe_path(name).read_text())}
+    return {(constant or entry).lower(): None if value == "None" else int(value)
+            for constant, entry, value in _SETTING.findall(recipe_path(name).read_text())}
 
 
 def trains_end_to_end(name: str) -> bool:

@@ -39,13 +39,29 @@ Tests: tests/test_compare.py
 
 # %% [markdown]
 # ## Settings
-# What to change first: the command line's flags start from these (`--epochs`,
-# `--batch-size`), and so does the notebook's parameters cell.
+# Change them here. The command line's flags start from them (`python -m recipes run
+# compare --variants baseline,dropout`; `--help` lists them), and so does the notebook's
+# parameters cell below.
 
 # %%
-EPOCHS = 40
-BATCH_SIZE = None  # by the data's size: 512 on the full 55,000 images, 128 on a few thousand
-TRAIN_SIZE = 3500  # training images: few for 266,610 weights, so the baseline overfits
+SETTINGS = {
+    # the variants to train, comma-separated: any of VARIANTS (below)
+    "variants": ["baseline", "l1", "l2", "l1l2", "dropout", "early_stopping", "combined"],
+    # Few for 266,610 weights, so that the baseline overfits (see the introduction); the
+    # rest of the split is left out.
+    "train_size": 3500,  # training images used
+    "learning_rate": 0.001,  # Adam's learning rate, for every variant
+    "epochs": 40,  # passes over the training images (early stopping ends sooner)
+    # None: by the data's size, 512 on the full 55,000 images, 128 on a few thousand.
+    "batch_size": None,  # images per gradient step
+    "seed": 0,  # the random seed of the first weights and of the batches' order
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] trains the seven variants for 40
+# epochs each (a few minutes), which the saved outputs show; ["--quick"] is a run of
+# seconds.
+NOTEBOOK_ARGS = []
 
 # %% [markdown]
 # ## Setup
@@ -55,21 +71,26 @@ import importlib.util
 import sys
 from pathlib import Path
 
-# Not installed with pip? Then the project's packages are one folder up, from this file
-# (recipes/) and from its notebook, which runs in notebooks/.
-if importlib.util.find_spec("common") is None:
-    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
-    sys.path.append(str(here.resolve().parent))
+if importlib.util.find_spec("common") is None:  # not installed: python recipes/NAME.py
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # the project, one folder up
 
-from common import cli, notebook, training
+from common import cli, lesson
 from common.datasets import IMAGE_DATASETS
+
+# The one line of plumbing: the settings this run takes (the flags over SETTINGS), and
+# where its results go.
+run = lesson.start("compare", globals(), datasets=IMAGE_DATASETS, default_dataset="auto",
+                   types={"variants": cli.variant_list(SETTINGS["variants"]),
+                          "train_size": cli.positive_int,
+                          "learning_rate": cli.positive_float})
+settings = run.settings
 
 # %% [markdown]
 # ## The cells to copy
 # Data, model, training, evaluation and the variants the slide compares: Keras (tf.data
-# feeds the training), nothing from this project, and what `main` below trains with.
-# Pasted into an empty notebook they train and score each variant end to end: `python -m recipes show compare` prints them with the
-# lines that call them. The data, training and evaluation cells are the same in every
+# feeds the training), nothing from this project. Pasted into an empty notebook they
+# train and score each variant end to end: `python -m recipes show compare` prints them
+# with the lines that call them. The data, training and evaluation cells are the same in every
 # training recipe: they are written once, in common/lesson_cells.py, and `show` and the
 # notebook print them here in full.
 
@@ -125,6 +146,14 @@ from common.lesson_cells import evaluate
 # the early-stopping settings, when it stops early, under `"early_stopping"`: any variant
 # pastes as `build_model(**variant["model"])`. These are the slide's strengths, the usual
 # starting points for this network size.
+#
+# Strength is a hyperparameter: a fixed strength can be too strong or too weak for a
+# given dataset, and then the regularizer looks useless, or harmful, for the wrong
+# reason. So the comparison (`python -m tools compare`) also trains each regularizer at
+# every strength in its row of `GRID`, and for each seed the strength with the highest
+# **validation** accuracy is kept (`l1_tuned`, ...): the test split is read only for
+# that chosen model. The slide's strength is one of the candidates, and its run is
+# shared with the fixed variant.
 
 # %% Variants (copy this cell)
 VARIANTS = {
@@ -138,19 +167,11 @@ VARIANTS = {
 }
 
 
-def measure(model, history):  # early stopping ends a run before EPOCHS
+def measure(model, history):  # early stopping ends a run before its last epoch
     return {"epochs": len(history.epoch)}
 
-# %% [markdown]
-# ## Strength is a hyperparameter
-# A fixed strength can be too strong or too weak for a given dataset, and then the
-# regularizer looks useless, or harmful, for the wrong reason. So the comparison
-# (`python -m tools compare`) also trains each regularizer at every strength in its row of
-# `GRID`, and for each seed the strength with the highest **validation** accuracy is kept
-# (`l1_tuned`, ...): the test split is read only for that chosen model. The slide's
-# strength is one of the candidates, and its run is shared with the fixed variant above.
 
-# %%
+# The strengths `python -m tools compare` also tries for each regularizer, one row each.
 GRID = {
     "l1": {"l1": [1e-5, 1e-4, 1e-3]},
     "l2": {"l2": [1e-4, 1e-3, 1e-2]},
@@ -159,57 +180,42 @@ GRID = {
 }
 
 # %% [markdown]
-# ## Every variant, one seed
-# `main` trains each variant with the cells above, from the same seed, so variants with
-# the same layers start from the same weights: `training.fit` calls `train` (adding the
-# callbacks for a NaN loss and Ctrl-C), `training.evaluate_model` calls `evaluate`.
+# ## The data
+# The Data cell's split, as the run loads it (`--dataset`: full MNIST from Keras or a
+# local copy, or a smaller set offline), cut to its first `train_size` training images,
+# and named by its source in the results.
 
 # %%
-def main(argv=None) -> dict:
-    parser = cli.recipe_parser("compare", __doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto", epochs=EPOCHS)
-    parser.add_argument("--variants", type=cli.variant_list(VARIANTS),
-                        default=list(VARIANTS),
-                        help=f"comma-separated subset of: {','.join(VARIANTS)} "
-                             "(default: all)")
-    parser.add_argument("--train-size", type=cli.positive_int, default=TRAIN_SIZE,
-                        help="training examples used (the rest of the split is left out "
-                             "so the baseline overfits; see the introduction)")
-    parser.add_argument("--learning-rate", type=cli.positive_float,
-                        default=cli.model_defaults(build_model)["learning_rate"],
-                        help="Adam learning rate, for every variant")
-    args = parser.parse_args(argv)
-    args, data = training.load_data(args, train_size=args.train_size)
-
-    records, models = {}, {}  # the models kept: finish saves each beside results.json
-    for name in args.variants:
-        variant = VARIANTS[name]
-        print(f"--- {name}: {variant}")
-        training.seed_everything(args.seed)
-        model = build_model(**variant["model"], input_shape=data.input_shape,
-                            num_classes=data.num_classes, learning_rate=args.learning_rate)
-        stopping = variant.get("early_stopping")
-        callbacks = [early_stopping(**stopping)] if stopping else []
-        history = training.fit(train, model, data, args, callbacks, name=name)
-        models[name] = model
-        records[name] = training.evaluate_model(evaluate, model, data, history,
-                                                monitor="val_cross_entropy")
-    print(f"one seed ({args.seed}): a difference under about half a point may be chance; "
-          "python -m tools compare adds paired seeds until each verdict is decided")
-    return training.finish(data, args, records, main=args.variants[0])
-
+data = run.load_data(train_size=settings["train_size"])
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = data.train, data.val, data.test
+splits = {"train": (x_train, y_train), "validation": (x_val, y_val), "test": (x_test, y_test)}
 
 # %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe and shows its figures.
-# From a terminal: `python -m recipes run compare` with the same flags (`--help` lists
-# them); the comparison over paired seeds, with its report: `python -m tools compare`.
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] trains the seven variants for 40 epochs each (a
-# few minutes), which the saved outputs show; ["--quick"] is a run of seconds.
-NOTEBOOK_ARGS = []
+# ## Every variant, one seed
+# The same seed before each variant: variants with the same layers start from the same
+# weights and see the same batches. `run.callbacks` adds what a run needs and a lesson
+# need not show: a stop on a NaN loss, Ctrl-C, and a line every few epochs. Early
+# stopping watches the unpenalized validation cross-entropy, which is also the epoch
+# reported as the best.
 
 # %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+import keras  # here: the flags chose its backend, and the data loaded first
+
+records = {}
+for name in settings["variants"]:
+    variant = VARIANTS[name]
+    print(f"--- {name}: {variant}")
+    keras.utils.set_random_seed(settings["seed"])
+    model = build_model(**variant["model"], input_shape=x_train.shape[1:],
+                        num_classes=data.num_classes, learning_rate=settings["learning_rate"])
+    stopping = variant.get("early_stopping")
+    callbacks, initial_epoch = run.callbacks(
+        model, name, extra=[early_stopping(**stopping)] if stopping else [])
+    history = train(model, x_train, y_train, x_val, y_val, epochs=settings["epochs"],
+                    batch_size=settings["batch_size"], seed=settings["seed"],
+                    callbacks=callbacks, initial_epoch=initial_epoch, verbose=run.verbose)
+    records[name] = run.record(model, history, evaluate(model, splits),
+                               monitor="val_cross_entropy")
+print(f"one seed ({settings['seed']}): a difference under about half a point may be chance; "
+      "python -m tools compare adds paired seeds until each verdict is decided")
+results = run.finish_training(records, main=settings["variants"][0])

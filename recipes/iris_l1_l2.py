@@ -24,36 +24,55 @@ Tests: tests/test_regularization.py
 
 # %% [markdown]
 # ## Settings
-# What to change first: the command line's flags start from these (`--epochs`,
-# `--batch-size`), and so does the notebook's parameters cell.
+# Change them here. The command line's flags start from them (`python -m
+# recipes.iris_l1_l2 --l1 0.001`; `--help` lists them), and so does the notebook's
+# parameters cell below.
 
 # %%
-EPOCHS = 200
-BATCH_SIZE = 16
+SETTINGS = {
+    # Above 0: a zero would train the l1 (or l2) variant as a copy of "none".
+    "l1": 0.01,  # L1 penalty factor of the l1 and l1l2 variants
+    "l2": 0.01,  # L2 penalty factor of the l2 and l1l2 variants
+    "hidden": 16,  # units in the hidden layer
+    "learning_rate": 0.01,  # Adam's learning rate
+    "epochs": 200,  # passes over the 96 training flowers
+    "batch_size": 16,  # flowers per gradient step
+    "seed": 0,  # the random seed of the first weights and of the batches' order
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] runs the recipe at its full
+# settings (200 epochs, seconds on Iris), which the saved outputs show; ["--quick"]
+# trains 2 epochs.
+NOTEBOOK_ARGS = []
 
 # %% [markdown]
 # ## Setup
 
 # %%
-import functools
 import importlib.util
 import sys
 from pathlib import Path
 
-# Not installed with pip? Then the project's packages are one folder up, from this file
-# (recipes/) and from its notebook, which runs in notebooks/.
-if importlib.util.find_spec("common") is None:
-    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
-    sys.path.append(str(here.resolve().parent))
+if importlib.util.find_spec("common") is None:  # not installed: python recipes/NAME.py
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # the project, one folder up
 
-from common import cli, notebook, plots, training, weights
+from common import cli, lesson, plots, weights
+
+# The one line of plumbing: the settings this run takes (the flags over SETTINGS), and
+# where its results go.
+run = lesson.start("iris_l1_l2", globals(), datasets=("iris",), default_dataset="iris",
+                   resumable=True, types={"l1": cli.positive_float, "l2": cli.positive_float,
+                                          "hidden": cli.positive_int,
+                                          "learning_rate": cli.positive_float})
+settings = run.settings
 
 # %% [markdown]
 # ## The cells to copy
 # Data, model, training, evaluation and the variants the slide compares: Keras (tf.data
-# feeds the training), nothing from this project, and what `main` below trains with.
-# Pasted into an empty notebook they train and score each variant end to end: `python -m recipes show iris_l1_l2` prints them with the
-# lines that call them. The data, training and evaluation cells are the same in every
+# feeds the training) and scikit-learn, nothing from this project. Pasted into an empty
+# notebook they train and score each variant end to end: `python -m recipes show
+# iris_l1_l2` prints them with the lines that call them. The data, training and evaluation cells are the same in every
 # training recipe: they are written once, in common/lesson_cells.py, and `show` and the
 # notebook print them here in full.
 
@@ -119,59 +138,57 @@ def measure(model, history):
 
 
 # %% [markdown]
-# ## Train each from the same start, then compare the weights
-# `main` trains with the cells above: `training.fit` calls `train` (adding the callbacks
-# for a NaN loss, Ctrl-C and `--resume`), `training.evaluate_model` calls `evaluate`.
+# ## The data
+# The Data cell's split, as the run loads it: from scikit-learn (or tfds, where it is
+# installed), named by its source in the results.
 
 # %%
-def main(argv=None) -> dict:
-    parser = cli.recipe_parser("iris_l1_l2", __doc__, datasets=("iris",),
-                               default_dataset="iris", resumable=True,
-                               epochs=EPOCHS,
-                               batch_size=BATCH_SIZE)
-    defaults = cli.model_defaults(variants)  # the variants cell's strengths, above
-    # Above 0: a zero would train the l1 (or l2) variant as a copy of "none".
-    parser.add_argument("--l1", type=cli.positive_float, default=defaults["l1"],
-                        help="L1 penalty factor of the l1 and l1l2 variants")
-    parser.add_argument("--l2", type=cli.positive_float, default=defaults["l2"],
-                        help="L2 penalty factor of the l2 and l1l2 variants")
-    cli.add_mlp_flags(parser, build_model)
-    args = parser.parse_args(argv)
-    args, data = training.load_data(args)
-
-    # The penalized loss is not comparable across variants; accuracy is.
-    trained = training.train_variants(
-        build_model, train, evaluate, variants(args.l1, args.l2), data, args,
-        monitor="val_accuracy", input_dim=data.input_shape[0], hidden=args.hidden,
-        learning_rate=args.learning_rate)
-    records = {name: record for name, (_, record) in trained.items()}
-    importance = {name: weights.input_importance(model) for name, (model, _) in trained.items()}
-    for name, record in records.items():
-        record["input_feature_l1"] = dict(zip(data.feature_names, importance[name].tolist()))
-    kernel_values = {name: weights.flat_kernels(model) for name, (model, _) in trained.items()}
-
-    weights.print_table(records)
-    print("input use (l1 norm of the first kernel's row for each feature):")
-    for name, use in importance.items():
-        print(f"  {name:<8} " + "  ".join(f"{feature} {value:.2f}"
-                                          for feature, value in zip(data.feature_names, use)))
-
-    draw = functools.partial(plots.weight_histograms, kernel_values,
-                             title="Kernel weights on Iris")
-    return training.finish(data, args, records, main="l1l2",
-                           figures={"weights.png": draw})
-
+data = run.load_data()
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = data.train, data.val, data.test
+splits = {"train": (x_train, y_train), "validation": (x_val, y_val), "test": (x_test, y_test)}
 
 # %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe and shows its figures.
-# From a terminal: `python -m recipes.iris_l1_l2` with the same flags (`--help` lists them).
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] runs the recipe at its full settings (200
-# epochs, seconds on Iris), which the saved outputs show; ["--quick"] trains 2 epochs.
-NOTEBOOK_ARGS = []
+# ## Train each from the same start
+# The same seed before each variant gives each the same first weights and the same
+# batches: only the penalty differs. `run.callbacks` adds what a run needs and a lesson
+# need not show: a stop on a NaN loss, Ctrl-C that keeps every finished epoch,
+# `--resume` (which starts `fit` from `initial_epoch`), and a line every few epochs.
+# The penalized loss is not comparable across variants; accuracy is, so the best epoch
+# is the one with the best validation accuracy.
 
 # %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+import keras  # here: the flags chose its backend, and the data loaded first
+
+records, models = {}, {}
+for name, variant in variants(settings["l1"], settings["l2"]).items():
+    print(f"--- {name}: {variant}")
+    keras.utils.set_random_seed(settings["seed"])
+    model = build_model(**variant, input_dim=x_train.shape[1], hidden=settings["hidden"],
+                        learning_rate=settings["learning_rate"])
+    callbacks, initial_epoch = run.callbacks(model, name)
+    history = train(model, x_train, y_train, x_val, y_val, epochs=settings["epochs"],
+                    batch_size=settings["batch_size"], seed=settings["seed"],
+                    callbacks=callbacks, initial_epoch=initial_epoch, verbose=run.verbose)
+    scores = evaluate(model, splits)
+    records[name] = run.record(model, history, scores, monitor="val_accuracy",
+                               variant=variant)
+    models[name] = model
+
+# %% [markdown]
+# ## Compare the weights
+# What the slide claims: L1 sets weights to (near) zero and drops input features; L2
+# keeps every weight small.
+
+# %%
+weights.print_table(records)
+print("input use (l1 norm of the first kernel's row for each feature):")
+for name, model in models.items():
+    use = weights.input_importance(model)
+    records[name]["input_feature_l1"] = dict(zip(data.feature_names, use.tolist()))
+    print(f"  {name:<8} " + "  ".join(f"{feature} {value:.2f}"
+                                      for feature, value in zip(data.feature_names, use)))
+
+kernel_values = {name: weights.flat_kernels(model) for name, model in models.items()}
+results = run.finish_training(records, main="l1l2", figures={
+    "weights.png": lambda path: plots.weight_histograms(kernel_values, path,
+                                                        title="Kernel weights on Iris")})

@@ -17,12 +17,24 @@ Tests: tests/test_regularization.py, tests/test_baselines.py
 
 # %% [markdown]
 # ## Settings
-# What to change first: the command line's flags start from these (`--epochs`,
-# `--batch-size`), and so does the notebook's parameters cell.
+# Change them here. The command line's flags start from them (`python -m
+# recipes.iris_softmax --epochs 50`; `--help` lists them), and so does the notebook's
+# parameters cell below.
 
 # %%
-EPOCHS = 100
-BATCH_SIZE = 16
+SETTINGS = {
+    "hidden": 16,  # units in the hidden layer
+    "learning_rate": 0.01,  # Adam's learning rate
+    "epochs": 100,  # passes over the 96 training flowers
+    "batch_size": 16,  # flowers per gradient step
+    "seed": 0,  # the random seed of the first weights and of the batches' order
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] runs the recipe at its full
+# settings (100 epochs, seconds on Iris), which the saved outputs show; ["--quick"]
+# trains 2 epochs.
+NOTEBOOK_ARGS = []
 
 # %% [markdown]
 # ## Setup
@@ -32,20 +44,24 @@ import importlib.util
 import sys
 from pathlib import Path
 
-# Not installed with pip? Then the project's packages are one folder up, from this file
-# (recipes/) and from its notebook, which runs in notebooks/.
-if importlib.util.find_spec("common") is None:
-    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
-    sys.path.append(str(here.resolve().parent))
+if importlib.util.find_spec("common") is None:  # not installed: python recipes/NAME.py
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # the project, one folder up
 
-from common import cli, notebook, training
+from common import cli, lesson
+
+# The one line of plumbing: the settings this run takes (the flags over SETTINGS), and
+# where its results go.
+run = lesson.start("iris_softmax", globals(), datasets=("iris",), default_dataset="iris",
+                   resumable=True, types={"hidden": cli.positive_int,
+                                          "learning_rate": cli.positive_float})
+settings = run.settings
 
 # %% [markdown]
 # ## The cells to copy
-# Data, model, training and evaluation: Keras (tf.data feeds the training), nothing
-# from this project, and what `main` below trains with. Pasted into an empty notebook
-# they train a model end to end: `python -m recipes show iris_softmax` prints them with the
-# lines that call them. The data, training and evaluation cells are the same in every
+# Data, model, training and evaluation: Keras (tf.data feeds the training) and
+# scikit-learn, nothing from this project. Pasted into an empty notebook they train a
+# model end to end: `python -m recipes show iris_softmax` prints them with the lines
+# that call them. The data, training and evaluation cells are the same in every
 # training recipe: they are written once, in common/lesson_cells.py, and `show` and the
 # notebook print them here in full.
 
@@ -81,38 +97,38 @@ from common.lesson_cells import evaluate
 
 
 # %% [markdown]
-# ## Train, then evaluate once on the test split
-# `main` trains with the cells above: `training.fit` calls `train` (adding the callbacks
-# for a NaN loss, Ctrl-C and `--resume`), `training.evaluate_model` calls `evaluate`.
+# ## The data
+# The Data cell's split, as the run loads it: from scikit-learn (or tfds, where it is
+# installed), named by its source in the results.
 
 # %%
-def main(argv=None) -> dict:
-    parser = cli.recipe_parser("iris_softmax", __doc__, datasets=("iris",),
-                               default_dataset="iris", resumable=True,
-                               epochs=EPOCHS,
-                               batch_size=BATCH_SIZE)
-    cli.add_mlp_flags(parser, build_model)  # the model cell's defaults
-    args = parser.parse_args(argv)
-    args, data = training.load_data(args)
-    training.seed_everything(args.seed)
-    model = build_model(data.input_shape[0], data.num_classes, args.hidden,
-                        args.learning_rate)
-    history = training.fit(train, model, data, args)
-    record = training.evaluate_model(evaluate, model, data, history)
-    return training.finish(data, args, {"iris_softmax": record})
-
+data = run.load_data()
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = data.train, data.val, data.test
 
 # %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe and shows its figures.
-# From a terminal: `python -m recipes.iris_softmax` with the same flags
-# (`--help` lists them).
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] runs the recipe at its full settings (100
-# epochs, seconds on Iris), which the saved outputs show; ["--quick"] trains 2 epochs.
-NOTEBOOK_ARGS = []
+# ## Train
+# The same seed gives the same first weights and the same batches. `run.callbacks` adds
+# what a run needs and a lesson need not show: a stop on a NaN loss, Ctrl-C that keeps
+# every finished epoch, `--resume` (which starts `fit` from `initial_epoch`), and a
+# line per epoch.
 
 # %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+import keras  # here: the flags chose its backend, and the data loaded first
+
+keras.utils.set_random_seed(settings["seed"])
+model = build_model(x_train.shape[1], data.num_classes, settings["hidden"],
+                    settings["learning_rate"])
+model.summary()
+callbacks, initial_epoch = run.callbacks(model)
+history = train(model, x_train, y_train, x_val, y_val, epochs=settings["epochs"],
+                batch_size=settings["batch_size"], seed=settings["seed"],
+                callbacks=callbacks, initial_epoch=initial_epoch, verbose=run.verbose)
+
+# %% [markdown]
+# ## Evaluate, once on the test split
+# Every choice was made on validation; the test split is read here, once.
+
+# %%
+scores = evaluate(model, {"train": (x_train, y_train), "validation": (x_val, y_val),
+                          "test": (x_test, y_test)})
+results = run.finish_training({"iris_softmax": run.record(model, history, scores)})

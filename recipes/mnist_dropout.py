@@ -29,12 +29,28 @@ Tests: tests/test_regularization.py
 
 # %% [markdown]
 # ## Settings
-# What to change first: the command line's flags start from these (`--epochs`,
-# `--batch-size`), and so does the notebook's parameters cell.
+# Change them here. The command line's flags start from them (`python -m
+# recipes.mnist_dropout --dropout 0.3`; `--help` lists them), and so does the notebook's
+# parameters cell below.
 
 # %%
-EPOCHS = 30
-BATCH_SIZE = None  # by the data's size: 512 on the full 55,000 images, 128 on a few thousand
+SETTINGS = {
+    "dropout": 0.2,  # dropout rate p after each hidden layer of the dropout variant, in (0, 1)
+    "hidden": [300, 100],  # hidden layer widths, comma-separated
+    "learning_rate": 0.001,  # Adam's learning rate
+    # False: a constant learning rate.
+    "cosine_decay": False,  # let the learning rate fall to 0 along a cosine over the epochs
+    "epochs": 30,  # passes over the training images
+    # None: by the data's size, 512 on the full 55,000 images, 128 on a few thousand.
+    "batch_size": None,  # images per gradient step
+    "seed": 0,  # the random seed of the first weights and of the batches' order
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] runs the recipe as
+# docs/teaching.md reports it (30 epochs), which the saved outputs show; ["--quick"] is
+# a run of seconds (2 epochs).
+NOTEBOOK_ARGS = []
 
 # %% [markdown]
 # ## Setup
@@ -44,21 +60,25 @@ import importlib.util
 import sys
 from pathlib import Path
 
-# Not installed with pip? Then the project's packages are one folder up, from this file
-# (recipes/) and from its notebook, which runs in notebooks/.
-if importlib.util.find_spec("common") is None:
-    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
-    sys.path.append(str(here.resolve().parent))
+if importlib.util.find_spec("common") is None:  # not installed: python recipes/NAME.py
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # the project, one folder up
 
-from common import cli, notebook, training
+from common import cli, lesson
 from common.datasets import IMAGE_DATASETS
+
+# The one line of plumbing: the settings this run takes (the flags over SETTINGS), and
+# where its results go.
+run = lesson.start("mnist_dropout", globals(), datasets=IMAGE_DATASETS,
+                   default_dataset="auto", resumable=True,
+                   types={"dropout": cli.rate, "learning_rate": cli.positive_float})
+settings = run.settings
 
 # %% [markdown]
 # ## The cells to copy
 # Data, model, training, evaluation and the variants the slide compares: Keras (tf.data
-# feeds the training), nothing from this project, and what `main` below trains with.
-# Pasted into an empty notebook they train and score each variant end to end: `python -m recipes show mnist_dropout` prints them with the
-# lines that call them. The data, training and evaluation cells are the same in every
+# feeds the training), nothing from this project. Pasted into an empty notebook they
+# train and score each variant end to end: `python -m recipes show mnist_dropout` prints
+# them with the lines that call them. The data, training and evaluation cells are the same in every
 # training recipe: they are written once, in common/lesson_cells.py, and `show` and the
 # notebook print them here in full.
 
@@ -148,58 +168,58 @@ def demonstrate(x_train, rate=variants()["dropout"]["rate"], seed=0):
 
 
 # %% [markdown]
-# ## Train with and without dropout, from the same start
-# `main` trains with the cells above: `training.fit` calls `train` (adding the callbacks
-# for a NaN loss, Ctrl-C and `--resume`), `training.evaluate_model` calls `evaluate`.
+# ## The data
+# The Data cell's split, as the run loads it (`--dataset`: full MNIST from Keras or a
+# local copy, or a smaller set offline), named by its source in the results.
 
 # %%
-def main(argv=None) -> dict:
-    parser = cli.recipe_parser("mnist_dropout", __doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto",
-                               epochs=EPOCHS, resumable=True)
-    parser.add_argument("--dropout", type=cli.rate,
-                        default=cli.model_defaults(variants)["rate"],
-                        help="dropout rate p after each hidden layer of the dropout variant, in (0, 1)")
-    cli.add_mlp_flags(parser, build_model)  # the model cell's defaults
-    parser.add_argument("--cosine-decay", action="store_true",
-                        help="let the learning rate fall to 0 along a cosine over the epochs "
-                             "(default: constant)")
-    args = parser.parse_args(argv)
-    args, data = training.load_data(args)
-    steps = args.epochs * -(-len(data.y_train) // args.batch_size)  # ceil: the last batch
-
-    training.seed_everything(args.seed)
-    batch = demonstrate(data.x_train, args.dropout, args.seed)
-
-    trained = training.train_variants(
-        build_model, train, evaluate, variants(args.dropout), data, args,
-        input_shape=data.input_shape, num_classes=data.num_classes, hidden=args.hidden,
-        learning_rate=args.learning_rate,
-        decay_steps=steps if args.cosine_decay else None)
-    records = {name: record for name, (_, record) in trained.items()}
-    print(f"\n{'variant':<10} {'fit accuracy, last epoch':>25} {'train re-evaluated':>19} "
-          f"{'validation':>11}")
-    for name, record in records.items():
-        record["fit_accuracy_last_epoch"] = record["history"]["accuracy"][-1]
-        print(f"{name:<10} {record['fit_accuracy_last_epoch']:>25.4f} "
-              f"{record['train_accuracy']:>19.4f} {record['val_accuracy']:>11.4f}")
-    print("(fit's accuracy is measured with dropout on, while the weights still change; "
-          "re-evaluated, the model is scored as validation is)")
-    return training.finish(data, args, records, main="dropout",
-                           extra={"dropout_on_a_batch": batch})
-
+data = run.load_data()
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = data.train, data.val, data.test
+splits = {"train": (x_train, y_train), "validation": (x_val, y_val), "test": (x_test, y_test)}
+steps = settings["epochs"] * -(-len(y_train) // settings["batch_size"])  # ceil: the last batch
 
 # %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe and shows its figures.
-# From a terminal: `python -m recipes.mnist_dropout` with the same flags
-# (`--help` lists them).
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] runs the recipe as docs/teaching.md reports it
-# (30 epochs), which the saved outputs show; ["--quick"] is a run of seconds (2 epochs).
-NOTEBOOK_ARGS = []
+# ## What a Dropout layer does, on real images
 
 # %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+import keras  # here: the flags chose its backend, and the data loaded first
+
+keras.utils.set_random_seed(settings["seed"])
+batch = demonstrate(x_train, settings["dropout"], settings["seed"])
+
+# %% [markdown]
+# ## Train with and without dropout, from the same start
+# The same seed before each variant gives both the same first weights and the same
+# batches: only the dropout differs. `run.callbacks` adds what a run needs and a lesson
+# need not show: a stop on a NaN loss, Ctrl-C that keeps every finished epoch,
+# `--resume` (which starts `fit` from `initial_epoch`), and a line every few epochs.
+
+# %%
+records = {}
+for name, variant in variants(settings["dropout"]).items():
+    print(f"--- {name}: {variant}")
+    keras.utils.set_random_seed(settings["seed"])
+    model = build_model(**variant, input_shape=x_train.shape[1:], num_classes=data.num_classes,
+                        hidden=settings["hidden"], learning_rate=settings["learning_rate"],
+                        decay_steps=steps if settings["cosine_decay"] else None)
+    callbacks, initial_epoch = run.callbacks(model, name)
+    history = train(model, x_train, y_train, x_val, y_val, epochs=settings["epochs"],
+                    batch_size=settings["batch_size"], seed=settings["seed"],
+                    callbacks=callbacks, initial_epoch=initial_epoch, verbose=run.verbose)
+    records[name] = run.record(model, history, evaluate(model, splits), variant=variant)
+    records[name]["fit_accuracy_last_epoch"] = history.history["accuracy"][-1]
+
+# %% [markdown]
+# ## The accuracy `fit` prints, and the model's
+# `fit`'s accuracy is measured with units dropped while the weights still change; the
+# trained model, re-evaluated on the training split, is scored as validation is.
+
+# %%
+print(f"\n{'variant':<10} {'fit accuracy, last epoch':>25} {'train re-evaluated':>19} "
+      f"{'validation':>11}")
+for name, record in records.items():
+    print(f"{name:<10} {record['fit_accuracy_last_epoch']:>25.4f} "
+          f"{record['train_accuracy']:>19.4f} {record['val_accuracy']:>11.4f}")
+print("(fit's accuracy is measured with dropout on, while the weights still change; "
+      "re-evaluated, the model is scored as validation is)")
+results = run.finish_training(records, main="dropout", extra={"dropout_on_a_batch": batch})

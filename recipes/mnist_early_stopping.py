@@ -26,12 +26,30 @@ Tests: tests/test_regularization.py
 
 # %% [markdown]
 # ## Settings
-# What to change first: the command line's flags start from these (`--epochs`,
-# `--batch-size`), and so does the notebook's parameters cell.
+# Change them here. The command line's flags start from them (`python -m
+# recipes.mnist_early_stopping --patience 3`; `--help` lists them), and so does the
+# notebook's parameters cell below.
 
 # %%
-EPOCHS = 100  # the most; early stopping ends sooner
-BATCH_SIZE = None  # by the data's size: 512 on the full 55,000 images, 128 on a few thousand
+SETTINGS = {
+    # auto: val_loss, or val_cross_entropy when there is a penalty.
+    "monitor": "auto",  # the validation metric to watch
+    "patience": 5,  # epochs without improvement before stopping
+    "min_delta": 0.0,  # the smallest change that counts as an improvement
+    "l2": 0.0,  # an optional L2 penalty on the hidden kernels
+    "hidden": [300, 100],  # hidden layer widths, comma-separated
+    "learning_rate": 0.001,  # Adam's learning rate
+    "epochs": 100,  # the most passes over the training images; early stopping ends sooner
+    # None: by the data's size, 512 on the full 55,000 images, 128 on a few thousand.
+    "batch_size": None,  # images per gradient step
+    "seed": 0,  # the random seed of the first weights and of the batches' order
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] runs the recipe as
+# docs/teaching.md reports it (up to 100 epochs), which the saved outputs show;
+# ["--quick"] is a run of seconds (2 epochs).
+NOTEBOOK_ARGS = []
 
 # %% [markdown]
 # ## Setup
@@ -41,23 +59,28 @@ import importlib.util
 import sys
 from pathlib import Path
 
-# Not installed with pip? Then the project's packages are one folder up, from this file
-# (recipes/) and from its notebook, which runs in notebooks/.
-if importlib.util.find_spec("common") is None:
-    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
-    sys.path.append(str(here.resolve().parent))
+if importlib.util.find_spec("common") is None:  # not installed: python recipes/NAME.py
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # the project, one folder up
 
-from common import cli, notebook, training
+from common import cli, lesson
 from common.datasets import IMAGE_DATASETS
 
-MONITORS = ("auto", "val_loss", "val_cross_entropy", "val_accuracy")
+# The one line of plumbing: the settings this run takes (the flags over SETTINGS), and
+# where its results go.
+run = lesson.start(
+    "mnist_early_stopping", globals(), datasets=IMAGE_DATASETS, default_dataset="auto",
+    resumable=True,
+    types={"patience": cli.non_negative_int, "min_delta": cli.non_negative_float,
+           "l2": cli.non_negative_float, "learning_rate": cli.positive_float},
+    choices={"monitor": ("auto", "val_loss", "val_cross_entropy", "val_accuracy")})
+settings = run.settings
 
 # %% [markdown]
 # ## The cells to copy
-# Data, model, training and evaluation: Keras (tf.data feeds the training), nothing
-# from this project, and what `main` below trains with. Pasted into an empty notebook
-# they train a model end to end: `python -m recipes show mnist_early_stopping` prints them with the
-# lines that call them. The data, training and evaluation cells are the same in every
+# Data, model, early stopping, training and evaluation: Keras (tf.data feeds the
+# training), nothing from this project. Pasted into an empty notebook they train a model
+# end to end: `python -m recipes show mnist_early_stopping` prints them with the lines
+# that call them. The data, training and evaluation cells are the same in every
 # training recipe: they are written once, in common/lesson_cells.py, and `show` and the
 # notebook print them here in full.
 
@@ -110,79 +133,68 @@ from common.lesson_cells import evaluate
 
 # %% [markdown]
 # ## Choosing what to monitor
+# With a penalty, the validation loss includes it: it can fall because the weights
+# shrink while the fit to the data gets worse. The plain cross-entropy is the fit alone.
 
 # %%
-def choose_monitor(requested, l2):
-    if requested == "auto":
-        return "val_cross_entropy" if l2 else "val_loss"
-    if requested == "val_loss" and l2:
-        print("note: with --l2 the validation loss includes the penalty; "
-              "--monitor val_cross_entropy watches the fit alone")
-    return requested
+monitor = settings["monitor"]
+if monitor == "auto":
+    monitor = "val_cross_entropy" if settings["l2"] else "val_loss"
+    if settings["l2"]:
+        print(f"monitoring {monitor}: the penalty is part of val_loss, not of the fit")
+elif monitor == "val_loss" and settings["l2"]:
+    print("note: with --l2 the validation loss includes the penalty; "
+          "--monitor val_cross_entropy watches the fit alone")
 
+# %% [markdown]
+# ## The data
+# The Data cell's split, as the run loads it (`--dataset`: full MNIST from Keras or a
+# local copy, or a smaller set offline), named by its source in the results.
+
+# %%
+data = run.load_data()
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = data.train, data.val, data.test
 
 # %% [markdown]
 # ## Train until validation stops improving
-# `main` trains with the cells above: `training.fit` calls `train` (adding the callbacks
-# for a NaN loss, Ctrl-C and `--resume`), `training.evaluate_model` calls `evaluate`.
+# The same seed gives the same first weights and the same batches. The early-stopping
+# callback goes in with the run's: a stop on a NaN loss, Ctrl-C that keeps every
+# finished epoch, `--resume` (which starts `fit` from `initial_epoch`, and gives the
+# callback back its count and best weights), and a line every few epochs.
 
 # %%
-def main(argv=None) -> dict:
-    parser = cli.recipe_parser("mnist_early_stopping", __doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto",
-                               epochs=EPOCHS, resumable=True)
-    parser.add_argument("--monitor", choices=MONITORS, default="auto",
-                        help="validation metric to watch; auto: val_loss, or "
-                             "val_cross_entropy when there is a penalty")
-    parser.add_argument("--patience", type=cli.non_negative_int, default=5,
-                        help="epochs without improvement before stopping")
-    parser.add_argument("--min-delta", type=cli.non_negative_float, default=0.0,
-                        help="smallest change that counts as an improvement")
-    parser.add_argument("--l2", type=cli.non_negative_float,
-                        default=cli.model_defaults(build_model)["l2"],
-                        help="optional L2 penalty on the hidden kernels")
-    cli.add_mlp_flags(parser, build_model)  # the model cell's defaults
-    args = parser.parse_args(argv)
-    monitor = choose_monitor(args.monitor, args.l2)
-    if args.monitor == "auto" and args.l2:
-        print(f"monitoring {monitor}: the penalty is part of val_loss, not of the fit")
-    args, data = training.load_data(args)
+import keras  # here: the flags chose its backend, and the data loaded first
 
-    training.seed_everything(args.seed)
-    model = build_model(args.l2, data.input_shape, data.num_classes, args.hidden,
-                        args.learning_rate)
-    stopper = early_stopping(monitor, args.patience, args.min_delta)
-    history = training.fit(train, model, data, args, callbacks=[stopper])
-    record = training.evaluate_model(evaluate, model, data, history, monitor=monitor)
-    record["best_epoch"] = stopper.best_epoch + 1  # the callback's own (min_delta applies)
-
-    best_value = history.history[monitor][stopper.best_epoch]
-    restored = evaluate(model, {"validation": data.val})["validation"]
-    restored_value = restored[monitor.removeprefix("val_")]
-    stopped = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None
-    early = {"monitor": monitor, "patience": args.patience, "min_delta": args.min_delta,
-             "stopped_epoch": stopped, "best_epoch": stopper.best_epoch + 1,
-             "best_value": best_value, "restored_value": restored_value}
-    print(f"stopped after epoch {stopped} of at most {args.epochs}" if stopped else
-          f"never stopped early: ran all {args.epochs} epochs")
-    print(f"best epoch {early['best_epoch']}: {monitor} = {best_value:.6f}; the returned "
-          f"model gives {restored_value:.6f} (the best epoch's weights were restored)")
-    return training.finish(data, args, {"early_stopping": record},
-                           extra={"early_stopping": early},
-                           marks={"early_stopping": early["best_epoch"]})
-
+keras.utils.set_random_seed(settings["seed"])
+model = build_model(settings["l2"], x_train.shape[1:], data.num_classes, settings["hidden"],
+                    settings["learning_rate"])
+model.summary()
+stopper = early_stopping(monitor, settings["patience"], settings["min_delta"])
+callbacks, initial_epoch = run.callbacks(model, extra=[stopper])
+history = train(model, x_train, y_train, x_val, y_val, epochs=settings["epochs"],
+                batch_size=settings["batch_size"], seed=settings["seed"],
+                callbacks=callbacks, initial_epoch=initial_epoch, verbose=run.verbose)
 
 # %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe and shows its figures.
-# From a terminal: `python -m recipes.mnist_early_stopping` with the same flags
-# (`--help` lists them).
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] runs the recipe as docs/teaching.md reports it
-# (up to 100 epochs), which the saved outputs show; ["--quick"] is a run of seconds (2 epochs).
-NOTEBOOK_ARGS = []
+# ## Evaluate, once on the test split, and check the restore
+# The returned model's validation score must be the best epoch's, not the last one's.
 
 # %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+scores = evaluate(model, {"train": (x_train, y_train), "validation": (x_val, y_val),
+                          "test": (x_test, y_test)})
+record = run.record(model, history, scores, monitor=monitor)
+record["best_epoch"] = stopper.best_epoch + 1  # the callback's own (min_delta applies)
+
+best_value = history.history[monitor][stopper.best_epoch]
+restored_value = scores["validation"][monitor.removeprefix("val_")]
+stopped = stopper.stopped_epoch + 1 if stopper.stopped_epoch else None
+early = {"monitor": monitor, "patience": settings["patience"],
+         "min_delta": settings["min_delta"], "stopped_epoch": stopped,
+         "best_epoch": stopper.best_epoch + 1, "best_value": best_value,
+         "restored_value": restored_value}
+print(f"stopped after epoch {stopped} of at most {settings['epochs']}" if stopped else
+      f"never stopped early: ran all {settings['epochs']} epochs")
+print(f"best epoch {early['best_epoch']}: {monitor} = {best_value:.6f}; the returned "
+      f"model gives {restored_value:.6f} (the best epoch's weights were restored)")
+results = run.finish_training({"early_stopping": record}, extra={"early_stopping": early},
+                              marks={"early_stopping": early["best_epoch"]})

@@ -26,37 +26,54 @@ Tests: tests/test_regularization.py
 
 # %% [markdown]
 # ## Settings
-# What to change first: the command line's flags start from these (`--epochs`,
-# `--batch-size`), and so does the notebook's parameters cell.
+# Change them here. The command line's flags start from them (`python -m
+# recipes.mnist_l2 --l2 0.0001`; `--help` lists them), and so does the notebook's
+# parameters cell below.
 
 # %%
-EPOCHS = 40
-BATCH_SIZE = None  # by the data's size: 512 on the full 55,000 images, 128 on a few thousand
+SETTINGS = {
+    "l2": 0.001,  # L2 penalty factor on every kernel of the l2 variant
+    "hidden": 50,  # units in the hidden layer
+    "learning_rate": 0.001,  # Adam's learning rate
+    "epochs": 40,  # passes over the training images
+    # None: by the data's size, 512 on the full 55,000 images, 128 on a few thousand.
+    "batch_size": None,  # images per gradient step
+    "seed": 0,  # the random seed of the first weights and of the batches' order
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] runs the recipe as
+# docs/teaching.md reports it (40 epochs), which the saved outputs show; ["--quick"] is
+# a run of seconds (2 epochs).
+NOTEBOOK_ARGS = []
 
 # %% [markdown]
 # ## Setup
 
 # %%
-import functools
 import importlib.util
 import sys
 from pathlib import Path
 
-# Not installed with pip? Then the project's packages are one folder up, from this file
-# (recipes/) and from its notebook, which runs in notebooks/.
-if importlib.util.find_spec("common") is None:
-    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
-    sys.path.append(str(here.resolve().parent))
+if importlib.util.find_spec("common") is None:  # not installed: python recipes/NAME.py
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # the project, one folder up
 
-from common import cli, notebook, plots, training, weights
+from common import cli, lesson, plots, weights
 from common.datasets import IMAGE_DATASETS
+
+# The one line of plumbing: the settings this run takes (the flags over SETTINGS), and
+# where its results go.
+run = lesson.start("mnist_l2", globals(), datasets=IMAGE_DATASETS, default_dataset="auto",
+                   resumable=True, types={"l2": cli.positive_float, "hidden": cli.positive_int,
+                                          "learning_rate": cli.positive_float})
+settings = run.settings
 
 # %% [markdown]
 # ## The cells to copy
 # Data, model, training, evaluation and the variants the slide compares: Keras (tf.data
-# feeds the training), nothing from this project, and what `main` below trains with.
-# Pasted into an empty notebook they train and score each variant end to end: `python -m recipes show mnist_l2` prints them with the
-# lines that call them. The data, training and evaluation cells are the same in every
+# feeds the training), nothing from this project. Pasted into an empty notebook they
+# train and score each variant end to end: `python -m recipes show mnist_l2` prints them
+# with the lines that call them. The data, training and evaluation cells are the same in every
 # training recipe: they are written once, in common/lesson_cells.py, and `show` and the
 # notebook print them here in full.
 
@@ -109,44 +126,49 @@ def measure(model, history):
 
 
 # %% [markdown]
-# ## Train both, from the same start
-# `main` trains with the cells above: `training.fit` calls `train` (adding the callbacks
-# for a NaN loss, Ctrl-C and `--resume`), `training.evaluate_model` calls `evaluate`.
+# ## The data
+# The Data cell's split, as the run loads it (`--dataset`: full MNIST from Keras or a
+# local copy, or a smaller set offline), named by its source in the results.
 
 # %%
-def main(argv=None) -> dict:
-    parser = cli.recipe_parser("mnist_l2", __doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto",
-                               epochs=EPOCHS, resumable=True)
-    defaults = cli.model_defaults(variants)  # the variants cell's strength, above
-    parser.add_argument("--l2", type=cli.positive_float, default=defaults["l2"],
-                        help="L2 penalty factor on every kernel of the l2 variant")
-    cli.add_mlp_flags(parser, build_model)
-    args = parser.parse_args(argv)
-    args, data = training.load_data(args)
-    trained = training.train_variants(
-        build_model, train, evaluate, variants(args.l2), data, args,
-        monitor="val_accuracy", input_shape=data.input_shape, num_classes=data.num_classes,
-        hidden=args.hidden, learning_rate=args.learning_rate)
-    records = {name: record for name, (_, record) in trained.items()}
-    weights.print_table(records)
-    kernel_values = {name: weights.flat_kernels(model) for name, (model, _) in trained.items()}
-    draw = functools.partial(plots.weight_histograms, kernel_values,
-                             title=f"Kernel weights, L2({args.l2:g}) vs none")
-    return training.finish(data, args, records, main="l2",
-                           figures={"weights.png": draw})
-
+data = run.load_data()
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = data.train, data.val, data.test
+splits = {"train": (x_train, y_train), "validation": (x_val, y_val), "test": (x_test, y_test)}
 
 # %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe and shows its figures.
-# From a terminal: `python -m recipes.mnist_l2` with the same flags (`--help` lists them).
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] runs the recipe as docs/teaching.md reports it
-# (40 epochs), which the saved outputs show; ["--quick"] is a run of seconds (2 epochs).
-NOTEBOOK_ARGS = []
+# ## Train both, from the same start
+# The same seed before each variant gives both the same first weights and the same
+# batches: only the penalty differs. `run.callbacks` adds what a run needs and a lesson
+# need not show: a stop on a NaN loss, Ctrl-C that keeps every finished epoch,
+# `--resume` (which starts `fit` from `initial_epoch`), and a line every few epochs.
+# The penalized loss is not comparable across variants; accuracy is, so the best epoch
+# is the one with the best validation accuracy.
 
 # %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+import keras  # here: the flags chose its backend, and the data loaded first
+
+records, models = {}, {}
+for name, variant in variants(settings["l2"]).items():
+    print(f"--- {name}: {variant}")
+    keras.utils.set_random_seed(settings["seed"])
+    model = build_model(**variant, input_shape=x_train.shape[1:], num_classes=data.num_classes,
+                        hidden=settings["hidden"], learning_rate=settings["learning_rate"])
+    callbacks, initial_epoch = run.callbacks(model, name)
+    history = train(model, x_train, y_train, x_val, y_val, epochs=settings["epochs"],
+                    batch_size=settings["batch_size"], seed=settings["seed"],
+                    callbacks=callbacks, initial_epoch=initial_epoch, verbose=run.verbose)
+    scores = evaluate(model, splits)
+    records[name] = run.record(model, history, scores, monitor="val_accuracy",
+                               variant=variant)
+    models[name] = model
+
+# %% [markdown]
+# ## Compare the weights
+# What the slide claims: the penalty keeps the weights small.
+
+# %%
+weights.print_table(records)
+kernel_values = {name: weights.flat_kernels(model) for name, model in models.items()}
+title = f"Kernel weights, L2({settings['l2']:g}) vs none"
+results = run.finish_training(records, main="l2", figures={
+    "weights.png": lambda path: plots.weight_histograms(kernel_values, path, title=title)})

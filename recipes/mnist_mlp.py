@@ -38,36 +38,50 @@ Tests: tests/test_mnist_mlp.py, tests/test_cli.py
 
 # %% [markdown]
 # ## Settings
-# What to change first: the command line's flags start from these (`--epochs`,
-# `--batch-size`), and so does the notebook's parameters cell.
+# Change them here. The command line's flags start from them (`python -m
+# recipes.mnist_mlp --epochs 20`; `--help` lists them), and so does the notebook's
+# parameters cell below.
 
 # %%
-EPOCHS = 10
-BATCH_SIZE = None  # by the data's size: 512 on the full 55,000 images, 128 on a few thousand
+SETTINGS = {
+    "hidden": [300, 100],  # hidden layer widths, comma-separated
+    "learning_rate": 0.001,  # Adam's learning rate
+    "epochs": 10,  # passes over the training images
+    # None: by the data's size, 512 on the full 55,000 images, 128 on a few thousand.
+    "batch_size": None,  # images per gradient step
+    "seed": 0,  # the random seed of the first weights and of the batches' order
+}
+
+# %% tags=["parameters"]
+# The flags, as on the command line, over SETTINGS: [] runs the recipe as
+# docs/teaching.md reports it (10 epochs), which the saved outputs show; ["--quick"] is
+# a run of seconds (2 epochs).
+NOTEBOOK_ARGS = []
 
 # %% [markdown]
 # ## Setup
-# Everything outside the model cell is plumbing from `common`: datasets with offline
-# fallbacks, the shared flags (`--help` lists them), the results record and plots.
 
 # %%
 import importlib.util
 import sys
 from pathlib import Path
 
-# Not installed with pip? Then the project's packages are one folder up, from this file
-# (recipes/) and from its notebook, which runs in notebooks/.
-if importlib.util.find_spec("common") is None:
-    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
-    sys.path.append(str(here.resolve().parent))
+if importlib.util.find_spec("common") is None:  # not installed: python recipes/NAME.py
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # the project, one folder up
 
-from common import cli, notebook, training
+from common import cli, lesson
 from common.datasets import IMAGE_DATASETS
+
+# The one line of plumbing: the settings this run takes (the flags over SETTINGS), and
+# where its results go.
+run = lesson.start("mnist_mlp", globals(), datasets=IMAGE_DATASETS, default_dataset="auto",
+                   resumable=True, types={"learning_rate": cli.positive_float})
+settings = run.settings
 
 # %% [markdown]
 # ## The cells to copy
 # Data, model, training and evaluation: Keras (tf.data feeds the training), nothing
-# from this project, and what `main` below trains with. Pasted into an empty notebook
+# from this project. Pasted into an empty notebook
 # they train a model end to end: `python -m recipes show mnist_mlp` prints them with the
 # lines that call them. The data, training and evaluation cells are the same in every
 # training recipe: they are written once, in common/lesson_cells.py, and `show` and the
@@ -104,57 +118,57 @@ from common.lesson_cells import evaluate
 
 
 # %% [markdown]
+# ## The data
+# The Data cell's split, as the run loads it (`--dataset`: full MNIST from Keras or a
+# local copy, or a smaller set offline), named by its source in the results.
+
+# %%
+data = run.load_data()
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = data.train, data.val, data.test
+
+# %% [markdown]
 # ## What the slide's model does without Flatten
 # The same layers with no Flatten: one softmax per image *row*. Training it against one
 # label per image fails with a shape error, which is the lucky outcome.
 
 # %%
-def slide_model_output_shape(input_shape=(28, 28)):
-    import keras
+import keras  # here: the flags chose its backend, and the data loaded first
 
-    model = keras.Sequential([
-        keras.Input(shape=input_shape),
-        keras.layers.Dense(300, activation="relu"),
-        keras.layers.Dense(100, activation="relu"),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
-    return model.output_shape
-
-
-# %% [markdown]
-# ## Train, then evaluate once on the test split
-# `main` runs the cells above on the data `--dataset` names: `train` validates after
-# every epoch, `evaluate` reads the test split once, at the end. Same seed, same numbers.
-
-# %%
-def main(argv=None) -> dict:
-    parser = cli.recipe_parser("mnist_mlp", __doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto",
-                               epochs=EPOCHS, resumable=True)
-    cli.add_mlp_flags(parser, build_model)  # the model cell's defaults
-    args = parser.parse_args(argv)
-    args, data = training.load_data(args)
-    training.seed_everything(args.seed)
-    print(f"slide's model without Flatten outputs {slide_model_output_shape(data.input_shape)}"
-          " (one softmax per image row); with Flatten:", end=" ")
-    model = build_model(data.input_shape, data.num_classes, args.hidden,
-                        args.learning_rate)
-    print(model.output_shape)
-    history = training.fit(train, model, data, args)
-    record = training.evaluate_model(evaluate, model, data, history)
-    return training.finish(data, args, {"mnist_mlp": record})
-
+# The seed first: every layer built from here on draws its first weights from it.
+keras.utils.set_random_seed(settings["seed"])
+slide_model = keras.Sequential([
+    keras.Input(shape=x_train.shape[1:]),
+    keras.layers.Dense(300, activation="relu"),
+    keras.layers.Dense(100, activation="relu"),
+    keras.layers.Dense(10, activation="softmax"),
+])
+print(f"slide's model without Flatten outputs {slide_model.output_shape}: one softmax per "
+      "image row")
 
 # %% [markdown]
-# ## Run it
-# Here: the next cell sets the flags, the one after runs the recipe and shows its figures.
-# From a terminal: `python -m recipes.mnist_mlp` with the same flags (`--help` lists them).
-
-# %% tags=["parameters"]
-# The flags, as on the command line: [] runs the recipe as docs/teaching.md reports it
-# (10 epochs), which the saved outputs show; ["--quick"] is a run of seconds (2 epochs).
-NOTEBOOK_ARGS = []
+# ## Train
+# The seed set above gives the same first weights and the same batches. `run.callbacks` adds
+# what a run needs and a lesson need not show: a stop on a NaN loss, Ctrl-C that keeps
+# every finished epoch, `--resume` (which starts `fit` from `initial_epoch`), and a
+# line per epoch.
 
 # %%
-if __name__ == "__main__":  # in a notebook with NOTEBOOK_ARGS, in a terminal with its flags
-    results = notebook.run_recipe(main, NOTEBOOK_ARGS)
+model = build_model(x_train.shape[1:], data.num_classes, settings["hidden"],
+                    settings["learning_rate"])
+print(f"with Flatten: {model.output_shape}, one softmax per image")
+model.summary()
+callbacks, initial_epoch = run.callbacks(model)
+history = train(model, x_train, y_train, x_val, y_val, epochs=settings["epochs"],
+                batch_size=settings["batch_size"], seed=settings["seed"],
+                callbacks=callbacks, initial_epoch=initial_epoch, verbose=run.verbose)
+
+# %% [markdown]
+# ## Evaluate, once on the test split
+# Every choice was made on validation; the test split is read here, once.
+
+# %%
+scores = evaluate(model, {"train": (x_train, y_train), "validation": (x_val, y_val),
+                          "test": (x_test, y_test)})
+results = run.finish_training(
+    {"mnist_mlp": run.record(model, history, scores)},
+    extra={"slide_model_output_shape": list(slide_model.output_shape)})

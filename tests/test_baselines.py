@@ -698,7 +698,7 @@ def student_copy(tmp_path, old, new) -> Path:
 
 
 def test_a_changed_setting_gets_the_same_verdict_from_both_checks(run_cli, tmp_path):
-    copy = student_copy(tmp_path, "hidden=16,", "hidden=5,")
+    copy = student_copy(tmp_path, '"hidden": 16,', '"hidden": 5,')
     by_file = one_line_error(run_cli("-m", "tools", "baselines", "check", "--recipe-file",
                                      str(copy)))
     main = _load_copy(copy)
@@ -731,14 +731,13 @@ def test_a_students_recipe_file_runs_with_the_recorded_flags(tmp_path, capsys):
     assert baselines.check(recipe_file=copy, seeds=[0]) == 0
     printed = capsys.readouterr().out
     assert f"with {copy} (seeds [0]" in printed and "1 passed, 0 failed" in printed
-    # A student's mistake: training for one epoch. The check catches it.
+    # A student's mistake: training for one epoch. The check catches it from the copy's
+    # flags, before anything trains.
     broken = tmp_path / "mine.py"
-    broken.write_text(source.replace("    history = training.fit(train, model, data, args)",
-                                     "    args = args.replace(epochs=1)\n"
-                                     "    history = training.fit(train, model, data, args)"))
-    assert baselines.check(["iris_softmax"], recipe_file=broken, seeds=[1]) == 1
-    out = capsys.readouterr().out  # the run's own record shows what it trained with
-    assert "UNVERIFIED" in out and "this run differs: epochs 1, recorded 100" in out
+    broken.write_text(source.replace('"epochs": 100,', '"epochs": 1,'))
+    with pytest.raises(UsageError, match="this run differs: epochs 1, recorded 100"):
+        baselines.check(["iris_softmax"], recipe_file=broken, seeds=[1])
+    assert "scored by the checker" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("text, args, expected", [
@@ -837,7 +836,14 @@ _SLOW = ("return compile_classifier(model, learning_rate)",
 
 
 def _load_copy(path):
-    """A student's copy's ``main``, loaded in this (trusted) test process to make its run."""
+    """A student's copy's ``main``, loaded in this (trusted) test process to make its run;
+    a lesson's copy, which has none: its file run from its top with the flags given."""
+    import functools
+
+    import recipes
+
+    if recipes.is_lesson_text(Path(path).read_text()):
+        return functools.partial(recipes.run_file, path)
     spec = importlib.util.spec_from_file_location(f"copy_{abs(hash(str(path)))}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -859,21 +865,21 @@ def _copy_of_iris(tmp_path, *changes, prefix=""):
 @pytest.mark.parametrize("accuracy", ["1.0", "float('nan')"])
 def test_a_recipe_file_that_returns_its_own_results_is_not_verified(tmp_path, capsys,
                                                                     accuracy):
-    path = _copy_of_iris(tmp_path)
-    path.write_text(path.read_text() + f"\n\ndef main(argv):\n    return {{'test_accuracy': "
-                    f"{accuracy}, 'variants': {{}}, 'data_source': 'x', 'n_test': 30}}\n")
+    path = tmp_path / "iris_softmax.py"  # a recipe's copy in the form with a main(argv)
+    path.write_text(f"def main(argv):\n    return {{'test_accuracy': {accuracy}, "
+                    "'variants': {}, 'data_source': 'x', 'n_test': 30}\n")
     # A main that answers without running the recipe: its flags cannot even be read.
     with pytest.raises(UsageError, match="its flags cannot be read without running it"):
-        baselines.check(recipe_file=path, seeds=[0])
+        baselines.check(["iris_softmax"], recipe_file=path, seeds=[0])
     assert "scored by the checker" not in capsys.readouterr().out
 
 
 def test_a_recipe_file_that_writes_no_results_cannot_be_verified(tmp_path, capsys):
-    """A copy that parses its flags, then returns a perfect score without training."""
+    """A copy that trains, then answers a perfect score instead of writing its results."""
     path = _copy_of_iris(tmp_path, (
-        "    args, data = training.load_data(args)",
-        "    return {'test_accuracy': 1.0, 'variants': {}}\n"
-        "    args, data = training.load_data(args)"))
+        "results = run.finish_training(",
+        "results = {'test_accuracy': 1.0, 'variants': {}}\nnot_written = (",
+    ))
     assert baselines.check(recipe_file=path, seeds=[0]) == 1
     printed = capsys.readouterr().out
     assert "UNVERIFIED" in printed and "wrote no results.json" in printed
@@ -889,10 +895,10 @@ def test_a_recipe_file_that_patches_the_tolerance_still_regresses(tmp_path, caps
 
 def test_a_model_that_predicts_nan_is_a_regression(tmp_path, capsys):
     path = _copy_of_iris(tmp_path, (
-        "    record = training.evaluate_model(",
-        "    import numpy as np\n"
-        "    model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])\n"
-        "    record = training.evaluate_model("))
+        "scores = evaluate(model, ",
+        "import numpy as np\n"
+        "model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])\n"
+        "scores = evaluate(model, "))
     assert baselines.check(recipe_file=path, seeds=[0]) == 1
     out = capsys.readouterr().out
     assert "seed 0 iris_softmax: test nan" not in out and "REGRESSION" in out
@@ -916,8 +922,8 @@ def test_a_hostile_recipe_file_did_not_finish_and_wrote_only_in_its_folder(run_c
 def test_a_model_with_the_wrong_number_of_outputs_is_not_verified(tmp_path, capsys):
     # A 4-unit softmax for 3 classes can still score well; its shape says it is wrong.
     path = _copy_of_iris(tmp_path, (
-        "    model = build_model(data.input_shape[0], data.num_classes, args.hidden,",
-        "    model = build_model(data.input_shape[0], data.num_classes + 1, args.hidden,"))
+        "model = build_model(x_train.shape[1], data.num_classes, ",
+        "model = build_model(x_train.shape[1], data.num_classes + 1, "))
     assert baselines.check(recipe_file=path, seeds=[0]) == 1
     out = capsys.readouterr().out
     assert "UNVERIFIED" in out and "its model has 4 output units for 3 classes" in out

@@ -260,76 +260,47 @@ def test_the_usage_line_starts_with_the_lessons_flags_and_shows_no_flag_that_doe
         assert "(default: 300,100)" in " ".join(done.stdout.split())
 
 
-# A flag and the parameter whose default it takes (cli.model_defaults): build_model's, or
-# for the strength the slide compares, variants'.
-MODEL_CELL_DEFAULTS = [
-    ("iris_softmax", "hidden", "hidden", 5), ("iris_softmax", "learning_rate", "learning_rate", 0.5),
-    ("iris_l1_l2", "hidden", "hidden", 5), ("iris_l1_l2", "l1", "l1", 0.3),
-    ("mnist_mlp", "hidden", "hidden", (64,)), ("mnist_mlp", "learning_rate", "learning_rate", 0.5),
-    ("mnist_dropout", "rate", "dropout", 0.4), ("mnist_l2", "l2", "l2", 0.05),
-    ("mnist_l2", "hidden", "hidden", 7), ("mnist_early_stopping", "l2", "l2", 0.05),
-    ("compare", "learning_rate", "learning_rate", 0.5),
-]
-# A recipe's settings at its top (EPOCHS, and on Iris BATCH_SIZE), which its flags start from.
-SETTINGS = [
-    *[(name, "EPOCHS", "epochs", 3) for name in ("iris_softmax", "iris_l1_l2", "mnist_mlp",
-                                                 "mnist_l2", "mnist_dropout",
-                                                 "mnist_early_stopping", "compare")],
-    ("iris_softmax", "BATCH_SIZE", "batch_size", 8), ("iris_l1_l2", "BATCH_SIZE", "batch_size", 8),
-]
-
-
-@pytest.mark.parametrize("recipe, parameter, flag, value", MODEL_CELL_DEFAULTS)
-def test_a_flag_takes_its_default_from_the_cell_that_defines_it(recipe, parameter, flag,
-                                                                value, monkeypatch):
-    import importlib
-    import inspect
-
-    from tools import baselines
-
-    module = importlib.import_module(f"recipes.{recipe}")
-    variants = getattr(module, "variants", None)
-    function = (variants if variants and parameter in inspect.signature(variants).parameters
-                else module.build_model)
-    names = [name for name, p in inspect.signature(function).parameters.items()
-             if p.default is not inspect.Parameter.empty]
-    dataset = "iris" if recipe.startswith("iris") else "mnist-5k"
-    defaults = list(function.__defaults__)
-    assert baselines.recorded_flags(recipe, dataset, [])[flag] == defaults[names.index(parameter)]
-    defaults[names.index(parameter)] = value  # as if the cell's default were edited
-    monkeypatch.setattr(function, "__defaults__", tuple(defaults))
-    assert baselines.recorded_flags(recipe, dataset, [])[flag] == value
-
-
-@pytest.mark.parametrize("recipe, setting, flag, value", SETTINGS)
-def test_a_flag_takes_its_default_from_the_settings_at_the_top(recipe, setting, flag, value,
-                                                              monkeypatch):
-    import importlib
-
-    from tools import baselines
-
-    module = importlib.import_module(f"recipes.{recipe}")
-    dataset = "iris" if recipe.startswith("iris") else "mnist-5k"
-    assert baselines.recorded_flags(recipe, dataset, [])[flag] == getattr(module, setting)
-    monkeypatch.setattr(module, setting, value)  # as if the setting were edited
-    assert baselines.recorded_flags(recipe, dataset, [])[flag] == value
-
-
-def test_editing_the_model_cell_changes_the_run(tmp_path):
-    """The model cell's default, edited in a copy of the recipe, is what the run trains."""
-    import importlib.util
+def test_editing_the_settings_changes_the_run(tmp_path):
+    """A setting edited in a copy of the lesson is what the run trains."""
+    import recipes
 
     source = (ROOT / "recipes" / "iris_softmax.py").read_text()
-    edited = source.replace("hidden=16,", "hidden=5,", 1)
+    edited = source.replace('"hidden": 16,', '"hidden": 5,', 1)
     assert edited != source
     path = tmp_path / "iris_softmax_edited.py"
     path.write_text(edited)
-    spec = importlib.util.spec_from_file_location("iris_softmax_edited", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    results = module.main(["--quick", "--out", str(tmp_path / "run")])
+    results = recipes.run_file(path, ["--quick", "--out", str(tmp_path / "run")])
     assert results["hyperparameters"]["hidden"] == 5
     assert results["params"] == 4 * 5 + 5 + 5 * 3 + 3
+
+
+def test_a_lessons_settings_agree_with_its_model_cell():
+    """A lesson's run takes its settings from SETTINGS, the cells `show` prints from the
+    model cell's (and variants') defaults: the two must be the same numbers, or a pasted
+    lesson would train another model than the recipe's."""
+    import inspect
+
+    import recipes
+
+    checked = 0
+    for name in recipes.recipe_names():
+        if not (recipes.is_lesson(name) and recipes.trains_end_to_end(name)):
+            continue
+        cells = recipes.cells(name)
+        namespace = {}
+        exec(re.search(r"^SETTINGS = \{.*?^\}", recipes.recipe_text(name), re.M | re.S)[0],
+             namespace)
+        for function in (cells.get("variants"), cells["build_model"]):
+            for key, parameter in (inspect.signature(function).parameters.items()
+                                   if function else []):
+                key = {"rate": "dropout"}.get(key, key)  # mnist_dropout's --dropout
+                if key in namespace["SETTINGS"] and parameter.default is not parameter.empty:
+                    setting = namespace["SETTINGS"][key]
+                    default = parameter.default
+                    assert list(default) == setting if isinstance(default, tuple) else \
+                        default == setting, (name, key)
+                    checked += 1
+    assert checked >= 15
 
 
 def test_flags_only_stops_a_recipe_at_its_parser_and_ends_with_its_block(tmp_path):

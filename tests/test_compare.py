@@ -17,8 +17,9 @@ import recipes
 from common import cli, runs
 from tools import claims, report, stats, tuning
 from conftest import one_line_error, start_cli
-from recipes import compare as lesson
 from tools import compare
+
+lesson = compare.lesson()  # the compare lesson's cells and settings
 
 ALL_VARIANTS = list(lesson.VARIANTS)
 TUNED = [name + "_tuned" for name in lesson.GRID]

@@ -73,20 +73,29 @@ def test_a_directory_in_use_by_another_process_is_refused(run_cli, tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-def test_a_run_stopped_in_a_notebook_lets_go_of_its_folder(run_cli, tmp_path):
-    """A notebook's kernel lives on after a run it interrupted: the run's folder is let go
-    of as when a process ends, so a terminal can --resume it (or a new run use it)."""
+def test_a_run_stopped_in_a_notebook_lets_go_of_its_folder(run_cli, tmp_path, monkeypatch):
+    """A notebook's kernel lives on after a run it interrupted: when the cell ends with an
+    error, the run's folder is let go of as when a process ends, so a terminal can
+    --resume it (or a new run use it). A cell that succeeds keeps what it holds."""
+    from types import SimpleNamespace
+
+    import IPython
+
     from common import notebook
 
+    shell = SimpleNamespace(events=SimpleNamespace(callbacks={"post_run_cell": []}))
+    shell.events.register = lambda name, hook: shell.events.callbacks[name].append(hook)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    notebook.let_go_of_runs_when_a_cell_fails()
+    notebook.let_go_of_runs_when_a_cell_fails()  # a second lesson in the same kernel
+    [hook] = shell.events.callbacks["post_run_cell"]
+
     out = tmp_path / "run"
-
-    def interrupted_run(argv):
-        runs.claim(out)
-        (out / "args.json").write_text("{}")
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        notebook.run(interrupted_run, [])
+    runs.claim(out)
+    (out / "args.json").write_text("{}")
+    hook(SimpleNamespace(success=True))
+    assert out.resolve() in runs.held()
+    hook(SimpleNamespace(success=False))  # the kernel's interrupt ended the cell
     assert out.resolve() not in runs.held()
     (out / "args.json").unlink()
     done = run_cli("-m", "recipes", "run", "softmax", "--out", str(out))

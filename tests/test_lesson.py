@@ -1,7 +1,8 @@
 """A recipe written as a lesson (common/lesson.py): cells at module level, SETTINGS at the
-top, one plumbing call. recipes/neuron.py is written so."""
+top, one plumbing call. Every recipe is written so."""
 
 import json
+import re
 import sys
 
 import pytest
@@ -14,11 +15,13 @@ from conftest import ROOT, one_line_error
 LESSONS = [name for name in recipes.recipe_names() if recipes.is_lesson(name)]
 
 
-def test_neuron_is_a_lesson_and_runs_at_module_level():
-    assert "neuron" in LESSONS
-    text = recipes.recipe_path("neuron").read_text()
-    assert "def main(" not in text and "\nresults = run.finish(" in text
-    assert text.index("SETTINGS = {") < text.index("lesson.start(")
+def test_every_recipe_is_a_lesson_and_runs_at_module_level():
+    assert LESSONS == recipes.recipe_names()
+    for name in LESSONS:
+        text = recipes.recipe_path(name).read_text()
+        assert "def main(" not in text, name
+        assert re.search(r"\nresults = run\.finish(_training)?\(", text), name
+        assert text.index("SETTINGS = {") < text.index("lesson.start("), name
 
 
 @pytest.mark.parametrize("recipe, argv, expected", [

@@ -26,6 +26,22 @@ Description: The Iris classifier with a BatchNormalization layer.
 # %% [markdown]
 # A `BatchNormalization` layer scales each of its inputs by the batch's statistics.
 
+# %%
+SETTINGS = {
+    "units": 16,  # units in the hidden layer
+    "epochs": 5,  # passes over the training flowers
+    "seed": 0,  # the random seed of the first weights
+}
+
+# %% tags=["parameters"]
+NOTEBOOK_ARGS = []
+
+# %%
+from common import lesson
+
+run = lesson.start("batch_norm", globals(), datasets=("iris",), default_dataset="iris")
+settings = run.settings
+
 # %% Data (copy this cell)
 
 
@@ -67,6 +83,18 @@ def train(model, x_train, y_train, x_val, y_val, epochs=5, callbacks=()):
 def evaluate(model, splits):
     return {name: model.evaluate(x, y, verbose=0, return_dict=True)
             for name, (x, y) in splits.items()}
+
+
+# %%
+import keras
+
+data = run.load_data()
+keras.utils.set_random_seed(settings["seed"])
+model = build_model(settings["units"])
+callbacks, initial_epoch = run.callbacks(model)
+history = train(model, *data.train, *data.val, epochs=settings["epochs"], callbacks=callbacks)
+scores = evaluate(model, {"train": data.train, "validation": data.val, "test": data.test})
+results = run.finish_training({"batch_norm": run.record(model, history, scores)})
 '''
 
 
@@ -100,6 +128,15 @@ def test_a_new_recipe_file_is_listed_shown_built_and_planned(project_copy):
 
     shown = run_in(project_copy, "-m", "recipes", "show", "batch_norm")
     assert "# %% Model" in shown and "BatchNormalization" in shown and "model.fit(" in shown
+
+    # It runs, with its flags made from its SETTINGS, and records what it trained.
+    assert "--units UNITS" in run_in(project_copy, "-m", "recipes", "run", "batch_norm",
+                                     "--help")
+    out = project_copy / "run"
+    run_in(project_copy, "-m", "recipes", "run", "batch_norm", "--units", "4", "--out", out)
+    recorded = json.loads((out / "results.json").read_text())
+    assert recorded["hyperparameters"]["units"] == 4 and recorded["epochs_run"] == 5
+    assert recorded["params"] == 4 * 4 + (4 * 4 + 4) + (4 * 3 + 3)  # BatchNorm: 4 x 4
 
     run_in(project_copy, "notebooks/build.py", "batch_norm", "--no-execute")
     notebook = (project_copy / "notebooks" / "batch_norm.ipynb").read_text()
@@ -194,7 +231,7 @@ def test_a_recipe_copied_from_another_trains_under_its_own_name(project_copy, tm
 
     left = run("run", "my_dropout", "--help")
     assert left.returncode == 2 and "Traceback" not in left.stderr, left.stderr
-    assert "recipe_parser('mnist_dropout', ...)" in left.stderr, left.stderr
+    assert "lesson.start('mnist_dropout', ...)" in left.stderr, left.stderr
     copied.write_text(copied.read_text().replace('"mnist_dropout"', '"my_dropout"'))
     assert run("run", "my_dropout", "--help").stdout.startswith(
         "usage: python -m recipes.my_dropout [-h] [--dropout DROPOUT]")

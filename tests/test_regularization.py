@@ -6,7 +6,6 @@ import pytest
 
 import recipes
 from conftest import one_line_error
-from recipes import mnist_early_stopping
 
 
 def out(tmp_path, name="run"):
@@ -77,10 +76,14 @@ def test_early_stopping_callback_settings():
     assert early_stopping("val_loss").mode == "min"
 
 
-def test_penalty_switches_the_monitor_to_the_unpenalized_metric():
-    assert mnist_early_stopping.choose_monitor("auto", 0.0) == "val_loss"
-    assert mnist_early_stopping.choose_monitor("auto", 0.001) == "val_cross_entropy"
-    assert mnist_early_stopping.choose_monitor("val_accuracy", 0.001) == "val_accuracy"
+@pytest.mark.parametrize("flags, monitor", [
+    ([], "val_loss"), (["--l2", "0.001"], "val_cross_entropy"),
+    (["--l2", "0.001", "--monitor", "val_accuracy"], "val_accuracy"),
+])
+def test_penalty_switches_the_monitor_to_the_unpenalized_metric(flags, monitor, tmp_path):
+    results = recipes.run("mnist_early_stopping", ["--quick", "--epochs", "1", "--dataset",
+                                                   "mnist-5k", "--out", tmp_path, *flags])
+    assert results["early_stopping"]["monitor"] == results["monitor"] == monitor
 
 
 # --- snippets a student pastes ------------------------------------------------------

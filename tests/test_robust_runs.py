@@ -355,10 +355,11 @@ def test_a_lock_link_put_there_after_the_check_is_not_followed(tmp_path, monkeyp
 
 def test_a_variant_named_like_a_tuning_candidate_is_refused(monkeypatch):
     from common.errors import UsageError
-    from recipes import compare as lesson
     from tools import compare
 
-    monkeypatch.setitem(lesson.VARIANTS, "l2-0p01", {"model": {"dropout": 0.5}})
+    cells = compare.lesson()
+    cells.VARIANTS["l2-0p01"] = {"model": {"dropout": 0.5}}  # as if the cell had it
+    monkeypatch.setattr(compare, "lesson", lambda: cells)
     with pytest.raises(UsageError, match="variant 'l2-0p01' has the name of l2's tuning "
                                          "candidate 0.01"):
         compare.main(["--quick", "--variants", "l2,l2-0p01", "--grid", "l2=0.001,0.01"])

@@ -63,8 +63,9 @@ def test_main_trains_with_the_cells_it_shows():
     what produced the recipe's numbers."""
     for name in TRAINING_RECIPES:
         source = recipes.recipe_path(name).read_text()
-        main = source[source.index("def main("):]
-        assert re.search(r"\btrain\b", main) and re.search(r"\bevaluate\b", main), name
+        run = source[source.index("lesson.start("):]  # the lesson's cells at module level
+        assert re.search(r"^\s*history = train\(model, ", run, re.M), name
+        assert re.search(r"\bevaluate\(model, ", run), name
 
 
 @pytest.mark.parametrize("name", TRAINING_RECIPES)
@@ -292,9 +293,10 @@ def test_each_pasted_lesson_trains_what_its_slide_is_about():
 
 
 def test_a_variants_strength_is_written_once():
-    """The strength a pasted comparison trains, the flag's default and the model cell's
-    default are one number: variants() gives the flag its default, and build_model()
-    alone builds the slide's variant with it (a drift between them is caught here)."""
+    """The strength a pasted comparison trains and the model cell's default are one
+    number: build_model() alone builds the slide's variant (a drift between them is
+    caught here; the flag's, SETTINGS', by test_cli's
+    test_a_lessons_settings_agree_with_its_model_cell)."""
     from common.cli import model_defaults
 
     for name in TRAINING_RECIPES:
@@ -308,8 +310,6 @@ def test_a_variants_strength_is_written_once():
         assert strengths and all(built[key] == value for key, value in strengths.items()), name
         slides_variant = list(namespace["variants"]().values())[-1]  # none first
         assert slides_variant == {key: built[key] for key in slides_variant}, name
-        source = recipes.recipe_path(name).read_text()
-        assert "model_defaults(variants)" in source, name
 
 
 def test_a_variants_cell_without_its_measure_is_a_one_line_error(monkeypatch):

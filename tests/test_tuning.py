@@ -11,8 +11,9 @@ import pytest
 
 from tools import comparison, tuning
 from conftest import one_line_error
-from recipes import compare as lesson
 from tools import compare
+
+lesson = compare.lesson()  # the compare lesson's cells and settings
 
 # A small tuned comparison: three regularizers, two seeds, a grid where the slide's
 # strength is not always the best.

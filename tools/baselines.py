@@ -138,8 +138,9 @@ def _run_seed(recipe: str, argv: list[str], _shared, seed: int) -> dict:
 
 
 def main_of(recipe: str):
-    """What runs a baseline entry: the recipe's ``main``; the ``compare`` entry is the
-    comparison (tools/compare.py) of the compare lesson's variants, over its seeds."""
+    """What runs a baseline entry, ``main(argv)``: the recipe (``recipes.run``); the
+    ``compare`` entry is the comparison (tools/compare.py) of the compare lesson's
+    variants, over its seeds."""
     if recipe == "compare":
         return importlib.import_module("tools.compare").main
     return functools.partial(recipes.run, recipe)
@@ -149,8 +150,8 @@ def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS, main=None
               workers=None, scheduler=None) -> dict:
     """Run ``recipe`` on ``dataset`` for each seed; per-variant test accuracies.
 
-    ``main`` is the recipe's ``main(argv)``; by default the project's own recipe (``check
-    --recipe-file`` passes a student's copy). ``workers`` or ``scheduler`` (``--workers N``,
+    ``main(argv)`` runs the recipe with a command line; by default the project's own
+    recipe (``main_of``; ``check --recipe-file`` passes a student's copy). ``workers`` or ``scheduler`` (``--workers N``,
     ``--scheduler ADDRESS``) run the seeds, or a comparison's cells, through Dask."""
     started = time.perf_counter()
     if (workers or scheduler) and recipe != "compare" and main is None:
@@ -428,9 +429,9 @@ def recorded_flags(recipe: str, dataset: str, args: list[str]):
 
 
 def flags_of(main, recipe: str, dataset: str, args: list[str], where: str | None = None):
-    """The parsed flags of a recipe's ``main`` (the project's, or a student's copy, named
-    ``where`` in errors) run with ``args`` on ``dataset``, stopped before it loads any
-    data."""
+    """The parsed flags of a recipe run by ``main(argv)`` (the project's, or a student's
+    copy, named ``where`` in errors) with ``args`` on ``dataset``, stopped before it loads
+    any data."""
     from common import training
 
     argv = [*args, "--dataset", dataset]
@@ -449,10 +450,12 @@ def flags_of(main, recipe: str, dataset: str, args: list[str], where: str | None
     if recipe == "compare":
         from tools import comparison
 
-        module = importlib.import_module("recipes.compare")
+        from tools import compare
+
+        cells = compare.lesson()
         with contextlib.redirect_stderr(io.StringIO()):
-            config = comparison._config_from_args(namespace, module.VARIANTS,
-                                                  getattr(module, "GRID", None))
+            config = comparison._config_from_args(namespace, cells.VARIANTS,
+                                                  getattr(cells, "GRID", None))
         return {k: config[k] for k in ("epochs", "batch_size", "train_size", "patience",
                                        "quick", "learning_rate", "variants", "tuning")}
     return {k: v for k, v in vars(namespace).items()

@@ -12,22 +12,33 @@ the runs into report.html and report.md (docs/comparison.md explains how to read
 
 from __future__ import annotations
 
+import ast
+from types import SimpleNamespace
+
+import recipes
 from common import cli
 from common.datasets import IMAGE_DATASETS
-from recipes import compare as lesson
 from tools import comparison, sweep
 
 
-def parser() -> cli.Parser:
-    parser = cli.recipe_parser("compare", lesson.__doc__, datasets=IMAGE_DATASETS,
-                               default_dataset="auto", epochs=lesson.EPOCHS)
+def lesson() -> SimpleNamespace:
+    """What the comparison takes from the lesson: its cells to copy (``build_model``,
+    ``early_stopping``, ``train``, ``evaluate``, ``VARIANTS``, ``GRID``), run from their
+    text, and its settings (``epochs``, ``train_size``), read from its SETTINGS."""
+    return SimpleNamespace(**recipes.cells("compare"), **recipes.settings("compare"),
+                           doc=recipes.recipe_path("compare").read_text())
+
+
+def parser(lesson: SimpleNamespace) -> cli.Parser:
+    parser = cli.recipe_parser("compare", _docstring(lesson.doc), datasets=IMAGE_DATASETS,
+                               default_dataset="auto", epochs=lesson.epochs)
     parser.prog = "python -m tools compare"
     parser.add_argument("--variants", type=cli.variant_list(lesson.VARIANTS),
                         default=list(lesson.VARIANTS),
                         help=f"comma-separated subset of: {','.join(lesson.VARIANTS)} "
                              "(default: all)")
     comparison.add_seed_flags(parser)
-    parser.add_argument("--train-size", type=cli.positive_int, default=lesson.TRAIN_SIZE,
+    parser.add_argument("--train-size", type=cli.positive_int, default=lesson.train_size,
                         help="training examples used (the rest of the split is left out "
                              "so the baseline overfits; see the lesson's introduction)")
     parser.add_argument("--patience", type=cli.non_negative_int, default=None,
@@ -46,11 +57,15 @@ def parser() -> cli.Parser:
     return parser
 
 
+def _docstring(text: str) -> str:
+    return ast.get_docstring(ast.parse(text)) or ""
+
+
 def main(argv=None) -> dict:
-    args = parser().parse_args(argv)
-    cells = comparison.RecipeCells(lesson.build_model, lesson.train, lesson.evaluate,
-                                   lesson.early_stopping)
-    return comparison.run(args, lesson.VARIANTS, cells, lesson.GRID)
+    cells = lesson()
+    args = parser(cells).parse_args(argv)
+    return comparison.run(args, cells.VARIANTS, comparison.RecipeCells(
+        cells.build_model, cells.train, cells.evaluate, cells.early_stopping), cells.GRID)
 
 
 if __name__ == "__main__":

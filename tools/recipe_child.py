@@ -3,7 +3,8 @@
 
 It loads the file, builds its model with the project's model settings (saved untrained
 as SETUP_FILE, for the checker to inspect before any training), then runs its ``main``
-once per requested command line; each run writes its results.json and trained models in
+once per requested command line (a lesson's copy, which has no ``main``: its file run
+from its top with those flags, ``recipes.run_file``); each run writes its results.json and trained models in
 its ``--out`` folder, as every recipe run does. It reports progress only: the checker
 reads those files, loads the models and scores them itself; whatever ``main`` returns is
 ignored.
@@ -16,11 +17,13 @@ recipe's name, the dataset, the recorded flags (``args``), the keyword arguments
 project's ``build_model`` (``model_settings``) and the runs, a list of [seed, argv] pairs.
 """
 
+import functools
 import importlib.util
 import json
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,13 +43,35 @@ def serve(path: str, reply_fd: int, setup_file: str, job_json: str) -> None:
         replies.flush()
 
     sys.path.insert(0, str(ROOT))  # the recipe's copy imports the project's common/
-    from tools import sweep
-    from tools import baselines
-    from common.errors import UsageError
+    import recipes
 
     job = json.loads(job_json)
 
     file, fix = Path(path), "fix it and check again"
+    try:
+        text = file.read_text()
+        lesson = recipes.is_lesson_text(text)
+    except (OSError, UnicodeDecodeError):
+        lesson = False  # the loader below says why it cannot be read
+    if lesson:
+        # A lesson runs when it is loaded: its flags and runs go through recipes.run_file,
+        # its model cell is taken from its cells' text.
+        try:
+            compile(text, str(file), "exec", dont_inherit=True)
+            module = SimpleNamespace(
+                main=functools.partial(recipes.run_file, file),
+                build_model=recipes.cells_of_text(text, str(file)).get("build_model"))
+        except SyntaxError as error:
+            send(event="load_error", message=f"{file}, line {error.lineno}: syntax error "
+                                             f"({_one_line(error.msg)}); {fix}")
+            return
+        except BaseException as error:
+            send(event="load_error", message=f"{file}: its cells to copy cannot be run: "
+                                             f"{type(error).__name__}: {_one_line(error)}; "
+                                             f"{fix}")
+            return
+        serve_module(module, file, job, setup_file, send)
+        return
     spec = importlib.util.spec_from_file_location("student_recipe", file)
     if spec is None or spec.loader is None:
         send(event="load_error", message=f"--recipe-file {file}: not a Python file (.py)")
@@ -62,6 +87,15 @@ def serve(path: str, reply_fd: int, setup_file: str, job_json: str) -> None:
         send(event="load_error", message=f"{file} cannot be loaded: {type(error).__name__}: "
                                          f"{_one_line(error)}; {fix}")
         return
+    serve_module(module, file, job, setup_file, send)
+
+
+def serve_module(module, file: Path, job: dict, setup_file: str, send) -> None:
+    """Report the flags, build the untrained model, then make each run."""
+    from tools import sweep
+    from tools import baselines
+    from common.errors import UsageError
+
     if not callable(getattr(module, "main", None)):
         send(event="load_error", message=f"{file} defines no main(argv); a recipe's copy "
                                          "keeps the recipe's main function")
