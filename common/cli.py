@@ -705,7 +705,8 @@ def console_main(main, argv=None) -> int:
               file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: outputs already written were kept", file=sys.stderr)
+        print("interrupted: stopped here; any file it had finished writing is kept, "
+              "nothing half-written is left", file=sys.stderr)
         return 130
     finally:
         sys.stdout = stdout

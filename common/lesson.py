@@ -185,7 +185,13 @@ def parser(name: str, namespace: dict, *, types: dict | None = None,
     for key, default in settings.items():
         if key in shared_flags:  # --epochs, --seed, ...: the setting's value and comment
             made.set_defaults(**{key: default})
-            shared_flags[key].help = helps.get(key, shared_flags[key].help)
+            shared_help = shared_flags[key].help or ""
+            # None leaves the choice to the run (the batch size, by the data's size): the
+            # shared flag's help says how it chooses.
+            chosen = re.search(r"\(default: .*\)$", shared_help) if default is None else None
+            text = helps.get(key)
+            shared_flags[key].help = (f"{text} {chosen[0]}" if text and chosen
+                                      else text or shared_help)
             continue
         flag, text = "--" + key.replace("_", "-"), helps.get(key, key.replace("_", " "))
         kind = (types or {}).get(key) or _flag_type(key, default)
@@ -197,6 +203,25 @@ def parser(name: str, namespace: dict, *, types: dict | None = None,
                           choices=list((choices or {}).get(key, [])) or None,
                           help=f"{text} (default: {_shown(default, kind)})")
     return made
+
+
+def _check_settings(made: cli.RecipeParser, settings: dict) -> None:
+    """Each SETTINGS value passes its flag's checks, as the same value typed as a flag
+    would (a rate of 1.5, a layer of 0 units): refused in one line, not by Keras later."""
+    actions = {action.dest: action for action in made._actions}
+    for key, value in settings.items():
+        action = actions.get(key)
+        if action is None or value is None or isinstance(value, bool):
+            continue
+        try:
+            if callable(action.type):
+                action.type(_shown(value, action.type))
+            if action.choices is not None and value not in action.choices:
+                raise argparse.ArgumentTypeError(
+                    f"choose from {', '.join(map(str, action.choices))}")
+        except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
+            raise UsageError(f"SETTINGS['{key}'] = {value!r}: {error}; change it at the top "
+                             "of the lesson") from None
 
 
 def start(name: str, namespace: dict, *, types: dict | None = None,
@@ -223,5 +248,6 @@ def start(name: str, namespace: dict, *, types: dict | None = None,
     if notebook.in_kernel():
         notebook.let_go_of_runs_when_a_cell_fails()
     made = parser(name, namespace, types=types, choices=choices, **shared)
+    _check_settings(made, namespace["SETTINGS"])
     args = made.parse_args([str(arg) for arg in argv])
     return Lesson(name, args, namespace["SETTINGS"])

@@ -242,11 +242,22 @@ def fit_without_tf_data(model, x_train, y_train, x_val, y_val, epochs, batch_siz
                      callbacks=list(callbacks), **fit_options)
 
 
+def resume_command(recipe: str, run_dir: Path) -> str:
+    """The command that goes on with an interrupted run, as this one was started: a
+    recipe run as a file (``python3 recipes/NAME.py``, ``python3 -m recipes.NAME``) by
+    its whole path, which works from any folder; else ``python3 -m recipes run``, which
+    works in the project's folder (or installed)."""
+    started = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if started is not None and started.suffix == ".py" and started.stem == recipe:
+        return f"python3 {started.resolve()} --resume {run_dir}"
+    return f"python3 -m recipes run {recipe} --resume {run_dir}"
+
+
 def _say_how_to_resume(args, run_dir: Path, name: str, finished: int) -> None:
     recipe = getattr(args, "recipe", None) or "NAME"
     which = "" if name == "model" else f" of {name}"
     print(f"interrupted: {finished} finished epoch(s){which} are saved in {run_dir}; go on "
-          f"with: python3 -m recipes run {recipe} --resume {run_dir} (in a notebook: "
+          f"with: {resume_command(recipe, run_dir)} (in a notebook: "
           f"NOTEBOOK_ARGS = [\"--resume\", \"{run_dir}\"])", file=sys.stderr, flush=True)
 
 

@@ -7,6 +7,7 @@ imported by a recipe that trains or computes something.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 import runpy
@@ -30,9 +31,9 @@ END_TO_END = """\
 # %% Train and evaluate
 import keras
 
-keras.utils.set_random_seed(0)  # the same seed gives the same numbers
+keras.utils.set_random_seed({seed})  # the same seed gives the same numbers
 (x_train, y_train), (x_val, y_val), (x_test, y_test) = {load}(){demonstration}
-model = build_model()
+model = build_model({model_arguments})
 model.summary()  # the layers and their parameter counts
 history = train(model, x_train, y_train, x_val, y_val{settings}{callbacks},
                 verbose=2)  # one line per epoch (1: a progress bar)
@@ -53,7 +54,7 @@ import pandas as pd
 splits = {{"train": (x_train, y_train), "validation": (x_val, y_val), "test": (x_test, y_test)}}
 scores = {{}}
 for name, variant in {variants}.items():
-    keras.utils.set_random_seed(0)  # the same seed: the same first weights and batches
+    keras.utils.set_random_seed({seed})  # the same seed: the same first weights and batches
     model = build_model(**variant{model_arguments})
     history = train(model, x_train, y_train, x_val, y_val{settings}{callbacks},
                     verbose=0)  # quiet: 1 prints a progress bar per epoch, 2 a line
@@ -287,20 +288,39 @@ def copy_cells(name: str) -> dict[str, str]:
     return cells
 
 
-# A training recipe's settings, read from its text (`show` imports nothing): constants
-# at the top, e.g. "EPOCHS = 30". BATCH_SIZE = None lets the run pick by the data's size:
-# the shown cells load the 55,000 training images of full MNIST, or TRAIN_SIZE of them.
-# A lesson's are entries of its SETTINGS dict: '    "epochs": 30,'.
-_SETTING = re.compile(
-    r'^(?:(EPOCHS|BATCH_SIZE|TRAIN_SIZE) = |    "(epochs|batch_size|train_size)": )(\w+)', re.M)
+# A lesson's settings, read from its text (`show` imports nothing): its SETTINGS dict.
 MNIST_TRAIN_EXAMPLES = 55_000  # the shown Data cell's: 60,000 less 5,000 for validation
 
 
+def lesson_settings(name: str) -> dict:
+    """The recipe's ``SETTINGS``, as its text writes them."""
+    for node in ast.parse(recipe_text(name)).body:
+        if isinstance(node, ast.Assign) and \
+                [getattr(target, "id", None) for target in node.targets] == ["SETTINGS"]:
+            try:
+                return ast.literal_eval(node.value)
+            except ValueError:
+                raise UsageError(f"recipes/{name}.py: SETTINGS holds more than plain values "
+                                 "(numbers, strings, True/False, None, lists of them)")
+    return {}
+
+
 def settings(name: str) -> dict[str, int | None]:
-    """The recipe's EPOCHS, BATCH_SIZE and TRAIN_SIZE constants that it has, by
-    lower-case name."""
-    return {(constant or entry).lower(): None if value == "None" else int(value)
-            for constant, entry, value in _SETTING.findall(recipe_path(name).read_text())}
+    """The recipe's epochs, batch size and training-set size that its SETTINGS has."""
+    return {key: value for key, value in lesson_settings(name).items()
+            if key in ("epochs", "batch_size", "train_size")}
+
+
+def _arguments(cell: str, function: str, values: dict, leave_out=()) -> str:
+    """``key=value, ...`` for the parameters of ``function`` (defined in ``cell``) that
+    ``values`` gives, in the function's order: how the shown lines call a cell with the
+    lesson's settings, so that what is pasted trains what SETTINGS say."""
+    for node in ast.parse(cell).body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            names = [a.arg for a in (*node.args.args, *node.args.kwonlyargs)]
+            return ", ".join(f"{key}={values[key]!r}" for key in names
+                             if key in values and key not in leave_out)
+    return ""
 
 
 def trains_end_to_end(name: str) -> bool:
@@ -325,17 +345,27 @@ def snippet(name: str) -> str:
             raise UsageError(f"recipes/{name}.py: the Demonstration cell defines no "
                              "'def demonstrate(x_train, ...):' (what the slide says, shown "
                              "on the training data; it prints what it finds)")
-        demonstration = "\ndemonstrate(x_train)  # what the slide describes, on real data"
-    chosen = settings(name)
-    train_size = chosen.pop("train_size", None)
-    if chosen.get("batch_size", 0) is None:  # as the run picks it, by the data's size
-        chosen["batch_size"] = default_batch_size(train_size or MNIST_TRAIN_EXAMPLES)
-    fit_settings = "".join(f", {key}={value}" for key, value in chosen.items())
+    # The lesson's settings; "auto" is a choice the lesson makes from other settings (the
+    # monitor of early stopping): the shown cells keep their own default there.
+    values = {key: value for key, value in lesson_settings(name).items() if value != "auto"}
+    if "Demonstration" in cells:
+        arguments = _arguments(cells["Demonstration"], "demonstrate", values)
+        demonstration = (f"\ndemonstrate(x_train{', ' * bool(arguments)}{arguments})"
+                         "  # what the slide describes, on real data")
+    train_size = values.get("train_size")
+    if values.get("batch_size", 0) is None:  # as the run picks it, by the data's size
+        values["batch_size"] = default_batch_size(train_size or MNIST_TRAIN_EXAMPLES)
+    fit_arguments = _arguments(cells["Training"], "train", values)
+    fit_settings = f", {fit_arguments}" if fit_arguments else ""
+    seed = values.get("seed", 0)
     if "Variants" not in cells:
-        callbacks = ", callbacks=[early_stopping()]" if "Callbacks" in cells else ""
-        return text + "\n\n" + END_TO_END.format(callbacks=callbacks, load=load,
-                                                  settings=fit_settings,
-                                                  demonstration=demonstration)
+        callbacks = ""
+        if "Callbacks" in cells:
+            callbacks = (",\n                callbacks=[early_stopping("
+                         f"{_arguments(cells['Callbacks'], 'early_stopping', values)})]")
+        return text + "\n\n" + END_TO_END.format(
+            callbacks=callbacks, load=load, settings=fit_settings, demonstration=demonstration,
+            seed=seed, model_arguments=_arguments(cells["Model"], "build_model", values))
     # A variants() function gives build_model's arguments by name; a VARIANTS table (the
     # comparison's) gives them under "model", with early stopping's under "early_stopping".
     if not re.search(r"^def measure\(model, history\):", cells["Variants"], re.M):
@@ -345,10 +375,16 @@ def snippet(name: str) -> str:
     table = re.search(r"^VARIANTS = ", cells["Variants"], re.M)
     subset = (f"\nx_train, y_train = x_train[:{train_size}], y_train[:{train_size}]"
               "  # few, so that the network overfits" if train_size else "")
+    # The strengths the variants take from SETTINGS go to variants(), the rest of the
+    # model's settings (width, learning rate) to each build_model call.
+    strengths = "" if table else _arguments(cells["Variants"], "variants", values)
+    leave_out = re.findall(r"\b(\w+)=", strengths)
+    model_arguments = _arguments(cells["Model"], "build_model", values, leave_out)
     return text + "\n\n" + EACH_VARIANT.format(
         load=load, subset=subset, demonstration=demonstration, settings=fit_settings,
-        variants="VARIANTS" if table else "variants()",
-        model_arguments='["model"]' if table else "",
+        variants="VARIANTS" if table else f"variants({strengths})", seed=seed,
+        model_arguments=('["model"]' if table else "")
+        + (f", {model_arguments}" if model_arguments else ""),
         callbacks=(',\n                    callbacks=[early_stopping(**variant["early_stopping"])]'
                    '\n                    if "early_stopping" in variant else []'
                    if table else ""))

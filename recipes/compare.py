@@ -45,7 +45,7 @@ Tests: tests/test_compare.py
 
 # %%
 SETTINGS = {
-    # the variants to train, comma-separated: any of VARIANTS (below)
+    # the variants to train: any of these, comma-separated
     "variants": ["baseline", "l1", "l2", "l1l2", "dropout", "early_stopping", "combined"],
     # Few for 266,610 weights, so that the baseline overfits (see the introduction); the
     # rest of the split is left out.

@@ -109,8 +109,8 @@ data = run.load_data()
 # ## Train
 # The same seed gives the same first weights and the same batches. `run.callbacks` adds
 # what a run needs and a lesson need not show: a stop on a NaN loss, Ctrl-C that keeps
-# every finished epoch, `--resume` (which starts `fit` from `initial_epoch`), and a
-# line per epoch.
+# every finished epoch, `--resume` (which starts `fit` from `initial_epoch`), and
+# a line per epoch (every few epochs on a long run).
 
 # %%
 import keras  # here: the flags chose its backend, and the data loaded first

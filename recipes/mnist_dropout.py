@@ -124,8 +124,8 @@ from common.lesson_cells import evaluate
 # "train" column scores the trained model without dropout, as validation is scored.
 
 
-def variants(rate=0.2):
-    return {"none": {"rate": 0.0}, "dropout": {"rate": rate}}
+def variants(dropout=0.2):
+    return {"none": {"rate": 0.0}, "dropout": {"rate": dropout}}
 
 
 def measure(model, history):
@@ -158,9 +158,9 @@ def dropout_on_a_batch(images, rate, seed=0):
     }
 
 
-def demonstrate(x_train, rate=variants()["dropout"]["rate"], seed=0):
-    batch = dropout_on_a_batch(x_train[:64], rate, seed)
-    print(f"Dropout({rate:g}) on 64 training images: in training it zeroed "
+def demonstrate(x_train, dropout=variants()["dropout"]["rate"], seed=0):
+    batch = dropout_on_a_batch(x_train[:64], dropout, seed)
+    print(f"Dropout({dropout:g}) on 64 training images: in training it zeroed "
           f"{batch['dropped_fraction']:.1%} of the inked pixels and scaled the others by "
           f"{batch['kept_scale']:.4f} (1/(1-p) = {batch['expected_scale']:.4f}); at inference "
           f"it returned its input unchanged: {batch['inference_equals_input']}")

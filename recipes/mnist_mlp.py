@@ -149,8 +149,8 @@ print(f"slide's model without Flatten outputs {slide_model.output_shape}: one so
 # ## Train
 # The seed set above gives the same first weights and the same batches. `run.callbacks` adds
 # what a run needs and a lesson need not show: a stop on a NaN loss, Ctrl-C that keeps
-# every finished epoch, `--resume` (which starts `fit` from `initial_epoch`), and a
-# line per epoch.
+# every finished epoch, `--resume` (which starts `fit` from `initial_epoch`), and
+# a line per epoch (every few epochs on a long run).
 
 # %%
 model = build_model(x_train.shape[1:], data.num_classes, settings["hidden"],

@@ -50,6 +50,26 @@ def test_a_full_out_folder_is_refused_without_offering_a_resume_it_has_not(run_c
     assert line.endswith("is not empty (notes.txt); give a new or empty directory")
 
 
+@pytest.mark.parametrize("recipe, written, edited, said", [
+    ("mnist_dropout", '"dropout": 0.2,', '"dropout": 1.5,',
+     "SETTINGS['dropout'] = 1.5: must be a rate in (0, 1)"),
+    ("iris_softmax", '"hidden": 16,', '"hidden": 0,', "SETTINGS['hidden'] = 0: must be a whole"),
+    ("mnist_early_stopping", '"monitor": "auto",', '"monitor": "val_f1",',
+     "SETTINGS['monitor'] = 'val_f1': choose from auto, val_loss"),
+])
+def test_a_bad_value_in_settings_is_one_line_before_anything_runs(recipe, written, edited,
+                                                                  said, run_cli, tmp_path):
+    """Found by a student's try: a rate of 1.5 typed into SETTINGS ran until Keras
+    raised a traceback, where the same value as a flag is refused in one line."""
+    source = recipes.recipe_path(recipe).read_text()
+    assert written in source
+    copy = tmp_path / f"{recipe}.py"
+    copy.write_text(source.replace(written, edited, 1))
+    line = one_line_error(run_cli(str(copy), "--quick", "--out", str(tmp_path / "run")))
+    assert said in line and "change it at the top of the lesson" in line
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_setting_edited_to_one_row_still_runs(run_cli, tmp_path):
     source = recipes.recipe_path("softmax").read_text()
     edited = source.replace(

@@ -3,6 +3,7 @@
 import errno
 import json
 import signal
+import sys
 import time
 from types import SimpleNamespace
 
@@ -12,7 +13,7 @@ import pytest
 import recipes
 from common import checkpoint, cli, runs, training
 from common.errors import UsageError
-from conftest import start_cli
+from conftest import ROOT, start_cli
 from tools import compare
 
 
@@ -127,7 +128,9 @@ def test_interrupted_single_run_exits_130_and_resumes(tmp_path, sig):
     rest, _ = process.communicate(timeout=120)
     assert process.returncode == 130, seen + rest
     assert "interrupted" in rest and "Traceback" not in rest
-    assert f"go on with: python3 -m recipes run mnist_mlp --resume {out}" in rest
+    # The recipe ran as a file (recipes.run runs it so): its whole path works anywhere.
+    script = (ROOT / "recipes" / "mnist_mlp.py").resolve()
+    assert f"go on with: python3 {script} --resume {out}" in rest
     assert not (out / "results.json").exists()
     assert not list(tmp_path.rglob("*.tmp"))
     saved = checkpoint.read_state(out / "backup" / "model")
@@ -358,3 +361,18 @@ def test_an_epoch_cut_short_by_ctrl_c_is_not_printed_as_an_epoch(capsys, steps_p
               callbacks=[CtrlCInSecondEpoch(), training.progress_lines(1)])
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
     assert [line.split(" - ")[0] for line in lines] == ["Epoch 1/3"]
+
+
+def test_the_resume_command_repeats_how_the_run_was_started(monkeypatch, tmp_path):
+    """Found by a student's try: started as `python3 /path/recipes/iris_softmax.py` from
+    another folder, the run said to go on with `python3 -m recipes run ...`, which fails
+    there (No module named recipes)."""
+    from common import training
+
+    script = ROOT / "recipes" / "iris_softmax.py"
+    monkeypatch.setattr(sys, "argv", [str(script), "--epochs", "3000"])
+    assert training.resume_command("iris_softmax", tmp_path) == \
+        f"python3 {script.resolve()} --resume {tmp_path}"
+    monkeypatch.setattr(sys, "argv", [str(ROOT / "recipes" / "__main__.py"), "run"])
+    assert training.resume_command("iris_softmax", tmp_path) == \
+        f"python3 -m recipes run iris_softmax --resume {tmp_path}"

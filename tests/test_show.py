@@ -332,3 +332,20 @@ def test_a_demonstration_cell_without_demonstrate_is_a_one_line_error(monkeypatc
     monkeypatch.setattr(recipes, "copy_cells", lambda name: without)
     with pytest.raises(UsageError, match="defines no 'def demonstrate"):
         recipes.snippet("mnist_dropout")
+
+
+def test_the_shown_lines_train_what_the_settings_say(monkeypatch):
+    """Edited in SETTINGS, a width, a strength and the seed reach the lines `show` prints,
+    as they reach the lesson's own run (found by a student's try: the printed lines
+    called build_model() with the cell's defaults)."""
+    text = recipes.recipe_text("mnist_dropout")
+    edited = (text.replace('"dropout": 0.2,', '"dropout": 0.3,')
+              .replace('"hidden": [300, 100],', '"hidden": [64],')
+              .replace('"seed": 0,', '"seed": 7,'))
+    assert edited.count("0.3,") > text.count("0.3,")
+    monkeypatch.setattr(recipes, "recipe_text", lambda name: edited)
+    shown = recipes.snippet("mnist_dropout")
+    assert "for name, variant in variants(dropout=0.3).items():" in shown
+    assert "model = build_model(**variant, hidden=[64], learning_rate=0.001)" in shown
+    assert "keras.utils.set_random_seed(7)" in shown and "seed=7" in shown
+    assert "demonstrate(x_train, dropout=0.3, seed=7)" in shown

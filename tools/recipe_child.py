@@ -48,43 +48,31 @@ def serve(path: str, reply_fd: int, setup_file: str, job_json: str) -> None:
     job = json.loads(job_json)
 
     file, fix = Path(path), "fix it and check again"
-    try:
-        text = file.read_text()
-        lesson = recipes.is_lesson_text(text)
-    except (OSError, UnicodeDecodeError):
-        lesson = False  # the loader below says why it cannot be read
-    if lesson:
-        # A lesson runs when it is loaded: its flags and runs go through recipes.run_file,
-        # its model cell is taken from its cells' text.
-        try:
-            compile(text, str(file), "exec", dont_inherit=True)
-            module = SimpleNamespace(
-                main=functools.partial(recipes.run_file, file),
-                build_model=recipes.cells_of_text(text, str(file)).get("build_model"))
-        except SyntaxError as error:
-            send(event="load_error", message=f"{file}, line {error.lineno}: syntax error "
-                                             f"({_one_line(error.msg)}); {fix}")
-            return
-        except BaseException as error:
-            send(event="load_error", message=f"{file}: its cells to copy cannot be run: "
-                                             f"{type(error).__name__}: {_one_line(error)}; "
-                                             f"{fix}")
-            return
-        serve_module(module, file, job, setup_file, send)
-        return
     spec = importlib.util.spec_from_file_location("student_recipe", file)
     if spec is None or spec.loader is None:
         send(event="load_error", message=f"--recipe-file {file}: not a Python file (.py)")
         return
-    module = importlib.util.module_from_spec(spec)
+    how = "cannot be read"
     try:
-        spec.loader.exec_module(module)
+        text = file.read_text()
+        if recipes.is_lesson_text(text):
+            # A lesson runs when it is loaded: its flags and runs go through
+            # recipes.run_file, its model cell is taken from its cells' text.
+            compile(text, str(file), "exec", dont_inherit=True)
+            how = "(its cells to copy) cannot be run"
+            module = SimpleNamespace(
+                main=functools.partial(recipes.run_file, file),
+                build_model=recipes.cells_of_text(text, str(file)).get("build_model"))
+        else:  # a copy of a recipe written around a main(argv)
+            how = "cannot be loaded"
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
     except SyntaxError as error:
         send(event="load_error", message=f"{file}, line {error.lineno}: syntax error "
                                          f"({_one_line(error.msg)}); {fix}")
         return
     except BaseException as error:
-        send(event="load_error", message=f"{file} cannot be loaded: {type(error).__name__}: "
+        send(event="load_error", message=f"{file} {how}: {type(error).__name__}: "
                                          f"{_one_line(error)}; {fix}")
         return
     serve_module(module, file, job, setup_file, send)
