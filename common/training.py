@@ -124,7 +124,7 @@ def claimed_run_dir(args) -> Path:
 
 
 def fit_callbacks(model, args, callbacks=(), *, epochs=None, name="model",
-                  quiet_progress=None) -> tuple[list, int]:
+                  quiet_progress=None, steps_per_execution=None) -> tuple[list, int]:
     """``(callbacks, initial_epoch)`` for ``model.fit``: the run's plumbing, as Keras
     callbacks around the recipe's own (``callbacks``: early stopping, ...). Stop at once
     on a NaN loss; Ctrl-C stops at the next batch and keeps every finished epoch; a
@@ -133,12 +133,13 @@ def fit_callbacks(model, args, callbacks=(), *, epochs=None, name="model",
     from ``initial_epoch``, 0 for a new run); on hundreds of epochs, a line every few
     (``quiet_progress``: whether ``fit`` itself prints nothing; by default, unless
     ``--verbose``). ``model.fit`` then returns the whole run's history, the epochs before
-    an interruption included. Also sets ``--steps-per-execution`` on the model (a speed
-    setting, the same numbers: batches per call into the backend)."""
+    an interruption included. Also sets ``steps_per_execution`` (else
+    ``--steps-per-execution``) on the model (a speed setting, the same numbers: batches
+    per call into the backend)."""
     import keras
 
     epochs = epochs if epochs is not None else args.epochs
-    steps_per_execution = getattr(args, "steps_per_execution", None)
+    steps_per_execution = steps_per_execution or getattr(args, "steps_per_execution", None)
     if steps_per_execution:
         model.steps_per_execution = steps_per_execution
     callbacks = list(callbacks)
@@ -217,12 +218,11 @@ def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
     epochs = epochs if epochs is not None else args.epochs
     batch_size = batch_size if batch_size is not None else args.batch_size
     seed = seed if seed is not None else args.seed  # the shuffling's, on TensorFlow
-    if steps_per_execution:
-        model.steps_per_execution = steps_per_execution
     # Hundreds of epochs: a line every few epochs, not one each.
     quiet = verbose is None and not args.verbose and progress_interval(epochs) > 1
     made, initial_epoch = fit_callbacks(model, args, callbacks, epochs=epochs, name=name,
-                                        quiet_progress=quiet)
+                                        quiet_progress=quiet,
+                                        steps_per_execution=steps_per_execution)
     if verbose is None:
         verbose = 0 if quiet else (1 if args.verbose else 2)
     if importlib.util.find_spec("tensorflow") is None:

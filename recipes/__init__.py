@@ -311,16 +311,20 @@ def settings(name: str) -> dict[str, int | None]:
             if key in ("epochs", "batch_size", "train_size")}
 
 
+def _parameters(cell: str, function: str) -> list[str]:
+    """The parameter names of ``function``, defined in ``cell``, in its order."""
+    for node in ast.parse(cell).body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return [a.arg for a in (*node.args.args, *node.args.kwonlyargs)]
+    return []
+
+
 def _arguments(cell: str, function: str, values: dict, leave_out=()) -> str:
     """``key=value, ...`` for the parameters of ``function`` (defined in ``cell``) that
     ``values`` gives, in the function's order: how the shown lines call a cell with the
     lesson's settings, so that what is pasted trains what SETTINGS say."""
-    for node in ast.parse(cell).body:
-        if isinstance(node, ast.FunctionDef) and node.name == function:
-            names = [a.arg for a in (*node.args.args, *node.args.kwonlyargs)]
-            return ", ".join(f"{key}={values[key]!r}" for key in names
-                             if key in values and key not in leave_out)
-    return ""
+    return ", ".join(f"{key}={values[key]!r}" for key in _parameters(cell, function)
+                     if key in values and key not in leave_out)
 
 
 def trains_end_to_end(name: str) -> bool:
@@ -378,8 +382,8 @@ def snippet(name: str) -> str:
     # The strengths the variants take from SETTINGS go to variants(), the rest of the
     # model's settings (width, learning rate) to each build_model call.
     strengths = "" if table else _arguments(cells["Variants"], "variants", values)
-    leave_out = re.findall(r"\b(\w+)=", strengths)
-    model_arguments = _arguments(cells["Model"], "build_model", values, leave_out)
+    model_arguments = _arguments(cells["Model"], "build_model", values,
+                                 leave_out=_parameters(cells["Variants"], "variants"))
     return text + "\n\n" + EACH_VARIANT.format(
         load=load, subset=subset, demonstration=demonstration, settings=fit_settings,
         variants="VARIANTS" if table else f"variants({strengths})", seed=seed,
