@@ -122,26 +122,41 @@ def test_tensorboard_logs_are_refused_with_a_remote_scheduler(run_cli):
     assert "--tensorboard with --scheduler" in line
 
 
-def test_the_training_thread_draws_its_own_random_stream():
-    random.seed(0)
-    expected = [random.randint(1, 10**9) for _ in range(3)]
-    stop = threading.Event()
+def test_a_worker_leaves_pythons_random_alone_while_a_cell_runs():
+    # Keras draws default initializer and Dropout seeds from Python's global `random`; a
+    # plain Dask worker's heartbeats drew from it too (dask.sizeof's random.sample), so
+    # the same seeded cell could get other weights. The premise first, then the fix.
+    from dask.distributed import Client, LocalCluster
 
-    def other_thread_drawing():
-        while not stop.is_set():
-            random.random()
+    def random_moves_while_the_cell_sleeps():
+        before = random.getstate()
+        time.sleep(3)  # a few heartbeats
+        return random.getstate() != before
 
-    other = threading.Thread(target=other_thread_drawing)
-    with sweep.private_python_random(0):
-        other.start()
-        drawn = []
-        for _ in range(3):
-            time.sleep(0.01)  # the other thread draws in between
-            drawn.append(random.randint(1, 10**9))
-    stop.set()
-    other.join()
-    assert drawn == expected
-    assert random.randint.__self__ is random._inst  # the module is itself again
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as plain, Client(plain) as client:
+        assert client.submit(random_moves_while_the_cell_sleeps, pure=False).result(), \
+            "a plain Dask worker no longer draws from random: the plugin may go"
+    with sweep._client(1, None) as client:
+        assert not client.submit(random_moves_while_the_cell_sleeps, pure=False).result()
+
+
+def test_the_same_seeded_model_again_and_again_in_one_worker():
+    # The cell seeds Keras, waits across heartbeats, then builds with default seeds.
+    def initial_weights(_shared, seed):
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        time.sleep(1.5)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8),
+                                  keras.layers.Dropout(0.5), keras.layers.Dense(3)])
+        dropout_seed = keras.ops.convert_to_numpy(model.layers[1].seed_generator.state)
+        return [w.tolist() for w in model.get_weights()] + [dropout_seed.tolist()]
+
+    here = initial_weights(None, 7)
+    in_worker = [record for _, record in
+                 sweep.run_cells(initial_weights, [(7,)] * 4, workers=1)]
+    assert in_worker == [here] * 4
 
 
 def test_local_workers_start_quiet_and_leave_ctrl_c_to_this_process():

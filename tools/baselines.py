@@ -129,7 +129,7 @@ def _run_seed(recipe: str, argv: list[str], _shared, seed: int) -> dict:
     what ``run_entry`` needs of its results. The run's files go to a scratch directory
     of the process that runs it."""
     main = functools.partial(recipes.run, recipe)
-    with tempfile.TemporaryDirectory() as scratch, sweep.private_python_random(seed):
+    with tempfile.TemporaryDirectory() as scratch:
         results = _quiet(main, [*argv, "--seed", str(seed), "--out", f"{scratch}/r"])
     variants = results.get("variants") or {recipe: results}
     return {"test_accuracy": results["test_accuracy"], "data_source": results["data_source"],
@@ -178,9 +178,8 @@ def run_entry(recipe: str, dataset: str, args: list[str], seeds=SEEDS, main=None
             data = results["config"]["data"]
         else:
             for seed in seeds:
-                with sweep.private_python_random(seed):  # as in a Dask worker
-                    results = _quiet(main, [*args, "--dataset", dataset, "--seed",
-                                            str(seed), "--out", f"{scratch}/{seed}"])
+                results = _quiet(main, [*args, "--dataset", dataset, "--seed",
+                                        str(seed), "--out", f"{scratch}/{seed}"])
                 variants = results.get("variants") or {recipe: results}
                 for name, record in variants.items():
                     per_variant.setdefault(name, []).append(record["test_accuracy"])

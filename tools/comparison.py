@@ -273,8 +273,7 @@ def _train_one(config, cells, out_dir, verbose, data, variant, seed):
     settings = all_variants(config)[variant]
     candidate = variant not in config["variants"]
     training.seed_everything(seed)
-    with sweep.private_python_random(seed):  # Keras' default seeds (see tools.sweep)
-        model = _build(config, cells, data, settings)
+    model = _build(config, cells, data, settings)
     callbacks = []
     stopper = (cells.early_stopping(**settings["early_stopping"])
                if settings.get("early_stopping") else None)

@@ -80,7 +80,6 @@ def serve(path: str, reply_fd: int, setup_file: str, job_json: str) -> None:
 
 def serve_module(module, file: Path, job: dict, setup_file: str, send) -> None:
     """Report the flags, build the untrained model, then make each run."""
-    from tools import sweep
     from tools import baselines
     from common.errors import UsageError
 
@@ -110,10 +109,9 @@ def serve_module(module, file: Path, job: dict, setup_file: str, send) -> None:
                                          f"{type(error).__name__}: {_one_line(error)}")
         return
     send(event="loaded")
-    for index, (seed, argv) in enumerate(job["runs"]):
+    for index, (_seed, argv) in enumerate(job["runs"]):
         try:
-            with sweep.private_python_random(seed):
-                module.main(argv)
+            module.main(argv)
         except BaseException as error:
             send(event="error", message=f"{file}: main({' '.join(argv)}) failed: "
                                         f"{type(error).__name__}: {_one_line(error)}")

@@ -9,10 +9,12 @@ Every cell seeds itself, so its numbers do not depend on where it runs (tested: 
 records from two local workers and from a real scheduler over TCP are identical to an
 in-process run). One thing had to be fixed for that: Keras draws the seeds of default
 initializers and Dropout layers from Python's global ``random`` module, and a Dask
-worker's own threads draw from it too, at moments that vary (``dask.sizeof`` samples
-every heartbeat message it sizes with ``random.sample``); ``private_python_random``
-gives the training thread a stream of its own (docs/sweeps.md says why nothing less
-does).
+worker's own threads drew from it too, at moments that vary (``dask.sizeof`` sampled
+every message it sized, heartbeats included, with ``random.sample``). Each worker is
+therefore given a ``sizeof`` that samples without ``random``
+(``sizeof_without_random_plugin``, through Dask's public plugin and ``sizeof``
+registration), so that the cell's own ``keras.utils.set_random_seed`` decides every
+draw (docs/sweeps.md).
 
 A worker that dies mid-cell has its cell retried on another worker (``RETRIES``); a
 cell that still fails comes back as a ``CellFailed``, never missing.
@@ -23,10 +25,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import itertools
 import logging
 import os
-import random
 import signal
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -53,35 +56,42 @@ class CellFailed:
     error: str
 
 
-# The module-level functions of ``random`` that seed it or draw numbers
-# (``keras.utils.set_random_seed`` calls ``random.seed``).
-_RANDOM_FUNCTIONS = ("seed", "random", "randint", "randrange", "getrandbits", "uniform",
-                     "choice", "choices", "shuffle", "sample", "gauss", "normalvariate")
+# Dask estimates a list's size from ten of its items, drawn with ``random.sample``.
+SIZEOF_SAMPLES = 10
 
 
-@contextlib.contextmanager
-def private_python_random(seed: int):
-    """Within the block, the calling thread draws from ``random`` seeded with ``seed``,
-    untouched by other threads, which go on drawing from the global stream.
+def sizeof_first_items(collection) -> int:
+    """``dask.sizeof``'s estimate for a list, tuple or set, from its first
+    ``SIZEOF_SAMPLES`` items instead of ones drawn from Python's global ``random``: the
+    same figure for a collection that short, and the same kind of estimate for a longer
+    one (Dask itself takes a set's first items)."""
+    from dask.sizeof import sizeof
 
-    The draws equal those after ``random.seed(seed)`` in a process with no other thread.
-    """
-    owner, private = threading.get_ident(), random.Random(seed)
-    saved = {name: getattr(random, name) for name in _RANDOM_FUNCTIONS}
+    sample = list(itertools.islice(collection, SIZEOF_SAMPLES))
+    if not sample:
+        return sys.getsizeof(collection)
+    return sys.getsizeof(collection) + int(
+        len(collection) / len(sample) * sum(map(sizeof, sample)))
 
-    def dispatch(name):
-        def draw(*args, **kwargs):
-            mine = threading.get_ident() == owner
-            return (getattr(private, name) if mine else saved[name])(*args, **kwargs)
-        return draw
 
-    for name in _RANDOM_FUNCTIONS:
-        setattr(random, name, dispatch(name))
-    try:
-        yield
-    finally:
-        for name, function in saved.items():
-            setattr(random, name, function)
+def sizeof_without_random_plugin():
+    """A Dask worker plugin (``Client.register_plugin``) that makes each worker's
+    ``dask.sizeof`` leave Python's global ``random`` alone, on the workers there are and
+    on any that join later (one started again after a worker died). Without it a
+    worker's heartbeats drew from ``random`` while a cell built its model, and the same
+    cell gave other initial weights from run to run."""
+    from distributed import WorkerPlugin
+
+    class SizeofWithoutRandom(WorkerPlugin):
+        name = "sizeof-without-random"
+        idempotent = True
+
+        def setup(self, worker):
+            from dask.sizeof import sizeof
+
+            sizeof.register((list, tuple, set, frozenset), sizeof_first_items)
+
+    return SizeofWithoutRandom()
 
 
 def machine_workers() -> tuple[int, str]:
@@ -203,6 +213,7 @@ def _client(workers, scheduler):
             raise UsageError(f"--scheduler {scheduler}: not a Dask scheduler "
                              f"({str(error)[:120]}); give the address `dask scheduler` prints")
         with client:
+            client.register_plugin(sizeof_without_random_plugin())
             yield client
         return
     # The workers inherit this process's environment plus WORKER_ENV, so they import
@@ -226,6 +237,7 @@ def _client(workers, scheduler):
                 n_workers=workers, threads_per_worker=1, processes=True,
                 dashboard_address=None, env=env, silence_logs=logging.ERROR))
         client = stack.enter_context(Client(cluster))
+        client.register_plugin(sizeof_without_random_plugin())
         # Runs first on the way out: closing a cluster whose workers are mid-cell (after
         # Ctrl-C) logs errors with tracebacks about the cells it cancels; they say nothing
         # the partial report does not.
