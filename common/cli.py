@@ -317,8 +317,8 @@ class RecipeParser(Parser):
     path or None), and, for a resumable recipe given ``--resume DIR``, parses the command
     line the interrupted run in DIR was started with instead. The flags it returns are
     read-only (``Flags``) and also hold ``recipe``, ``argv`` (the flags in force),
-    ``run_dir`` (DIR when resuming, else None until ``training.load_data`` chooses where a
-    resumable run will write) and ``started`` (the run's clock)."""
+    ``run_dir`` (DIR when resuming, else None) and ``started`` (the run's clock). It
+    writes nothing: the run claims its directory (``runs.RunDirectory``)."""
 
     def __init__(self, *args, resumable: bool = False, quick_epochs: int = QUICK_EPOCHS,
                  **kwargs):
@@ -388,19 +388,20 @@ class RecipeParser(Parser):
         if _FLAGS_ONLY.get():
             raise FlagsParsed(parsed)
         recipe = self.prog.rsplit(".", 1)[-1]
-        run_dir = None
+        run_dir = saved = None
         if getattr(parsed, "resume", None) is not None:
+            if self.resumable:  # a directory that holds no such run is the first thing said
+                run_dir = Path(parsed.resume)
+                saved = runs.saved_argv(run_dir, recipe)
             # The flags as given: --quick's own change to --epochs is not a second flag.
             self.refuse_new_settings(Parser.parse_args(self, argv))
         if getattr(parsed, "resume", None) is None:
             parsed.out = runs.check_out_dir(getattr(parsed, "out", None), self.resumable)
         elif self.resumable:
-            run_dir = Path(parsed.resume)
-            argv = runs.saved_argv(run_dir, recipe)
+            argv = saved
             parsed = self.parse_flags(argv)
             for state in sorted((run_dir / "backup").glob("*/")):
                 checkpoint.read_state(state)  # a damaged state is refused before any work
-            runs.claim(run_dir, resume=True)
             print(f"resuming {run_dir}: {' '.join(argv)}")
         return Flags(**vars(parsed), run_dir=run_dir, argv=argv, recipe=recipe,
                      started=time.perf_counter())

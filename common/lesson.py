@@ -17,6 +17,7 @@ Imported as a module, a lesson would run: ``start`` refuses that in one line, na
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import runpy
 import sys
@@ -27,16 +28,28 @@ from types import MappingProxyType
 from common import cli, notebook, runs
 from common.errors import UsageError
 
-# The name under which ``recipes.run`` hands a lesson its flags, in the lesson's globals.
+# The names under which ``run_file`` hands a lesson its flags and the ``with`` block its
+# run's directory is let go at the end of, in the lesson's globals.
 ARGV = "RECIPE_ARGV"
+RUN_SCOPE = "RECIPE_RUN_SCOPE"
+
+
+def run_file(path, argv=()) -> dict:
+    """Run the lesson in file ``path`` from its top with the flags ``argv`` (as ``python
+    path FLAGS`` does) and return its globals. Its run's directory is claimed inside this
+    block and let go when it ends, however it ends (results written, an error, Ctrl-C),
+    so one process can run one lesson after another."""
+    with contextlib.ExitStack() as run_scope:
+        return runpy.run_path(str(path), run_name="__main__", init_globals={
+            ARGV: [str(arg) for arg in argv], RUN_SCOPE: run_scope})
 
 
 class Lesson:
     """One run of a lesson: its ``settings`` (read-only), the run options it was given
     (``args``: ``--out``, ``--verbose``, ...) and where its results go."""
 
-    def __init__(self, name: str, args, keys):
-        self.name, self.args = name, args
+    def __init__(self, name: str, args, keys, folder: runs.RunDirectory):
+        self.name, self.args, self.folder = name, args, folder
         self._trained = []
         values = {key: getattr(args, key) for key in keys}
         self._values = {  # as SETTINGS writes them: lists, not tuples
@@ -75,7 +88,7 @@ class Lesson:
         from common import training
 
         return training.fit_callbacks(model, self.args, extra, name=name,
-                                      epochs=self.settings["epochs"])
+                                      epochs=self.settings["epochs"], folder=self.folder)
 
     def record(self, model, history, scores: dict, *, monitor: str = "val_loss",
                variant: dict | None = None) -> dict:
@@ -98,7 +111,7 @@ class Lesson:
         ``figures``). Returns the results."""
         from common import training
 
-        results = training.finish(self.data, self.args, records, **options)
+        results = training.finish(self.data, self.args, records, self.folder, **options)
         if notebook.in_kernel():
             notebook.show_figures([results["out_dir"]])
         return results
@@ -111,7 +124,7 @@ class Lesson:
         results = {"recipe": self.name, **results, "settings": dict(self.settings),
                    **({"quick": True} if getattr(self.args, "quick", False) else {}),
                    "seconds": round(time.perf_counter() - self.args.started, 2)}
-        folder = runs.save_results(self.name, self.args.out, results, figures=figures)
+        folder = self.folder.write_results(results, figures=figures)
         if notebook.in_kernel():
             notebook.show_figures([folder])
         return results
@@ -237,17 +250,24 @@ def start(name: str, namespace: dict, *, types: dict | None = None,
         path = namespace["__file__"]
 
         def again(flags):  # the whole lesson, from its top, with the flags given
-            flags = sys.argv[1:] if flags is None else flags
-            runpy.run_path(path, init_globals={ARGV: list(flags)}, run_name="__main__")
+            run_file(path, sys.argv[1:] if flags is None else flags)
 
         raise SystemExit(cli.console_main(again))
     elif argv is None:
         raise UsageError(f"recipes.{name} is a lesson, which runs when it is imported: run it "
                          f"with recipes.run('{name}', flags), or take what its cells to copy "
                          f"define with recipes.cells('{name}')")
-    if notebook.in_kernel():
-        notebook.let_go_of_runs_when_a_cell_fails()
     made = parser(name, namespace, types=types, choices=choices, **shared)
     _check_settings(made, namespace["SETTINGS"])
     args = made.parse_args([str(arg) for arg in argv])
-    return Lesson(name, args, namespace["SETTINGS"])
+    # Where the run writes, claimed at its first write (--resume DIR's at once, so that
+    # a run still going there is refused before any work) and let go when the run ends.
+    folder = runs.RunDirectory(name, args.out, resume=args.run_dir,
+                               argv=args.argv if made.resumable else None)
+    if namespace.get(RUN_SCOPE) is not None:
+        namespace[RUN_SCOPE].enter_context(folder)
+    elif notebook.in_kernel():
+        notebook.let_go_when_a_cell_fails(folder)
+    if args.run_dir is not None:
+        folder.claim()
+    return Lesson(name, args, namespace["SETTINGS"], folder)

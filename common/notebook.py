@@ -21,24 +21,25 @@ def in_kernel() -> bool:
     return "ipykernel" in sys.modules
 
 
-def let_go_of_runs_when_a_cell_fails() -> None:
-    """In a Jupyter kernel: when a cell ends with an error (a lesson stopped by the
-    kernel's interrupt, or by a bad value), let go of the run folders claimed so far, as
-    a process does by ending, so that a terminal can ``--resume`` the run (or a new run
-    use its folder) while the kernel lives on. Registered once per kernel."""
+def let_go_when_a_cell_fails(folder: runs.RunDirectory) -> None:
+    """In a Jupyter kernel: when a cell ends with an error while this run is going (a
+    lesson stopped by the kernel's interrupt, or by a bad value), let go of its folder,
+    as a process does by ending, so that a terminal can ``--resume`` the run (or a new
+    run use its folder) while the kernel lives on. The hook goes with the run: once its
+    results are written, or once a cell fails."""
     from IPython import get_ipython
 
     shell = get_ipython()
-    if shell is not None and release_claims_after_a_failed_cell not in \
-            shell.events.callbacks["post_run_cell"]:
-        shell.events.register("post_run_cell", release_claims_after_a_failed_cell)
+    if shell is None:
+        return
 
+    def after_a_cell(result) -> None:  # IPython's post_run_cell: success is False on error
+        if not result.success:
+            folder.release()
+        if not result.success or folder.results_written:
+            shell.events.unregister("post_run_cell", after_a_cell)
 
-def release_claims_after_a_failed_cell(result) -> None:
-    """IPython's ``post_run_cell`` event: ``result.success`` is False after an error."""
-    if not result.success:
-        for path in runs.held():
-            runs.release(path)
+    shell.events.register("post_run_cell", after_a_cell)
 
 
 def show_figures(folders) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import math
@@ -21,21 +20,18 @@ try:  # advisory locks: released by the operating system when the process ends
 except ImportError:  # Windows: no locking, the other checks still apply
     fcntl = None
 
-# Directories this process holds: resolved path -> open lock file descriptor. Only this
-# module reads or changes it.
-_HELD: dict[Path, int] = {}
-
-
 def _os_error(flag: str, out, error: OSError) -> UsageError:
     reason = error.strerror or str(error)
     return UsageError(f"{flag} {out}: {reason}; choose another directory")
 
 
-def check_out_dir(out: str | None, resumable: bool = True) -> Path | None:
+def check_out_dir(out: str | None, resumable: bool = True, *,
+                  locked_here: bool = False) -> Path | None:
     """Validate ``--out`` before any work: a new or empty directory that can be written.
 
     A directory that holds anything is refused (an earlier run, or the user's own files):
-    a run never writes next to, or over, files it did not create.
+    a run never writes next to, or over, files it did not create. ``locked_here``: the
+    caller holds its lock (checked again under it), so the lock is not another run's.
     """
     if out is None:
         return None
@@ -51,7 +47,8 @@ def check_out_dir(out: str | None, resumable: bool = True) -> Path | None:
             raise UsageError(f"--out {out} is a file; give a directory")
         if path.is_dir():
             _refuse_odd_lock(path, "--out")
-            _refuse_if_in_use(path, "--out")
+            if not locked_here:
+                _refuse_if_in_use(path, "--out")
             entries = sorted(p.name for p in path.iterdir() if p.name != LOCK_FILE)
             if "results.json" in entries:
                 raise UsageError(f"--out {out} already holds a run; choose a new directory "
@@ -100,9 +97,9 @@ def _refuse_odd_lock(path: Path, flag: str) -> None:
 
 
 def _refuse_if_in_use(path: Path, flag: str) -> None:
-    """Refuse at once, before any work, a directory another process holds (see ``claim``)."""
+    """Refuse at once, before any work, a directory another run holds (``RunDirectory``)."""
     lock = path / LOCK_FILE
-    if fcntl is None or path.resolve() in _HELD or not lock.is_file():
+    if fcntl is None or not lock.is_file():
         return
     with open(lock, "rb") as file:
         try:
@@ -124,135 +121,145 @@ def _nearest_existing_parent(path: Path) -> Path:
     return Path("/")
 
 
-def new_run_path(name: str, out: Path | None) -> Path:
-    """Where a run will write, chosen now and claimed (``claim``) when it first writes:
-    ``out``, or the first ``runs/NAME-TIMESTAMP[-N]`` that does not exist yet."""
-    if out is not None:
-        return Path(out)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    for suffix in range(1000):
-        candidate = RUNS_DIR / (f"{name}-{stamp}" + (f"-{suffix}" if suffix else ""))
-        if not candidate.exists():
-            return candidate
-    raise UsageError(f"cannot create a new directory under {RUNS_DIR}; pass --out DIR")
+class RunDirectory:
+    """Where one run writes: claimed once, at its first write, and let go when the
+    ``with`` block it is entered in ends, however it ends.
+
+    ``resume``: the interrupted run's directory, which ``--resume`` goes on in; else
+    ``out`` (new or empty), or a new ``runs/RECIPE-TIMESTAMP[-N]``. ``argv``: for a run
+    that can be resumed, the command line ``--resume`` goes on with (``args.json``).
+
+    Claiming creates the directory and locks ``.lock`` in it (the lock is the operating
+    system's, so it goes when the process ends, however it ends), which keeps every
+    other run out, in this process or another; a new run also needs the directory to
+    hold nothing else. Nothing is created before: a run that stops before its first
+    write (no data, a model that does not fit in memory) leaves nothing behind.
+    ``write_results`` writes the results, once, and lets go.
+    """
+
+    def __init__(self, recipe: str, out: Path | None = None, *, resume: Path | None = None,
+                 argv: list[str] | None = None):
+        self.recipe, self.out, self.resume, self.argv = recipe, out, resume, argv
+        self.path: Path | None = None  # known once claimed
+        self.results_written = False
+        self._lock_fd: int | None = None
+
+    @property
+    def resumable(self) -> bool:
+        """Whether the run keeps its state here for ``--resume``."""
+        return self.argv is not None
+
+    @property
+    def claimed(self) -> bool:
+        return self._lock_fd is not None
+
+    def __enter__(self) -> "RunDirectory":
+        return self
+
+    def __exit__(self, *exception) -> None:
+        self.release()
+
+    def claim(self) -> Path:
+        """The directory, claimed now if it is not yet (see the class), or one line that
+        says why it cannot be: in use by another run, not empty, not writable."""
+        if self.claimed:
+            return self.path
+        if self.resume is not None:
+            self.path, self._lock_fd = Path(self.resume), _lock(Path(self.resume), "--resume")
+        elif self.out is not None:
+            self.path, self._lock_fd = Path(self.out), _lock(Path(self.out), "--out", new=True)
+        else:
+            self.path, self._lock_fd = _new_under_runs(self.recipe)
+        if self.argv is not None and not (self.path / "args.json").exists():
+            write_json(self.path / "args.json", {"recipe": self.recipe, "argv": self.argv})
+        return self.path
+
+    def write_results(self, results: dict, *, figures: dict | None = None) -> Path:
+        """The one writer of a run's results: draw ``figures`` (file name -> a function
+        that draws at the path it is given) and write ``results`` (stamped with the
+        library versions and the figures' names) as ``results.json``, last, then let go
+        of the directory. Say where, and return the directory."""
+        if self.results_written:
+            raise RuntimeError(f"{self.path}: this run's results are written already")
+        out_dir = self.claim()
+        for file_name, draw in (figures or {}).items():
+            draw(out_dir / file_name)
+        if figures:
+            results["figures"] = list(figures)
+        results.setdefault("versions", library_versions())
+        write_json(out_dir / "results.json", results)
+        self.results_written = True
+        self.release()
+        print(f"results: {out_dir / 'results.json'}"
+              + (f" (figures: {', '.join(figures)})" if figures else ""))
+        return out_dir
+
+    def release(self) -> None:
+        """Let go of the directory (the run wrote all it will write, or stopped). A
+        finished run's folder (its results.json written) loses its lock file too, which
+        it no longer needs: any later claim there is refused by the results.json. Only
+        the very file this run locked is removed, never a file or link put in its
+        place."""
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is None:
+            return
+        lock = self.path / LOCK_FILE
+        try:
+            if (self.path / "results.json").is_file() and \
+                    os.path.samestat(os.fstat(fd), os.lstat(lock)):
+                lock.unlink()
+        except OSError:  # gone already, or not ours to remove: the lock is only a leftover
+            pass
+        finally:
+            os.close(fd)
 
 
-def make_run_dir(name: str, out: Path | None) -> Path:
-    """Claim the output directory: ``out`` (new or empty), or a new
-    ``runs/NAME-TIMESTAMP[-N]``. See ``claim``."""
-    if out is not None:
-        return claim(out)
+def _new_under_runs(recipe: str) -> tuple[Path, int]:
+    """A new ``runs/RECIPE-TIMESTAMP[-N]``, created here (so two runs started in the same
+    second get two), and its lock."""
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     try:
         RUNS_DIR.mkdir(parents=True, exist_ok=True)
         for suffix in range(1000):
-            candidate = RUNS_DIR / (f"{name}-{stamp}" + (f"-{suffix}" if suffix else ""))
+            candidate = RUNS_DIR / (f"{recipe}-{stamp}" + (f"-{suffix}" if suffix else ""))
             try:
                 candidate.mkdir()
             except FileExistsError:
                 continue
-            return claim(candidate)
+            return candidate, _lock(candidate, "--out", new=True)
     except OSError as error:
         raise _os_error("--out", RUNS_DIR, error)
     raise UsageError(f"cannot create a new directory under {RUNS_DIR}; pass --out DIR")
 
 
-def claim(path: Path, *, resume: bool = False) -> Path:
-    """Make ``path`` this process's run directory, or refuse with one line.
-
-    The directory is created if needed. A lock on ``path/.lock`` (released by the
-    operating system when the process ends, however it ends) keeps a second process
-    out; a new run (``resume=False``) also needs the directory to hold nothing else.
-    Claiming a directory this process already holds returns it unchanged.
-    """
-    path = Path(path)
-    key = path.resolve()
-    if key in _HELD:
-        if (path / LOCK_FILE).is_file():
-            return path
-        release(path)  # deleted since (by hand, between two runs in a notebook): claim anew
-    flag = "--resume" if resume else "--out"
-    if not resume:
+def _lock(path: Path, flag: str, *, new: bool = False) -> int:
+    """Create ``path`` if needed and lock its ``.lock``; the open lock file. A new run's
+    directory must be new or empty, checked before and again under the lock (another
+    run may have written meanwhile)."""
+    if new:
         check_out_dir(str(path))
     try:
         path.mkdir(parents=True, exist_ok=True)
         _refuse_odd_lock(path, flag)
-        lock = path / LOCK_FILE
         # O_NOFOLLOW: a link put there after the check above is refused, not followed.
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
+                     0o666)
     except OSError as error:
         raise _os_error(flag, path, error)
     if fcntl is not None:
         try:
+            # An open file's own lock: a second claim, even from this process, is refused.
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
             raise _in_use(flag, path)
-    _HELD[key] = fd
-    if not resume:
-        try:  # checked again under the lock: another process may have written meanwhile
-            check_out_dir(str(path))
+    if new:
+        try:
+            check_out_dir(str(path), locked_here=True)
         except UsageError:
-            release(path)
+            os.close(fd)
             raise
-    return path
-
-
-def held() -> frozenset[Path]:
-    """The directories this process holds now (resolved paths)."""
-    return frozenset(_HELD)
-
-
-def release(path: Path) -> None:
-    """Give up the claim on ``path`` (the run wrote everything it will write). A finished
-    run's folder (its results.json written) loses its lock file too, which it no longer
-    needs: any later claim there is refused by the results.json. Only the very file this
-    process locked is removed, never a file or link put in its place."""
-    fd = _HELD.pop(Path(path).resolve(), None)
-    if fd is None:
-        return
-    lock = Path(path) / LOCK_FILE
-    try:
-        if (Path(path) / "results.json").is_file() and \
-                os.path.samestat(os.fstat(fd), os.lstat(lock)):
-            lock.unlink()
-    except OSError:  # gone already, or not ours to remove: the lock is only a leftover
-        pass
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def claims_released():
-    """Every run directory claimed inside the block is let go when the block ends, however
-    it ends (results written, an error, Ctrl-C), as a process lets go of all of them by
-    ending. A notebook kernel or a tool that runs one run after another in one process
-    runs each in this block; directories held before it stay held."""
-    before = held()
-    try:
-        yield
-    finally:
-        for path in held() - before:
-            release(path)
-
-
-def save_results(name: str, out: Path | None, results: dict, *, figures: dict | None = None,
-                 run_dir: Path | None = None) -> Path:
-    """The one writer of a recipe's results: draw ``figures`` (file name -> a function
-    that draws at the path it is given) and write ``results`` (stamped with the library
-    versions and the figures' names) as ``results.json``, last, in ``run_dir`` or a new
-    (or the given, empty) directory ``out``. Say where, and return the directory."""
-    out_dir = run_dir or make_run_dir(name, out)
-    for file_name, draw in (figures or {}).items():
-        draw(out_dir / file_name)
-    if figures:
-        results["figures"] = list(figures)
-    results.setdefault("versions", library_versions())
-    write_json(out_dir / "results.json", results)
-    release(out_dir)
-    print(f"results: {out_dir / 'results.json'}"
-          + (f" (figures: {', '.join(figures)})" if figures else ""))
-    return out_dir
+    return fd
 
 
 def saved_argv(run_dir: Path, recipe: str) -> list[str]:

@@ -90,10 +90,7 @@ class FlagsAndData(tuple):
 
 def load_data(args, *, train_size: int | None = None) -> tuple[cli.Flags, Dataset]:
     """The data, and the flags completed with what the data decides: the batch size (by
-    the data's size, unless ``--batch-size`` gave one) and, for a resumable recipe, where
-    the run will write. Nothing is created here: the directory is claimed when the run
-    first writes to it (``claimed_run_dir``), so a run that stops before (no data, a
-    model that does not fit in memory) leaves nothing behind.
+    the data's size, unless ``--batch-size`` gave one). Nothing is written here.
 
     ``train_size``: only the first that many training examples (already shuffled and
     stratified), so that a large network overfits them."""
@@ -106,29 +103,16 @@ def load_data(args, *, train_size: int | None = None) -> tuple[cli.Flags, Datase
         args = args.replace(batch_size=cli.default_batch_size(len(data.y_train)))
     print(f"data: {data.describe()}"
           + (f"; batch size {args.batch_size}" if hasattr(args, "batch_size") else ""))
-    if hasattr(args, "resume") and args.run_dir is None:
-        args = args.replace(run_dir=runs.new_run_path(args.recipe, args.out))
     return FlagsAndData((args, data))
 
 
-def claimed_run_dir(args) -> Path:
-    """The run's directory, claimed at its first write: a resumable run's by its first
-    epoch's state (with the command line ``--resume`` goes on with), any other run's by
-    its results. ``--resume DIR`` claimed DIR while parsing; claiming again is a no-op."""
-    if args.run_dir is None:
-        return runs.make_run_dir(args.recipe, args.out)
-    run_dir = runs.claim(args.run_dir)
-    if not (run_dir / "args.json").exists():
-        runs.write_json(run_dir / "args.json", {"recipe": args.recipe, "argv": args.argv})
-    return run_dir
-
-
 def fit_callbacks(model, args, callbacks=(), *, epochs=None, name="model",
-                  quiet_progress=None, steps_per_execution=None) -> tuple[list, int]:
+                  quiet_progress=None, steps_per_execution=None,
+                  folder: runs.RunDirectory | None = None) -> tuple[list, int]:
     """``(callbacks, initial_epoch)`` for ``model.fit``: the run's plumbing, as Keras
     callbacks around the recipe's own (``callbacks``: early stopping, ...). Stop at once
     on a NaN loss; Ctrl-C stops at the next batch and keeps every finished epoch; a
-    resumable run (``args.run_dir``) keeps its state after each epoch, and a
+    resumable run (``folder``, claimed here) keeps its state after each epoch, and a
     ``--resume``d one starts again from it (loaded into ``model`` here: ``fit`` starts
     from ``initial_epoch``, 0 for a new run); on hundreds of epochs, a line every few
     (``quiet_progress``: whether ``fit`` itself prints nothing; by default, unless
@@ -148,9 +132,9 @@ def fit_callbacks(model, args, callbacks=(), *, epochs=None, name="model",
     if quiet_progress:
         callbacks.append(progress_lines(progress_interval(epochs)))
     backup, done, history_so_far, stoppers = None, 0, {}, []
-    if getattr(args, "run_dir", None) is not None:
+    if folder is not None and folder.resumable:
         # A resumable run keeps its state here; --resume goes on from its last epoch.
-        backup = claimed_run_dir(args) / "backup" / name
+        backup = folder.claim() / "backup" / name
         done, history_so_far, stoppers = checkpoint.restore(model, backup)
     deferral = _InterruptionDeferral()
     guard = checkpoint.callback(backup, history_so_far, deferral, callbacks, stoppers)
@@ -205,7 +189,8 @@ def _InterruptionDeferral():
 
 
 def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
-        batch_size=None, seed=None, steps_per_execution=None, verbose=None, name="model"):
+        batch_size=None, seed=None, steps_per_execution=None, verbose=None, name="model",
+        folder: runs.RunDirectory | None = None):
     """Train ``model`` with the recipe's own training cell, ``train(model, x_train,
     y_train, x_val, y_val, epochs=, batch_size=, callbacks=, seed=, **fit_options)``,
     which calls ``model.fit``, with the run's callbacks (``fit_callbacks``). Where
@@ -213,7 +198,8 @@ def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
     and ``fit`` shuffles the arrays instead.
 
     Settings come from the parsed flags ``args`` unless given as keywords; ``verbose``
-    is Keras' (0 silent, 1 progress bar, 2 one line per epoch).
+    is Keras' (0 silent, 1 progress bar, 2 one line per epoch); ``folder``: a resumable
+    run's directory, which keeps its state.
     """
     epochs = epochs if epochs is not None else args.epochs
     batch_size = batch_size if batch_size is not None else args.batch_size
@@ -221,7 +207,7 @@ def fit(train, model, data: Dataset, args=None, callbacks=(), *, epochs=None,
     # Hundreds of epochs: a line every few epochs, not one each.
     quiet = verbose is None and not args.verbose and progress_interval(epochs) > 1
     made, initial_epoch = fit_callbacks(model, args, callbacks, epochs=epochs, name=name,
-                                        quiet_progress=quiet,
+                                        quiet_progress=quiet, folder=folder,
                                         steps_per_execution=steps_per_execution)
     if verbose is None:
         verbose = 0 if quiet else (1 if args.verbose else 2)
@@ -426,10 +412,11 @@ def train_variants(build_model, train, evaluate, variants: dict[str, dict], data
     return trained
 
 
-def finish(data: Dataset, args, records: dict[str, dict], *,
+def finish(data: Dataset, args, records: dict[str, dict], folder: runs.RunDirectory, *,
            main: str | None = None, extra: dict | None = None,
            marks: dict[str, int] | None = None, figures: dict | None = None) -> dict:
-    """Write results.json and the learning curves; print a summary; return the results.
+    """Write results.json and the learning curves in the run's ``folder`` (claimed
+    here if it is not yet); print a summary; return the results.
 
     ``records`` maps a variant name to its ``evaluate_model`` record. The top-level
     metrics are those of ``main`` (default: the last variant); with more than one
@@ -463,7 +450,7 @@ def finish(data: Dataset, args, records: dict[str, dict], *,
         results["variants"] = records
     # The evidence behind the numbers: ``baselines check --results`` scores these models
     # on the test split itself instead of trusting the accuracy written here.
-    out_dir = claimed_run_dir(args)
+    out_dir = folder.claim()
     models = {name: getattr(record, "model", None) for name, record in records.items()}
     results["models"] = {}
     for name, model in models.items():
@@ -473,8 +460,8 @@ def finish(data: Dataset, args, records: dict[str, dict], *,
     draw_curves = functools.partial(plots.learning_curves,
                                     {name: r["history"] for name, r in records.items()},
                                     title=f"{recipe} on {data.name}", marks=marks)
-    out_dir = runs.save_results(recipe, args.out, results, run_dir=out_dir,
-                                figures={"learning_curves.png": draw_curves, **(figures or {})})
+    out_dir = folder.write_results(
+        results, figures={"learning_curves.png": draw_curves, **(figures or {})})
     # Finished: nothing to resume. Only the state files this run wrote are removed.
     checkpoint.discard(out_dir / "backup")
     results["out_dir"] = str(out_dir)

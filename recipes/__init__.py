@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import difflib
 import re
-import runpy
 from pathlib import Path
 
 import common
@@ -194,8 +193,9 @@ def is_lesson_text(text: str) -> bool:
 def run_file(path, argv=()) -> dict:
     """``run`` for a lesson's file wherever it is (a student's copy of a recipe): it runs
     from its top with these flags; returns its results."""
-    return runpy.run_path(str(path), init_globals={"RECIPE_ARGV": [str(a) for a in argv]},
-                          run_name="__main__")["results"]
+    from common import lesson
+
+    return lesson.run_file(path, argv)["results"]
 
 
 def cells(name: str) -> dict:

@@ -141,8 +141,9 @@ def test_missing_dataset_offline_is_one_line(run_cli, tmp_path):
 
 def test_default_out_dirs_never_collide(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    first, second = runs.make_run_dir("x", None), runs.make_run_dir("x", None)
-    assert first != second and first.is_dir() and second.is_dir()
+    with runs.RunDirectory("x") as first, runs.RunDirectory("x") as second:
+        assert first.claim() != second.claim()
+        assert first.path.is_dir() and second.path.is_dir()
 
 
 def test_atomic_write_leaves_no_half_file(tmp_path):
@@ -348,10 +349,11 @@ def test_quick_takes_the_recipes_own_epoch_count(tmp_path):
 
 @pytest.mark.parametrize("resumable", [True, False])
 def test_the_run_directory_is_claimed_at_the_first_write(resumable, tmp_path, monkeypatch):
-    """load_data chooses where a resumable run will write and creates nothing: a run that
-    stops after its data loaded (a model too big for memory, Ctrl-C while it builds)
-    leaves nothing that would block the same --out again. The directory is claimed when
-    the run first writes: a resumable run's first epoch, any other run's results."""
+    """Parsing the flags and loading the data create nothing: a run that stops after its
+    data loaded (a model too big for memory, Ctrl-C while it builds) leaves nothing that
+    would block the same --out again. The directory is claimed, once, when the run first
+    writes: a resumable run's when its training starts, any other run's by its results;
+    and let go when the block the run's directory was entered in ends."""
     import json
 
     import keras
@@ -374,8 +376,6 @@ def test_the_run_directory_is_claimed_at_the_first_write(resumable, tmp_path, mo
 
     monkeypatch.setattr(training, "load_dataset", lambda name, **kwargs: tiny_dataset(64))
     completed, data = training.load_data(args)
-    assert args.run_dir is None  # the parsed flags are untouched
-    assert completed.run_dir == (out if resumable else None)
     assert not out.exists()  # nothing written yet: nothing claimed
 
     def train(model, x_train, y_train, x_val, y_val, **options):
@@ -385,11 +385,18 @@ def test_the_run_directory_is_claimed_at_the_first_write(resumable, tmp_path, mo
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
     model.compile("sgd", "sparse_categorical_crossentropy")
-    training.fit(train, model, data, completed)
-    if resumable:  # the first epoch's state, and the command line --resume goes on with
-        assert json.loads((out / "args.json").read_text()) == {
-            "recipe": "example", "argv": ["--out", str(out)]}
-        assert (out / "backup").is_dir()
-        assert training.claimed_run_dir(completed) == out  # claimed once: again, the same
-    else:
-        assert not out.exists()  # claimed by its results, in finish
+    with runs.RunDirectory("example", completed.out,
+                           argv=completed.argv if resumable else None) as folder:
+        training.fit(train, model, data, completed, folder=folder)
+        if resumable:  # the first epoch's state, and the command line --resume goes on with
+            assert json.loads((out / "args.json").read_text()) == {
+                "recipe": "example", "argv": ["--out", str(out)]}
+            assert (out / "backup").is_dir()
+            assert folder.claim() == out  # claimed once: again, the same
+            with pytest.raises(UsageError, match="in use by another run"):
+                runs.RunDirectory("other", resume=out).claim()  # even from this process
+        else:
+            assert not out.exists()  # claimed by its results, in finish
+    if resumable:  # the block ended: another run may go on there
+        with runs.RunDirectory("example", resume=out) as resumed:
+            assert resumed.claim() == out

@@ -361,7 +361,8 @@ def test_resume_skips_finished_runs(quick_comparison, tmp_path, capsys):
     assert removed.exists() and (copy / "runs" / "l2-seed0.json").read_text() == kept
     assert results["partial"] is False
     assert len(results["rows"]) == 2 * (len(ALL_VARIANTS) + CANDIDATES + len(TUNED))
-    assert copy.resolve() not in runs.held()  # finished: another process may open it
+    with runs.RunDirectory("compare", resume=copy) as again:  # finished: let go of
+        assert again.claim() == copy
 
 
 def test_resume_refuses_a_damaged_directory(tmp_path):

@@ -63,20 +63,19 @@ def test_an_empty_directory_is_accepted(tmp_path):
 
 
 def test_a_directory_in_use_by_another_process_is_refused(run_cli, tmp_path):
-    held = runs.claim(tmp_path / "busy")
-    try:
-        line = one_line_error(run_cli("-m", "recipes", "run", "softmax", "--out", str(held)))
+    with runs.RunDirectory("x", tmp_path / "busy") as held:
+        held.claim()
+        line = one_line_error(run_cli("-m", "recipes", "run", "softmax", "--out", str(held.path)))
         assert "in use by another run" in line
-    finally:
-        runs.release(held)
-    done = run_cli("-m", "recipes", "run", "softmax", "--out", str(held))
+    done = run_cli("-m", "recipes", "run", "softmax", "--out", str(held.path))
     assert done.returncode == 0, done.stderr
 
 
 def test_a_run_stopped_in_a_notebook_lets_go_of_its_folder(run_cli, tmp_path, monkeypatch):
-    """A notebook's kernel lives on after a run it interrupted: when the cell ends with an
+    """A notebook's kernel lives on after a run it interrupted: when a cell ends with an
     error, the run's folder is let go of as when a process ends, so a terminal can
-    --resume it (or a new run use it). A cell that succeeds keeps what it holds."""
+    --resume it (or a new run use it). A cell that succeeds keeps what it holds: a
+    lesson's run goes on over several cells."""
     from types import SimpleNamespace
 
     import IPython
@@ -85,64 +84,88 @@ def test_a_run_stopped_in_a_notebook_lets_go_of_its_folder(run_cli, tmp_path, mo
 
     shell = SimpleNamespace(events=SimpleNamespace(callbacks={"post_run_cell": []}))
     shell.events.register = lambda name, hook: shell.events.callbacks[name].append(hook)
+    shell.events.unregister = lambda name, hook: shell.events.callbacks[name].remove(hook)
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
-    notebook.let_go_of_runs_when_a_cell_fails()
-    notebook.let_go_of_runs_when_a_cell_fails()  # a second lesson in the same kernel
-    [hook] = shell.events.callbacks["post_run_cell"]
+
+    def cell_ends(success):
+        for hook in list(shell.events.callbacks["post_run_cell"]):
+            hook(SimpleNamespace(success=success))
 
     out = tmp_path / "run"
-    runs.claim(out)
+    folder = runs.RunDirectory("softmax", out)
+    notebook.let_go_when_a_cell_fails(folder)
+    folder.claim()
     (out / "args.json").write_text("{}")
-    hook(SimpleNamespace(success=True))
-    assert out.resolve() in runs.held()
-    hook(SimpleNamespace(success=False))  # the kernel's interrupt ended the cell
-    assert out.resolve() not in runs.held()
+    cell_ends(True)
+    assert folder.claimed
+    cell_ends(False)  # the kernel's interrupt ended the cell
+    assert not folder.claimed and shell.events.callbacks["post_run_cell"] == []
     (out / "args.json").unlink()
     done = run_cli("-m", "recipes", "run", "softmax", "--out", str(out))
     assert done.returncode == 0, done.stderr
 
+    finished = runs.RunDirectory("softmax", tmp_path / "finished")
+    notebook.let_go_when_a_cell_fails(finished)
+    finished.write_results({})
+    cell_ends(True)  # the run is over: its hook goes with it
+    assert shell.events.callbacks["post_run_cell"] == []
 
-def test_claims_made_in_the_block_are_let_go_however_it_ends(tmp_path):
-    before = runs.claim(tmp_path / "before")
-    try:
-        with pytest.raises(KeyboardInterrupt), runs.claims_released():
-            runs.claim(tmp_path / "a")
-            runs.make_run_dir("x", tmp_path / "b")
-            assert {(tmp_path / n).resolve() for n in "ab"} <= runs.held()
+
+def test_a_lessons_folder_is_let_go_however_its_run_ends(tmp_path):
+    """recipes.run (and a recipe run as a command) runs the lesson inside a block that
+    lets go of its folder when it ends: a run stopped by an error in this process leaves
+    its folder free for the next."""
+    from common import lesson
+
+    stops = tmp_path / "stops.py"
+    stops.write_text('"""Title: a lesson stopped after its first write."""\n'
+                     "from common import lesson\n"
+                     'SETTINGS = {"size": 1}\n'
+                     'run = lesson.start("stops", globals())\n'
+                     "run.folder.claim()\n"
+                     "raise KeyboardInterrupt\n")
+    out = tmp_path / "stopped"
+    with pytest.raises(KeyboardInterrupt):
+        lesson.run_file(stops, ["--out", out])
+    with runs.RunDirectory("x", resume=out) as again:  # not held by the stopped run
+        assert again.claim() == out
+
+    stopped = tmp_path / "stopped-after-claiming"
+    with pytest.raises(KeyboardInterrupt):
+        with runs.RunDirectory("x", stopped) as folder:
+            folder.claim()
             raise KeyboardInterrupt
-        assert runs.held() & {(tmp_path / n).resolve() for n in "ab"} == set()
-        assert before.resolve() in runs.held()  # held before the block: still held
-    finally:
-        runs.release(before)
+    assert not folder.claimed and (stopped / runs.LOCK_FILE).is_file()  # kept for --resume
+    with runs.RunDirectory("x", resume=stopped) as again:
+        assert again.claim() == stopped
 
 
-def test_a_held_folder_deleted_by_hand_is_claimed_anew(tmp_path):
-    out = runs.claim(tmp_path / "run")
-    try:
-        for path in sorted(out.iterdir()):
-            path.unlink()
-        out.rmdir()
-        assert runs.claim(out) == out and (out / runs.LOCK_FILE).is_file()
-        recipes.run("softmax", ["--out", str(out)])  # claims it again and writes its results there
-        assert (out / "results.json").is_file()
-    finally:
-        runs.release(out)
+def test_a_folder_is_claimed_once_and_its_results_written_once(tmp_path):
+    with runs.RunDirectory("x", tmp_path / "run") as folder:
+        assert folder.claim() == folder.claim() == tmp_path / "run"
+        with pytest.raises(UsageError, match="in use by another run"):
+            runs.RunDirectory("y", tmp_path / "run").claim()  # a second run, same process
+        folder.write_results({"ok": 1})
+        assert not folder.claimed  # written: let go at once
+        with pytest.raises(RuntimeError, match="written already"):
+            folder.write_results({"ok": 2})
+    assert json.loads((tmp_path / "run" / "results.json").read_text()) == {
+        "ok": 1, "versions": runs.library_versions()}
 
 
 def test_a_finished_run_lets_go_of_its_lock_file_and_only_of_its_own(tmp_path):
-    finished = runs.claim(tmp_path / "finished")
-    (finished / "results.json").write_text("{}")
-    runs.release(finished)
-    assert not (finished / runs.LOCK_FILE).exists()  # nothing left for a hand-in to carry
-    unfinished = runs.claim(tmp_path / "unfinished")
-    runs.release(unfinished)  # interrupted: its folder keeps what a --resume finds
-    assert (unfinished / runs.LOCK_FILE).is_file()
-    swapped = runs.claim(tmp_path / "swapped")
-    (swapped / "results.json").write_text("{}")
-    (swapped / runs.LOCK_FILE).unlink()
-    (swapped / runs.LOCK_FILE).write_text("someone else's")  # not the file it locked
-    runs.release(swapped)
-    assert (swapped / runs.LOCK_FILE).read_text() == "someone else's"
+    finished = runs.RunDirectory("x", tmp_path / "finished")
+    finished.write_results({})
+    assert not (finished.path / runs.LOCK_FILE).exists()  # nothing left for a hand-in to carry
+    with runs.RunDirectory("x", tmp_path / "unfinished") as unfinished:
+        unfinished.claim()
+    assert (unfinished.path / runs.LOCK_FILE).is_file()  # interrupted: kept for --resume
+    with runs.RunDirectory("x", tmp_path / "swapped") as swapped:
+        swapped.claim()
+        (swapped.path / "results.json").write_text("{}")
+        (swapped.path / runs.LOCK_FILE).unlink()
+        (swapped.path / runs.LOCK_FILE).write_text("someone else's")  # not the file it locked
+    assert (swapped.path / runs.LOCK_FILE).read_text() == "someone else's"
 
 
 def test_two_runs_on_one_out_at_once_one_wins_one_is_refused(tmp_path):

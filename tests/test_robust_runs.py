@@ -339,8 +339,8 @@ def test_a_lock_link_put_there_after_the_check_is_not_followed(tmp_path, monkeyp
     outside = tmp_path / "created-outside"
     check = runs.check_out_dir
 
-    def check_then_plant_a_link(path):  # the race: a link appears after the check
-        checked = check(path)
+    def check_then_plant_a_link(path, **options):  # the race: a link appears after the check
+        checked = check(path, **options)
         if not (out / ".lock").is_symlink():
             out.mkdir(exist_ok=True)
             (out / ".lock").symlink_to(outside)
@@ -348,8 +348,8 @@ def test_a_lock_link_put_there_after_the_check_is_not_followed(tmp_path, monkeyp
 
     monkeypatch.setattr(runs, "check_out_dir", check_then_plant_a_link)
     monkeypatch.setattr(runs, "_refuse_odd_lock", lambda path, flag: None)
-    with pytest.raises(UsageError):
-        runs.claim(out)
+    with pytest.raises(UsageError), runs.RunDirectory("x", out) as folder:
+        folder.claim()
     assert not outside.exists()
 
 
@@ -392,8 +392,18 @@ def test_a_resumed_comparison_with_a_variant_named_like_a_candidate_is_one_line(
 ])
 def test_resume_with_new_settings_is_refused_naming_them(run_cli, tmp_path, command, flags,
                                                          named):
-    line = one_line_error(run_cli("-m", *command, "--resume", str(tmp_path / "r"), *flags))
+    interrupted = tmp_path / "r"
+    interrupted.mkdir()
+    (interrupted / "args.json").write_text(json.dumps({"recipe": "iris_softmax",
+                                                       "argv": ["--epochs", "3"]}))
+    line = one_line_error(run_cli("-m", *command, "--resume", str(interrupted), *flags))
     assert f"goes on with the settings the run was started with; leave out {named} " in line
+
+
+def test_resume_of_a_missing_directory_says_so_before_the_flags(run_cli, tmp_path):
+    line = one_line_error(run_cli("-m", "recipes", "run", "iris_softmax", "--quick",
+                                  "--resume", str(tmp_path / "none")))
+    assert "no such directory; give the directory of an interrupted run" in line
 
 
 def test_resume_may_change_where_and_how_loudly(tmp_path):

@@ -175,10 +175,12 @@ def small_model(hidden=8, learning_rate=0.001):
 
 
 def fit_small(model, iris, run_dir, epochs=5, callbacks=()):
-    # A resumable run's flags: fit claims run_dir and keeps the state in it.
-    args = SimpleNamespace(run_dir=run_dir, recipe="iris_softmax", argv=[])
-    return training.fit(recipes.cells("iris_softmax")["train"], model, iris, args, list(callbacks),
-                        epochs=epochs, batch_size=32, seed=0, verbose=0)
+    # A resumable run's folder: fit claims run_dir and keeps the state in it.
+    args = SimpleNamespace(recipe="iris_softmax", argv=[])
+    with runs.RunDirectory("iris_softmax", resume=run_dir, argv=[]) as folder:
+        return training.fit(recipes.cells("iris_softmax")["train"], model, iris, args,
+                            list(callbacks), epochs=epochs, batch_size=32, seed=0, verbose=0,
+                            folder=folder)
 
 
 @pytest.mark.parametrize("interval, writes", [(1e9, 1), (0.0, 5)])

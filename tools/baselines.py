@@ -230,9 +230,10 @@ def _entry(recipe, dataset, args, seeds, data, per_variant, started) -> dict:
 
 
 def _quiet(main, argv):
-    """Run a recipe with its own output captured; only its results come back. The run
-    lets go of its directory however it ends, as its own process would."""
-    with contextlib.redirect_stdout(io.StringIO()), runs.claims_released():
+    """Run a recipe with its own output captured; only its results come back. (The run
+    lets go of its directory however it ends, as its own process would:
+    ``runs.RunDirectory``.)"""
+    with contextlib.redirect_stdout(io.StringIO()):
         return main(argv)
 
 

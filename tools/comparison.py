@@ -332,13 +332,12 @@ def run(args, variants: dict, cells: RecipeCells, grid: dict | None = None) -> d
             raise UsageError(f"--resume {out_dir}: the data differs from the saved runs' ("
                              + ", ".join(f"{key} now {source[key]}, saved {saved[key]}"
                                          for key in changed) + "); start a new comparison")
-    with runs.claims_released():
+    # Claimed once the data is there: a comparison that cannot start leaves nothing.
+    with runs.RunDirectory("compare", None if args.resume else out,
+                           resume=out_dir if args.resume else None) as folder:
+        out_dir = folder.claim()
         if args.resume:
-            runs.claim(out_dir, resume=True)
             print(f"resuming {out_dir} with its saved configuration")
-        else:
-            # Claimed once the data is there: a comparison that cannot start leaves nothing.
-            out_dir = runs.make_run_dir("compare", out)
         return _run_in(out_dir, config, data, source, args, cells)
 
 
