@@ -389,29 +389,6 @@ def overshooting_epoch(curves: dict, num_classes: int) -> int | None:
                  if value > limit), None)
 
 
-def train_variants(build_model, train, evaluate, variants: dict[str, dict], data: Dataset,
-                   args, *, monitor: str = "val_loss", callbacks=lambda: [], **model_kwargs):
-    """Train ``build_model(**variant, **model_kwargs)`` for each named variant, with the
-    recipe's training and evaluation cells (see ``fit`` and ``evaluate_model``).
-
-    Every variant starts from the same seed, so variants that share an architecture
-    share their initial weights: a paired comparison. Returns ``{name: (model, record)}``.
-    """
-    from common import weights
-
-    trained = {}
-    for name, variant in variants.items():
-        print(f"--- {name}: {variant or 'no regularization'}")
-        seed_everything(args.seed)
-        model = build_model(**variant, **model_kwargs)
-        history = fit(train, model, data, args, callbacks(), name=name)
-        record = evaluate_model(evaluate, model, data, history, monitor=monitor)
-        record["settings"] = variant
-        record["weights"] = weights.kernel_stats(model)
-        trained[name] = (model, record)
-    return trained
-
-
 def finish(data: Dataset, args, records: dict[str, dict], folder: runs.RunDirectory, *,
            main: str | None = None, extra: dict | None = None,
            marks: dict[str, int] | None = None, figures: dict | None = None) -> dict:
