@@ -17,6 +17,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -209,6 +210,15 @@ def int_list(text):
         raise argparse.ArgumentTypeError(
             f"must be comma-separated whole numbers > 0 such as '300,100', got '{text}'")
     return values
+
+
+def resume_dir(text: str) -> str:
+    """An argparse type for ``--resume DIR``: not empty, which would name this folder
+    (most often a variable that is not set)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty (an unset variable in the command?); give "
+                                         "the directory of an interrupted run")
+    return text
 
 
 def check_hidden(hidden) -> None:
@@ -466,7 +476,7 @@ def recipe_parser(name: str, docstring: str, *, datasets=None, default_dataset=N
     run.add_argument("--out", default=None, metavar="DIR",
                      help="output directory (default: a new directory under runs/)")
     if resumable:
-        run.add_argument("--resume", metavar="DIR", default=None,
+        run.add_argument("--resume", metavar="DIR", default=None, type=resume_dir,
                          help="continue the interrupted run in DIR from its last finished "
                               "epoch, with the flags it was started with (default: a new "
                               "run)")
@@ -586,11 +596,20 @@ def interruption_after():
     TensorFlow's evaluation loop, Ctrl-C was lost once: a comparison on a busy machine
     took SIGINT during ``model.evaluate`` and ran to its end."""
     INTERRUPTION.raise_if_requested()  # one lost since the last block (unraisable_hook)
+    # Outside a command (a Jupyter kernel, whose interrupt is SIGINT; an in-process
+    # run), Python's own handler would break into TensorFlow mid-step and lose the
+    # epochs since the last save: this block takes SIGINT for its length.
+    took_sigint = threading.current_thread() is threading.main_thread() and \
+        signal.getsignal(signal.SIGINT) is not INTERRUPTION
+    if took_sigint:
+        previous = signal.signal(signal.SIGINT, INTERRUPTION)
     INTERRUPTION.deferred = True
     try:
         yield INTERRUPTION
     finally:
         INTERRUPTION.deferred = False
+        if took_sigint:  # None: a handler set outside Python, most likely the default
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
     INTERRUPTION.raise_if_requested()
 
 

@@ -257,6 +257,8 @@ def start(name: str, namespace: dict, *, types: dict | None = None,
         raise UsageError(f"recipes.{name} is a lesson, which runs when it is imported: run it "
                          f"with recipes.run('{name}', flags), or take what its cells to copy "
                          f"define with recipes.cells('{name}')")
+    if notebook.in_kernel():
+        notebook.let_go_of_earlier_runs()
     made = parser(name, namespace, types=types, choices=choices, **shared)
     _check_settings(made, namespace["SETTINGS"])
     args = made.parse_args([str(arg) for arg in argv])

@@ -24,9 +24,10 @@ def in_kernel() -> bool:
 def let_go_when_a_cell_fails(folder: runs.RunDirectory) -> None:
     """In a Jupyter kernel: when a cell ends with an error while this run is going (a
     lesson stopped by the kernel's interrupt, or by a bad value), let go of its folder,
-    as a process does by ending, so that a terminal can ``--resume`` the run (or a new
-    run use its folder) while the kernel lives on. The hook goes with the run: once its
-    results are written, or once a cell fails."""
+    as a process does by ending, so that a terminal can ``--resume`` the run while the
+    kernel lives on; the run's next write in this kernel claims it again, as its own. A
+    lesson started again lets go of the earlier run's folder the same way. The hook goes
+    once the run's results are written."""
     from IPython import get_ipython
 
     shell = get_ipython()
@@ -36,10 +37,26 @@ def let_go_when_a_cell_fails(folder: runs.RunDirectory) -> None:
     def after_a_cell(result) -> None:  # IPython's post_run_cell: success is False on error
         if not result.success:
             folder.release()
-        if not result.success or folder.results_written:
+        if folder.results_written:
             shell.events.unregister("post_run_cell", after_a_cell)
 
+    after_a_cell.run_folder = folder
     shell.events.register("post_run_cell", after_a_cell)
+
+
+def let_go_of_earlier_runs() -> None:
+    """In a Jupyter kernel: a lesson started again leaves the runs started before it in
+    this kernel; let go of their folders (and their hooks), so that the new run may
+    ``--resume`` one. (A later write of such a run would claim its folder again.)"""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    for hook in list(shell.events.callbacks["post_run_cell"]):
+        if getattr(hook, "run_folder", None) is not None:
+            hook.run_folder.release()
+            shell.events.unregister("post_run_cell", hook)
 
 
 def show_figures(folders) -> None:

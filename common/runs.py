@@ -55,9 +55,11 @@ def check_out_dir(out: str | None, resumable: bool = True, *,
                                  "(earlier runs are never overwritten)")
             if entries:
                 shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+                # The hint only where the folder holds an interrupted run's command line.
+                a_run = resumable and bool({"args.json", "config.json"} & set(entries))
                 raise UsageError(f"--out {out} is not empty ({shown}); give a new or empty "
-                                 "directory" + (", or --resume DIR to continue an interrupted "
-                                                "run" if resumable else ""))
+                                 "directory" + (f", or --resume {out} to continue the "
+                                                "interrupted run there" if a_run else ""))
         parent = path if path.exists() else _nearest_existing_parent(path)
         if not parent.is_dir():
             raise UsageError(f"--out {out}: {parent} is a file, not a directory; "
@@ -163,6 +165,14 @@ class RunDirectory:
         """The directory, claimed now if it is not yet (see the class), or one line that
         says why it cannot be: in use by another run, not empty, not writable."""
         if self.claimed:
+            return self.path
+        if self.path is not None:
+            # Claimed before and let go (a notebook cell that failed): the folder is this
+            # run's own, unless another run finished there meanwhile.
+            if (self.path / "results.json").exists():
+                raise UsageError(f"{self.path} holds a finished run's results now; start "
+                                 "a new run")
+            self._lock_fd = _lock(self.path, "--resume")
             return self.path
         if self.resume is not None:
             self.path, self._lock_fd = Path(self.resume), _lock(Path(self.resume), "--resume")

@@ -241,6 +241,7 @@ def resume_command(recipe: str, run_dir: Path) -> str:
 
 def _say_how_to_resume(args, run_dir: Path, name: str, finished: int) -> None:
     recipe = getattr(args, "recipe", None) or "NAME"
+    run_dir = Path(run_dir).absolute()  # a relative --out: the hint works from any folder
     which = "" if name == "model" else f" of {name}"
     print(f"interrupted: {finished} finished epoch(s){which} are saved in {run_dir}; go on "
           f"with: {resume_command(recipe, run_dir)} (in a notebook: "

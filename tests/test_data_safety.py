@@ -42,7 +42,8 @@ def test_a_folder_of_the_users_survives_a_run_pointed_at_it(run_cli, tmp_path):
     (mine / "backup" / "thesis.tex").write_text("months of work")
     line = one_line_error(run_cli("-m", "recipes", "run", "mnist_mlp", "--quick",
                                   "--dataset", "mnist-5k", "--out", str(mine)))
-    assert "is not empty (backup)" in line and "--resume" in line
+    assert "is not empty (backup)" in line
+    assert "--resume" not in line  # no args.json: not an interrupted run to go on with
     assert (mine / "backup" / "thesis.tex").read_text() == "months of work"
     assert files_under(mine) == ["backup", "backup/thesis.tex"]
 
@@ -98,17 +99,29 @@ def test_a_run_stopped_in_a_notebook_lets_go_of_its_folder(run_cli, tmp_path, mo
     (out / "args.json").write_text("{}")
     cell_ends(True)
     assert folder.claimed
-    cell_ends(False)  # the kernel's interrupt ended the cell
-    assert not folder.claimed and shell.events.callbacks["post_run_cell"] == []
-    (out / "args.json").unlink()
-    done = run_cli("-m", "recipes", "run", "softmax", "--out", str(out))
-    assert done.returncode == 0, done.stderr
-
-    finished = runs.RunDirectory("softmax", tmp_path / "finished")
-    notebook.let_go_when_a_cell_fails(finished)
-    finished.write_results({})
+    cell_ends(False)  # the kernel's interrupt, or a typo, ended the cell
+    assert not folder.claimed
+    with runs.RunDirectory("softmax", resume=out) as terminal:  # free for a terminal
+        assert terminal.claim() == out
+    # The student goes on in the kernel: the run's next write claims its own folder
+    # again (it holds the run's own files, which a new --out would refuse).
+    assert folder.claim() == out and folder.claimed
+    folder.write_results({})
     cell_ends(True)  # the run is over: its hook goes with it
     assert shell.events.callbacks["post_run_cell"] == []
+
+    # A lesson started again in the kernel lets go of the run it leaves; that run's
+    # folder is then free for the new run's --resume.
+    left = runs.RunDirectory("softmax", tmp_path / "left")
+    notebook.let_go_when_a_cell_fails(left)
+    left.claim()
+    notebook.let_go_of_earlier_runs()
+    assert not left.claimed and shell.events.callbacks["post_run_cell"] == []
+    with runs.RunDirectory("softmax", resume=tmp_path / "left") as again:
+        assert again.claim() == tmp_path / "left"
+        (tmp_path / "left" / "results.json").write_text("{}")  # finished by that run
+    with pytest.raises(UsageError, match="holds a finished run's results now"):
+        left.claim()  # the old run cannot write over it
 
 
 def test_a_lessons_folder_is_let_go_however_its_run_ends(tmp_path):

@@ -400,6 +400,27 @@ def test_resume_with_new_settings_is_refused_naming_them(run_cli, tmp_path, comm
     assert f"goes on with the settings the run was started with; leave out {named} " in line
 
 
+@pytest.mark.parametrize("command", [["recipes", "run", "iris_softmax"], ["tools", "compare"]])
+def test_an_empty_resume_is_refused_not_read_as_this_folder(run_cli, command):
+    line = one_line_error(run_cli("-m", *command, "--resume", ""))
+    assert "--resume: is empty (an unset variable in the command?)" in line
+
+
+def test_the_not_empty_message_offers_resume_only_for_an_interrupted_run(tmp_path):
+    from common import runs
+    from common.errors import UsageError
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("my notes")
+    with pytest.raises(UsageError) as refused:
+        runs.check_out_dir(str(tmp_path / "mine"))
+    assert "--resume" not in str(refused.value)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "args.json").write_text("{}")
+    with pytest.raises(UsageError, match=f"or --resume {tmp_path / 'run'} to continue"):
+        runs.check_out_dir(str(tmp_path / "run"))
+
+
 def test_resume_of_a_missing_directory_says_so_before_the_flags(run_cli, tmp_path):
     line = one_line_error(run_cli("-m", "recipes", "run", "iris_softmax", "--quick",
                                   "--resume", str(tmp_path / "none")))

@@ -5,6 +5,7 @@ import json
 import signal
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -378,3 +379,36 @@ def test_the_resume_command_repeats_how_the_run_was_started(monkeypatch, tmp_pat
     monkeypatch.setattr(sys, "argv", [str(ROOT / "recipes" / "__main__.py"), "run"])
     assert training.resume_command("iris_softmax", tmp_path) == \
         f"python3 -m recipes run iris_softmax --resume {tmp_path}"
+
+
+def test_the_resume_hint_names_the_folder_by_its_whole_path(monkeypatch, tmp_path, capsys):
+    """Found by a user's try: `--out rel/x` gave `--resume rel/x`, which fails from any
+    other folder (and in a notebook, which runs in its own)."""
+    from common import training
+
+    monkeypatch.chdir(tmp_path)
+    training._say_how_to_resume(SimpleNamespace(recipe="mnist_mlp"), Path("rel/x"), "model", 3)
+    hint = capsys.readouterr().err
+    assert f"--resume {tmp_path / 'rel' / 'x'} " in hint
+    assert f'NOTEBOOK_ARGS = ["--resume", "{tmp_path / "rel" / "x"}"]' in hint
+
+
+def test_ctrl_c_waits_for_the_training_block_outside_a_command_too():
+    """Found by a user's try: in a Jupyter kernel (whose interrupt is SIGINT, with
+    Python's own handler) Ctrl-C broke into TensorFlow and lost the epochs since the
+    last save. The training block takes SIGINT for its length, wherever it runs."""
+    import os
+
+    earlier = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a kernel
+    try:
+        finished_the_block = []
+        with pytest.raises(KeyboardInterrupt):
+            with cli.interruption_after() as interruption:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.2)  # the handler runs here, and does not raise
+                finished_the_block.append(interruption.requested)
+        assert finished_the_block == [True]  # raised at the block's end, not inside it
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, earlier)
+

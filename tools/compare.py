@@ -50,7 +50,7 @@ def parser(lesson: SimpleNamespace) -> cli.Parser:
                         help="Adam learning rate, for every variant")
     parser.add_argument("--tensorboard", action="store_true",
                         help="also write TensorBoard logs for every run")
-    parser.add_argument("--resume", metavar="DIR", default=None,
+    parser.add_argument("--resume", metavar="DIR", default=None, type=cli.resume_dir,
                         help="continue the interrupted comparison in DIR "
                              "(default: start a new one)")
     sweep.add_flags(parser)
