@@ -21,6 +21,13 @@ def in_kernel() -> bool:
     return "ipykernel" in sys.modules
 
 
+def _shell():
+    """The running IPython shell, or None (not in a kernel)."""
+    from IPython import get_ipython
+
+    return get_ipython()
+
+
 def let_go_when_a_cell_fails(folder: runs.RunDirectory) -> None:
     """In a Jupyter kernel: when a cell ends with an error while this run is going (a
     lesson stopped by the kernel's interrupt, or by a bad value), let go of its folder,
@@ -28,9 +35,7 @@ def let_go_when_a_cell_fails(folder: runs.RunDirectory) -> None:
     kernel lives on; the run's next write in this kernel claims it again, as its own. A
     lesson started again lets go of the earlier run's folder the same way. The hook goes
     once the run's results are written."""
-    from IPython import get_ipython
-
-    shell = get_ipython()
+    shell = _shell()
     if shell is None:
         return
 
@@ -48,9 +53,7 @@ def let_go_of_earlier_runs() -> None:
     """In a Jupyter kernel: a lesson started again leaves the runs started before it in
     this kernel; let go of their folders (and their hooks), so that the new run may
     ``--resume`` one. (A later write of such a run would claim its folder again.)"""
-    from IPython import get_ipython
-
-    shell = get_ipython()
+    shell = _shell()
     if shell is None:
         return
     for hook in list(shell.events.callbacks["post_run_cell"]):

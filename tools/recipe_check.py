@@ -75,7 +75,7 @@ def run_student_recipe(recipe_file, recipe: str, dataset: str, args: list[str],
         raise UsageError(f"--recipe-file {path}: no such file")
     with contextlib.redirect_stdout(io.StringIO()):
         load_dataset(dataset)  # before training: a missing dataset is one line
-    runs = [[seed, [*args, "--dataset", dataset, "--seed", str(seed), "--out", f"runs/{i}"]]
+    runs = [[*args, "--dataset", dataset, "--seed", str(seed), "--out", f"runs/{i}"]
             for i, seed in enumerate(seeds)]
     flags = ["-E", "-P"] if sys.version_info >= (3, 11) else ["-E"]
     env = {**os.environ}

@@ -14,7 +14,7 @@ the checker to compare with the recording before anything trains.
 
 ``python -E -P recipe_child.py FILE REPLY_FD SETUP_FILE JOB_JSON``: JOB_JSON holds the
 recipe's name, the dataset, the recorded flags (``args``), the keyword arguments of the
-project's ``build_model`` (``model_settings``) and the runs, a list of [seed, argv] pairs.
+project's ``build_model`` (``model_settings``) and the runs, a list of argvs (one per seed).
 """
 
 import functools
@@ -109,7 +109,7 @@ def serve_module(module, file: Path, job: dict, setup_file: str, send) -> None:
                                          f"{type(error).__name__}: {_one_line(error)}")
         return
     send(event="loaded")
-    for index, (_seed, argv) in enumerate(job["runs"]):
+    for index, argv in enumerate(job["runs"]):
         try:
             module.main(argv)
         except BaseException as error:
